@@ -1,0 +1,241 @@
+//! Accumulators and broadcast variables.
+//!
+//! An accumulator update made inside a task goes to a buffer of that task. When the task's
+//! stage finishes, the scheduler merges the buffers of successful tasks in partition order,
+//! so the final value does not depend on the thread count or on which attempts failed.
+//! (As in Spark, updates made in a transformation whose output is recomputed — an evicted
+//! cache block, a lost shuffle output — count again; updates in actions count once.)
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashMap;
+
+use crate::Context;
+
+thread_local! {
+    static TASK_UPDATES: RefCell<Option<FxHashMap<usize, Box<dyn PendingUpdate>>>> =
+        const { RefCell::new(None) };
+}
+
+pub(crate) trait PendingUpdate: Send {
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn apply(self: Box<Self>);
+}
+
+struct Pending<T: Send + Sync + 'static> {
+    acc: Accumulator<T>,
+    value: T,
+}
+
+impl<T: Send + Sync + Clone + 'static> PendingUpdate for Pending<T> {
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn apply(self: Box<Self>) {
+        let s = &self.acc.shared;
+        let mut v = s.value.lock().unwrap_or_else(|e| e.into_inner());
+        (s.merge)(&mut v, self.value);
+    }
+}
+
+/// The accumulator updates of one finished task, applied when its stage succeeds.
+#[derive(Default)]
+pub(crate) struct TaskUpdates(Vec<(usize, Box<dyn PendingUpdate>)>);
+
+impl fmt::Debug for TaskUpdates {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TaskUpdates({})", self.0.len())
+    }
+}
+
+impl TaskUpdates {
+    pub(crate) fn apply(self) {
+        for (_, u) in self.0 {
+            u.apply();
+        }
+    }
+}
+
+/// Starts buffering accumulator updates on this thread; returns the enclosing buffer (a
+/// task can run inside another one's wait, under work stealing).
+pub(crate) fn begin_task() -> Option<FxHashMap<usize, Box<dyn PendingUpdate>>> {
+    TASK_UPDATES.with(|t| t.borrow_mut().replace(FxHashMap::default()))
+}
+
+/// Stops buffering and returns this task's updates, restoring the enclosing buffer.
+pub(crate) fn end_task(prev: Option<FxHashMap<usize, Box<dyn PendingUpdate>>>) -> TaskUpdates {
+    let map = TASK_UPDATES.with(|t| std::mem::replace(&mut *t.borrow_mut(), prev));
+    let mut v: Vec<_> = map.unwrap_or_default().into_iter().collect();
+    v.sort_unstable_by_key(|(id, _)| *id);
+    TaskUpdates(v)
+}
+
+struct Shared<T> {
+    name: Option<String>,
+    value: Mutex<T>,
+    zero: T,
+    merge: Box<dyn Fn(&mut T, T) + Send + Sync>,
+}
+
+/// A variable that tasks add to and the driver reads, as Spark's `AccumulatorV2`.
+///
+/// # Examples
+/// ```
+/// let ctx = firesteel_core::Context::local(2).unwrap();
+/// let seen = ctx.long_accumulator("seen");
+/// let acc = seen.clone();
+/// ctx.parallelize((0..100u64).collect(), 4).foreach(move |_| acc.add(1)).unwrap();
+/// assert_eq!(seen.value(), 100);
+/// ```
+pub struct Accumulator<T: Send + Sync + 'static> {
+    id: usize,
+    shared: Arc<Shared<T>>,
+}
+
+impl<T: Send + Sync + 'static> Clone for Accumulator<T> {
+    fn clone(&self) -> Self {
+        Accumulator {
+            id: self.id,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T: Send + Sync + fmt::Debug + 'static> fmt::Debug for Accumulator<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Accumulator")
+            .field("id", &self.id)
+            .field("name", &self.shared.name)
+            .field("value", &*self.shared.value.lock().unwrap_or_else(|e| e.into_inner()))
+            .finish()
+    }
+}
+
+impl<T: Send + Sync + Clone + 'static> Accumulator<T> {
+    /// Adds `v`: buffered per task inside a task, applied at once on the driver.
+    pub fn add(&self, v: T) {
+        let leftover = TASK_UPDATES.with(|t| {
+            let mut t = t.borrow_mut();
+            let Some(map) = t.as_mut() else {
+                return Some(v);
+            };
+            let entry = map.entry(self.id).or_insert_with(|| {
+                Box::new(Pending {
+                    acc: self.clone(),
+                    value: self.shared.zero.clone(),
+                })
+            });
+            let p = entry
+                .as_any_mut()
+                .downcast_mut::<Pending<T>>()
+                .expect("accumulator ids are unique");
+            (self.shared.merge)(&mut p.value, v);
+            None
+        });
+        if let Some(v) = leftover {
+            let mut cur = self.shared.value.lock().unwrap_or_else(|e| e.into_inner());
+            (self.shared.merge)(&mut cur, v);
+        }
+    }
+
+    /// The merged value of all finished tasks' updates.
+    pub fn value(&self) -> T {
+        self.shared
+            .value
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sets the value back to zero.
+    pub fn reset(&self) {
+        *self.shared.value.lock().unwrap_or_else(|e| e.into_inner()) = self.shared.zero.clone();
+    }
+
+    /// The accumulator's name, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.shared.name.as_deref()
+    }
+}
+
+/// A read-only value shared with every task, as Spark's `Broadcast`. Locally it is shared by
+/// reference; a cluster backend ships it to each process once.
+#[derive(Debug)]
+pub struct Broadcast<T> {
+    id: usize,
+    value: Arc<T>,
+}
+
+impl<T> Clone for Broadcast<T> {
+    fn clone(&self) -> Self {
+        Broadcast {
+            id: self.id,
+            value: self.value.clone(),
+        }
+    }
+}
+
+impl<T> Broadcast<T> {
+    /// The value.
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+    /// The broadcast id.
+    pub fn id(&self) -> usize {
+        self.id
+    }
+}
+
+impl Context {
+    /// A general accumulator with a zero value and a merge function, which must be
+    /// associative and commutative up to the order guarantee above.
+    pub fn accumulator<T: Send + Sync + Clone + 'static>(
+        &self,
+        name: Option<&str>,
+        zero: T,
+        merge: impl Fn(&mut T, T) + Send + Sync + 'static,
+    ) -> Accumulator<T> {
+        Accumulator {
+            id: self
+                .inner
+                .next_accumulator
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            shared: Arc::new(Shared {
+                name: name.map(str::to_owned),
+                value: Mutex::new(zero.clone()),
+                zero,
+                merge: Box::new(merge),
+            }),
+        }
+    }
+
+    /// A `u64` sum (Spark's `longAccumulator`).
+    pub fn long_accumulator(&self, name: &str) -> Accumulator<u64> {
+        self.accumulator(Some(name), 0u64, |a, b| *a += b)
+    }
+
+    /// An `f64` sum (Spark's `doubleAccumulator`).
+    pub fn double_accumulator(&self, name: &str) -> Accumulator<f64> {
+        self.accumulator(Some(name), 0.0f64, |a, b| *a += b)
+    }
+
+    /// A list of values, concatenated in partition order (Spark's `collectionAccumulator`).
+    /// Add with `acc.add(vec![x])`.
+    pub fn collection_accumulator<T: Send + Sync + Clone + 'static>(&self, name: &str) -> Accumulator<Vec<T>> {
+        self.accumulator(Some(name), Vec::new(), |a: &mut Vec<T>, b| a.extend(b))
+    }
+
+    /// Shares a read-only value with all tasks.
+    pub fn broadcast<T: Send + Sync + 'static>(&self, value: T) -> Broadcast<T> {
+        Broadcast {
+            id: self
+                .inner
+                .next_accumulator
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            value: Arc::new(value),
+        }
+    }
+}

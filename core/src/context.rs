@@ -1,0 +1,392 @@
+//! The entry point: [`Context`], like Spark's `SparkContext`.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::error::{Error, Result};
+use crate::executor::{Executor, LocalExecutor};
+use crate::fault::{Fault, FaultInjector};
+use crate::metrics::{JobMetrics, Listener, MetricsSnapshot, TaskMetrics};
+use crate::rdd::{ParallelCollection, RangeRdd, RddMeta};
+use crate::shuffle::ShuffleManager;
+use crate::storage::BlockStore;
+use crate::{Data, Dataset};
+
+/// Settings of a [`Context`], fixed when it is built.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub app_name: String,
+    pub threads: usize,
+    pub default_parallelism: usize,
+    /// Whether `default_parallelism` was set explicitly (Spark's `spark.default.parallelism`).
+    pub parallelism_set: bool,
+    pub memory: usize,
+    pub shuffle_memory: usize,
+    pub max_task_attempts: usize,
+}
+
+/// Builds a [`Context`]; every setting has a default.
+///
+/// # Examples
+/// ```
+/// let ctx = firesteel_core::Context::builder()
+///     .threads(2)
+///     .memory(64 << 20)
+///     .build()
+///     .unwrap();
+/// assert_eq!(ctx.default_parallelism(), 2);
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until build() is called"]
+pub struct ContextBuilder {
+    app_name: String,
+    threads: Option<usize>,
+    default_parallelism: Option<usize>,
+    memory: usize,
+    shuffle_memory: usize,
+    scratch_dir: Option<PathBuf>,
+    max_task_attempts: usize,
+    executor: Option<Arc<dyn Executor>>,
+}
+
+impl ContextBuilder {
+    /// The default cache budget: 1 GiB.
+    pub const DEFAULT_MEMORY: usize = 1 << 30;
+    /// The default shuffle budget: 256 MiB.
+    pub const DEFAULT_SHUFFLE_MEMORY: usize = 256 << 20;
+    /// The default number of attempts per task, as Spark's `spark.task.maxFailures`.
+    pub const DEFAULT_MAX_TASK_ATTEMPTS: usize = 4;
+
+    /// The application name shown in metrics and debug output.
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.app_name = name.into();
+        self
+    }
+
+    /// Worker threads of the local executor (default: available cores).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = Some(n);
+        self
+    }
+
+    /// Partitions of `parallelize`, `range` and shuffles when none is given (default: threads).
+    pub fn default_parallelism(mut self, n: usize) -> Self {
+        self.default_parallelism = Some(n);
+        self
+    }
+
+    /// Cache budget in bytes: cached partitions beyond it evict least-recently-used blocks.
+    pub fn memory(mut self, bytes: usize) -> Self {
+        self.memory = bytes;
+        self
+    }
+
+    /// Shuffle budget in bytes. A map or reduce task that buffers more than this spills sorted
+    /// runs to disk, and map outputs kept in memory never total more than this.
+    pub fn shuffle_memory(mut self, bytes: usize) -> Self {
+        self.shuffle_memory = bytes;
+        self
+    }
+
+    /// Directory under which the context creates its scratch directory (default: the
+    /// system temp dir). The scratch directory is removed when the context is dropped.
+    pub fn scratch_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.scratch_dir = Some(dir.into());
+        self
+    }
+
+    /// Attempts per task before its job fails (default 4, as in Spark).
+    pub fn max_task_attempts(mut self, n: usize) -> Self {
+        self.max_task_attempts = n;
+        self
+    }
+
+    /// Runs stages on a custom [`Executor`] instead of the local rayon pool.
+    pub fn executor(mut self, executor: Arc<dyn Executor>) -> Self {
+        self.executor = Some(executor);
+        self
+    }
+
+    /// Builds the context.
+    ///
+    /// # Errors
+    /// An invalid setting, a thread pool that cannot start, or a scratch directory that
+    /// cannot be created.
+    pub fn build(self) -> Result<Context> {
+        if self.max_task_attempts == 0 {
+            return Err(Error::InvalidArgument(
+                "max_task_attempts must be at least 1".into(),
+            ));
+        }
+        if self.threads == Some(0) || self.default_parallelism == Some(0) {
+            return Err(Error::InvalidArgument(
+                "threads and default_parallelism must be at least 1".into(),
+            ));
+        }
+        let executor: Arc<dyn Executor> = match self.executor {
+            Some(e) => e,
+            None => Arc::new(LocalExecutor::new(self.threads)?),
+        };
+        let threads = executor.parallelism();
+        let base = self.scratch_dir.unwrap_or_else(std::env::temp_dir);
+        std::fs::create_dir_all(&base).map_err(|e| Error::io("creating", &base, e))?;
+        let scratch = tempfile::Builder::new()
+            .prefix("firesteel-")
+            .tempdir_in(&base)
+            .map_err(|e| Error::io("creating scratch dir in", &base, e))?;
+        let config = Config {
+            app_name: self.app_name,
+            threads,
+            default_parallelism: self.default_parallelism.unwrap_or(threads),
+            parallelism_set: self.default_parallelism.is_some(),
+            memory: self.memory,
+            shuffle_memory: self.shuffle_memory,
+            max_task_attempts: self.max_task_attempts,
+        };
+        let blocks = BlockStore::new(config.memory, scratch.path().to_path_buf());
+        Ok(Context {
+            inner: Arc::new(ContextInner {
+                config,
+                executor,
+                blocks,
+                shuffles: ShuffleManager::new(),
+                next_rdd: AtomicUsize::new(0),
+                next_shuffle: AtomicUsize::new(0),
+                next_job: AtomicUsize::new(0),
+                next_stage: AtomicUsize::new(0),
+                next_file: AtomicU64::new(0),
+                next_accumulator: AtomicUsize::new(0),
+                metrics: Mutex::new(MetricsState::default()),
+                listeners: RwLock::new(Vec::new()),
+                faults: FaultInjector::default(),
+                scratch,
+            }),
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct MetricsState {
+    pub jobs_run: usize,
+    pub jobs_failed: usize,
+    pub stages_run: usize,
+    pub task_failures: usize,
+    pub totals: TaskMetrics,
+    pub recent: VecDeque<JobMetrics>,
+}
+
+/// Shared state behind a [`Context`].
+pub(crate) struct ContextInner {
+    pub config: Config,
+    pub executor: Arc<dyn Executor>,
+    pub blocks: BlockStore,
+    pub shuffles: ShuffleManager,
+    next_rdd: AtomicUsize,
+    next_shuffle: AtomicUsize,
+    pub next_job: AtomicUsize,
+    pub next_stage: AtomicUsize,
+    next_file: AtomicU64,
+    pub next_accumulator: AtomicUsize,
+    pub metrics: Mutex<MetricsState>,
+    pub listeners: RwLock<Vec<Arc<dyn Listener>>>,
+    pub faults: FaultInjector,
+    scratch: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for ContextInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("config", &self.config)
+            .field("scratch", &self.scratch.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ContextInner {
+    pub(crate) fn new_rdd_id(&self) -> usize {
+        self.next_rdd.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn new_shuffle_id(&self) -> usize {
+        self.next_shuffle.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn scratch_dir(&self) -> &Path {
+        self.scratch.path()
+    }
+
+    /// A fresh file name in the scratch directory.
+    pub(crate) fn new_scratch_file(&self, what: &str) -> PathBuf {
+        let n = self.next_file.fetch_add(1, Ordering::Relaxed);
+        self.scratch.path().join(format!("{what}-{n}"))
+    }
+
+    pub(crate) fn listeners(&self) -> Vec<Arc<dyn Listener>> {
+        self.listeners
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// The entry point of a Firesteel program, like Spark's `SparkContext`: it owns the
+/// executor, the block store, the shuffle outputs and the scratch directory, and creates
+/// source datasets. Cloning is cheap and shares everything.
+///
+/// # Examples
+/// ```
+/// let ctx = firesteel_core::Context::local(2).unwrap();
+/// let squares = ctx.parallelize((1..=4).collect::<Vec<u64>>(), 2).map(|x| x * x);
+/// assert_eq!(squares.collect().unwrap(), vec![1, 4, 9, 16]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub(crate) inner: Arc<ContextInner>,
+}
+
+impl Context {
+    /// A builder with default settings.
+    pub fn builder() -> ContextBuilder {
+        ContextBuilder {
+            app_name: "firesteel".into(),
+            threads: None,
+            default_parallelism: None,
+            memory: ContextBuilder::DEFAULT_MEMORY,
+            shuffle_memory: ContextBuilder::DEFAULT_SHUFFLE_MEMORY,
+            scratch_dir: None,
+            max_task_attempts: ContextBuilder::DEFAULT_MAX_TASK_ATTEMPTS,
+            executor: None,
+        }
+    }
+
+    /// A context with `threads` worker threads and default settings (Spark's `local[n]`).
+    ///
+    /// # Errors
+    /// As [`ContextBuilder::build`].
+    pub fn local(threads: usize) -> Result<Context> {
+        Context::builder().threads(threads).build()
+    }
+
+    /// Partitions used when an operation is given none.
+    pub fn default_parallelism(&self) -> usize {
+        self.inner.config.default_parallelism
+    }
+
+    /// Worker threads of the executor.
+    pub fn threads(&self) -> usize {
+        self.inner.config.threads
+    }
+
+    /// The application name.
+    pub fn app_name(&self) -> &str {
+        &self.inner.config.app_name
+    }
+
+    /// The scratch directory, removed when the last clone of the context is dropped.
+    pub fn scratch_dir(&self) -> &Path {
+        self.inner.scratch_dir()
+    }
+
+    /// Distributes a local collection over `num_slices` partitions (at least 1), slicing
+    /// it into contiguous runs as Spark does.
+    pub fn parallelize<T: Data>(&self, data: Vec<T>, num_slices: usize) -> Dataset<T> {
+        let n = num_slices.max(1);
+        let len = data.len();
+        let mut slices = Vec::with_capacity(n);
+        let mut it = data.into_iter();
+        for i in 0..n {
+            let (start, end) = (i * len / n, (i + 1) * len / n);
+            slices.push(Arc::new(it.by_ref().take(end - start).collect::<Vec<T>>()));
+        }
+        Dataset::from_rdd(
+            self,
+            Arc::new(ParallelCollection {
+                meta: RddMeta::new(&self.inner, "parallelize"),
+                slices,
+            }),
+        )
+    }
+
+    /// `start, start + step, ...` up to but excluding `end`, over `num_slices` partitions,
+    /// as Spark's `range`.
+    ///
+    /// # Errors
+    /// A zero step.
+    pub fn range(&self, start: i64, end: i64, step: i64, num_slices: usize) -> Result<Dataset<i64>> {
+        if step == 0 {
+            return Err(Error::InvalidArgument("range step cannot be 0".into()));
+        }
+        let count: u64 = if (step > 0 && end > start) || (step < 0 && end < start) {
+            let span = (end as i128 - start as i128).unsigned_abs();
+            span.div_ceil(step.unsigned_abs() as u128) as u64
+        } else {
+            0
+        };
+        let n = num_slices.max(1) as u64;
+        let bounds = (0..=n)
+            .map(|i| ((i as u128 * count as u128) / n as u128) as u64)
+            .collect();
+        Ok(Dataset::from_rdd(
+            self,
+            Arc::new(RangeRdd {
+                meta: RddMeta::new(&self.inner, "range"),
+                start,
+                step,
+                bounds,
+            }),
+        ))
+    }
+
+    /// Reads a text file, or a directory of part files, as lines. See [`crate::io`].
+    ///
+    /// # Errors
+    /// The path cannot be read.
+    pub fn text_file(&self, path: impl AsRef<Path>, min_partitions: usize) -> Result<Dataset<String>> {
+        crate::io::text_file(self, path.as_ref(), min_partitions)
+    }
+
+    /// Registers a listener of scheduler events.
+    pub fn add_listener(&self, listener: Arc<dyn Listener>) {
+        self.inner
+            .listeners
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(listener);
+    }
+
+    /// A snapshot of the engine's metrics so far.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        let st = self.inner.metrics.lock().unwrap_or_else(|e| e.into_inner());
+        let (cache_memory_used, cached_blocks) = self.inner.blocks.usage();
+        MetricsSnapshot {
+            jobs_run: st.jobs_run,
+            jobs_failed: st.jobs_failed,
+            stages_run: st.stages_run,
+            task_failures: st.task_failures,
+            totals: st.totals,
+            cache_memory_used,
+            cached_blocks,
+            recent_jobs: st.recent.iter().cloned().collect(),
+        }
+    }
+
+    /// Metrics of the most recent job, if any ran.
+    pub fn last_job_metrics(&self) -> Option<JobMetrics> {
+        let st = self.inner.metrics.lock().unwrap_or_else(|e| e.into_inner());
+        st.recent.back().cloned()
+    }
+
+    /// Injects a fault (testing only): see [`Fault`].
+    #[doc(hidden)]
+    pub fn inject_fault(&self, fault: Fault) {
+        self.inner.faults.inject(fault, &self.inner);
+    }
+
+    /// Ids of live shuffles (testing and debugging).
+    #[doc(hidden)]
+    pub fn shuffle_ids(&self) -> Vec<usize> {
+        self.inner.shuffles.shuffle_ids()
+    }
+}

@@ -1,0 +1,923 @@
+//! [`Dataset<T>`]: the user-facing distributed collection, like Spark's `RDD[T]`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::Hash;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::partitioner::ErasedPartitioner;
+use crate::rdd::{
+    through_records, BatchIter, CartesianRdd, CheckpointRdd, CoalescedRdd, Dependency,
+    MapPartitions, Rdd, RddBase, RddMeta, Records, Tc, UnionRdd, ZippedRdd,
+};
+use crate::scheduler::run_job;
+use crate::storage::StorageLevel;
+use crate::Data;
+
+/// A partitioned, immutable, lazily computed collection of records, like Spark's `RDD`.
+///
+/// Transformations (`map`, `filter`, `reduce_by_key`, ...) only record lineage and return a
+/// new dataset; actions (`collect`, `count`, `reduce`, ...) run a job. Cloning a dataset is
+/// cheap and shares its lineage and cache.
+///
+/// # Examples
+/// ```
+/// let ctx = firesteel_core::Context::local(2).unwrap();
+/// let words = ctx.parallelize(vec!["a b", "b c", "c"], 2)
+///     .flat_map(|line| line.split(' ').map(str::to_owned).collect::<Vec<_>>());
+/// let mut counts = words.map(|w| (w, 1u32)).reduce_by_key(|a, b| a + b).collect().unwrap();
+/// counts.sort();
+/// assert_eq!(counts, vec![("a".into(), 1), ("b".into(), 2), ("c".into(), 2)]);
+/// ```
+#[must_use = "datasets are lazy and do nothing until an action runs"]
+pub struct Dataset<T> {
+    pub(crate) ctx: Context,
+    pub(crate) rdd: Arc<dyn Rdd<T>>,
+}
+
+impl<T> Clone for Dataset<T> {
+    fn clone(&self) -> Self {
+        Dataset {
+            ctx: self.ctx.clone(),
+            rdd: self.rdd.clone(),
+        }
+    }
+}
+
+impl<T: 'static> fmt::Debug for Dataset<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Dataset({})", self.rdd.describe())
+    }
+}
+
+/// Seeds a partition's random generator from the user seed and the partition index.
+pub(crate) fn partition_rng(seed: u64, partition: usize) -> Pcg64 {
+    Pcg64::seed_from_u64(seed ^ (partition as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// A Poisson(λ) draw by Knuth's method (λ is a sampling fraction, so small).
+fn poisson(rng: &mut Pcg64, lambda: f64) -> usize {
+    let l = (-lambda).exp();
+    let (mut k, mut p) = (0usize, 1.0f64);
+    loop {
+        p *= rng.random::<f64>();
+        if p <= l {
+            return k;
+        }
+        k += 1;
+    }
+}
+
+impl<T: Data> Dataset<T> {
+    pub(crate) fn from_rdd(ctx: &Context, rdd: Arc<dyn Rdd<T>>) -> Self {
+        Dataset {
+            ctx: ctx.clone(),
+            rdd,
+        }
+    }
+
+    pub(crate) fn meta(&self, op: &'static str) -> RddMeta {
+        RddMeta::new(&self.ctx.inner, op)
+    }
+
+    /// The dataset's id, unique within its context and allocated in program order.
+    pub fn id(&self) -> usize {
+        self.rdd.id()
+    }
+
+    /// The context the dataset belongs to.
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// Number of partitions.
+    pub fn num_partitions(&self) -> usize {
+        self.rdd.num_partitions()
+    }
+
+    /// Whether the dataset knows a partitioner (it was produced by a shuffle, or by a
+    /// transformation that keeps the partitioning, such as `map_values` or `filter`).
+    pub fn is_partitioned(&self) -> bool {
+        self.rdd.partitioner().is_some()
+    }
+
+    pub(crate) fn erased_partitioner(&self) -> Option<ErasedPartitioner> {
+        self.rdd.partitioner()
+    }
+
+    /// A new narrow node running `f` on each partition's batch stream.
+    pub(crate) fn pipe<U: Data>(
+        &self,
+        op: &'static str,
+        preserves_partitioning: bool,
+        f: impl Fn(&Tc, usize, BatchIter<T>) -> BatchIter<U> + Send + Sync + 'static,
+    ) -> Dataset<U> {
+        Dataset::from_rdd(
+            &self.ctx,
+            Arc::new(MapPartitions {
+                meta: self.meta(op),
+                parent: self.rdd.clone(),
+                f: Arc::new(f),
+                preserves_partitioning,
+                kind: "MapPartitionsDataset",
+            }),
+        )
+    }
+
+    /// Applies `f` to every record.
+    pub fn map<U: Data>(&self, f: impl Fn(T) -> U + Send + Sync + 'static) -> Dataset<U> {
+        let f = Arc::new(f);
+        self.pipe("map", false, move |_, _, it| {
+            let f = f.clone();
+            Box::new(it.map(move |b| b.map(|b| b.into_iter().map(&*f).collect())))
+        })
+    }
+
+    /// Keeps the records for which `f` is true. Keeps the partitioner.
+    pub fn filter(&self, f: impl Fn(&T) -> bool + Send + Sync + 'static) -> Dataset<T> {
+        let f = Arc::new(f);
+        self.pipe("filter", true, move |_, _, it| {
+            let f = f.clone();
+            Box::new(
+                it.map(move |b| {
+                    b.map(|mut b| {
+                        b.retain(|x| f(x));
+                        b
+                    })
+                })
+                .filter(|b| !matches!(b, Ok(b) if b.is_empty())),
+            )
+        })
+    }
+
+    /// Maps each record to any number of records.
+    pub fn flat_map<U: Data, I>(&self, f: impl Fn(T) -> I + Send + Sync + 'static) -> Dataset<U>
+    where
+        I: IntoIterator<Item = U> + 'static,
+        I::IntoIter: 'static,
+    {
+        let f = Arc::new(f);
+        self.pipe("flat_map", false, move |_, _, it| {
+            let f = f.clone();
+            through_records(it, move |recs| recs.flat_map(move |x| f(x)))
+        })
+    }
+
+    /// Transforms each partition as a whole: `f` gets an iterator over the partition's
+    /// records and returns the new records (lazily, if it likes).
+    pub fn map_partitions<U: Data, I>(
+        &self,
+        f: impl Fn(Records<T>) -> I + Send + Sync + 'static,
+    ) -> Dataset<U>
+    where
+        I: IntoIterator<Item = U> + 'static,
+        I::IntoIter: 'static,
+    {
+        let f = Arc::new(f);
+        self.pipe("map_partitions", false, move |_, _, it| {
+            let f = f.clone();
+            through_records(it, move |recs| f(recs).into_iter())
+        })
+    }
+
+    /// As [`map_partitions`](Self::map_partitions), also passing the partition index.
+    pub fn map_partitions_with_index<U: Data, I>(
+        &self,
+        f: impl Fn(usize, Records<T>) -> I + Send + Sync + 'static,
+    ) -> Dataset<U>
+    where
+        I: IntoIterator<Item = U> + 'static,
+        I::IntoIter: 'static,
+    {
+        let f = Arc::new(f);
+        self.pipe("map_partitions_with_index", false, move |_, split, it| {
+            let f = f.clone();
+            through_records(it, move |recs| f(split, recs).into_iter())
+        })
+    }
+
+    /// One `Vec` per partition holding its records.
+    pub fn glom(&self) -> Dataset<Vec<T>> {
+        self.pipe("glom", false, |_, _, it| {
+            let mut all: Vec<T> = Vec::new();
+            for b in it {
+                match b {
+                    Ok(b) => all.extend(b),
+                    Err(e) => return Box::new(std::iter::once(Err(e))),
+                }
+            }
+            Box::new(std::iter::once(Ok(vec![all])))
+        })
+    }
+
+    /// The records of both datasets (duplicates kept), with their partitions side by side.
+    pub fn union(&self, other: &Dataset<T>) -> Dataset<T> {
+        let parents = vec![self.rdd.clone(), other.rdd.clone()];
+        let index = parents
+            .iter()
+            .enumerate()
+            .flat_map(|(p, r)| (0..r.num_partitions()).map(move |s| (p, s)))
+            .collect();
+        Dataset::from_rdd(
+            &self.ctx,
+            Arc::new(UnionRdd {
+                meta: self.meta("union"),
+                parents,
+                index,
+            }),
+        )
+    }
+
+    /// A sample of the records: each kept with probability `fraction` (without
+    /// replacement), or kept a Poisson(`fraction`) number of times (with replacement).
+    /// The same seed and partitioning give the same sample.
+    pub fn sample(&self, with_replacement: bool, fraction: f64, seed: u64) -> Result<Dataset<T>> {
+        if !(fraction >= 0.0) || (!with_replacement && fraction > 1.0) {
+            return Err(Error::InvalidArgument(format!(
+                "sample fraction must be in [0, 1] without replacement and >= 0 with, got {fraction}"
+            )));
+        }
+        Ok(self.pipe("sample", true, move |_, split, it| {
+            let mut rng = partition_rng(seed, split);
+            Box::new(it.map(move |b| {
+                b.map(|b| {
+                    let mut out = Vec::with_capacity((b.len() as f64 * fraction) as usize + 1);
+                    for x in b {
+                        if with_replacement {
+                            for _ in 0..poisson(&mut rng, fraction) {
+                                out.push(x.clone());
+                            }
+                        } else if rng.random::<f64>() < fraction {
+                            out.push(x);
+                        }
+                    }
+                    out
+                })
+            }))
+        }))
+    }
+
+    /// Splits the records randomly by `weights` (normalized): every record lands in exactly
+    /// one split, as with Spark's `randomSplit`.
+    pub fn random_split(&self, weights: &[f64], seed: u64) -> Result<Vec<Dataset<T>>> {
+        if weights.is_empty() || weights.iter().any(|w| !(*w >= 0.0)) {
+            return Err(Error::InvalidArgument(
+                "random_split weights must be non-negative".into(),
+            ));
+        }
+        let total: f64 = weights.iter().sum();
+        if !(total > 0.0) {
+            return Err(Error::InvalidArgument(
+                "random_split weights must sum to more than 0".into(),
+            ));
+        }
+        let mut bounds = vec![0.0];
+        for w in weights {
+            bounds.push(bounds.last().unwrap() + w / total);
+        }
+        *bounds.last_mut().unwrap() = 1.0;
+        Ok(bounds
+            .windows(2)
+            .map(|w| {
+                let (lo, hi) = (w[0], w[1]);
+                self.pipe("random_split", true, move |_, split, it| {
+                    let mut rng = partition_rng(seed, split);
+                    Box::new(it.map(move |b| {
+                        b.map(|mut b| {
+                            b.retain(|_| {
+                                let u = rng.random::<f64>();
+                                lo <= u && u < hi
+                            });
+                            b
+                        })
+                    }))
+                })
+            })
+            .collect())
+    }
+
+    /// Pairs records by position with another dataset that has the same number of
+    /// partitions and of records in each partition.
+    ///
+    /// # Errors
+    /// Different partition counts (here); different record counts (when the job runs).
+    pub fn zip<U: Data>(&self, other: &Dataset<U>) -> Result<Dataset<(T, U)>> {
+        if self.num_partitions() != other.num_partitions() {
+            return Err(Error::InvalidArgument(format!(
+                "can only zip datasets with the same number of partitions ({} vs {})",
+                self.num_partitions(),
+                other.num_partitions()
+            )));
+        }
+        Ok(Dataset::from_rdd(
+            &self.ctx,
+            Arc::new(ZippedRdd {
+                meta: self.meta("zip"),
+                left: self.rdd.clone(),
+                right: other.rdd.clone(),
+            }),
+        ))
+    }
+
+    /// Pairs each record with its index: partition order, then position. Like Spark, this
+    /// runs a job to count the records of all partitions but the last.
+    pub fn zip_with_index(&self) -> Result<Dataset<(T, u64)>> {
+        let n = self.num_partitions();
+        let counts = if n > 1 {
+            let parts: Vec<usize> = (0..n - 1).collect();
+            self.run(&parts, |_, it| {
+                let mut c = 0u64;
+                for b in it {
+                    c += b?.len() as u64;
+                }
+                Ok(c)
+            })?
+        } else {
+            Vec::new()
+        };
+        let mut offsets = vec![0u64];
+        for c in counts {
+            offsets.push(offsets.last().unwrap() + c);
+        }
+        let offsets = Arc::new(offsets);
+        Ok(self.pipe("zip_with_index", false, move |_, split, it| {
+            let mut next = offsets[split];
+            Box::new(it.map(move |b| {
+                b.map(|b| {
+                    b.into_iter()
+                        .map(|x| {
+                            next += 1;
+                            (x, next - 1)
+                        })
+                        .collect()
+                })
+            }))
+        }))
+    }
+
+    /// Fewer partitions. Without shuffle, runs of neighbouring partitions are merged (a
+    /// count above the current one leaves it unchanged); with shuffle this is `repartition`.
+    pub fn coalesce(&self, num_partitions: usize, shuffle: bool) -> Dataset<T> {
+        let n = num_partitions.max(1);
+        if shuffle {
+            return self.repartition(n);
+        }
+        let p = self.num_partitions();
+        if n >= p {
+            return self.clone();
+        }
+        let groups = (0..n).map(|i| (i * p / n)..((i + 1) * p / n)).collect();
+        Dataset::from_rdd(
+            &self.ctx,
+            Arc::new(CoalescedRdd {
+                meta: self.meta("coalesce"),
+                parent: self.rdd.clone(),
+                groups,
+            }),
+        )
+    }
+
+    /// Exactly `num_partitions` partitions, by a shuffle that deals each partition's records
+    /// round-robin from a position derived from the partition index, as Spark does.
+    pub fn repartition(&self, num_partitions: usize) -> Dataset<T> {
+        let n = num_partitions.max(1);
+        let keyed = self.map_partitions_with_index(move |i, recs| {
+            let mut pos = (crate::partitioner::stable_hash(&i) % n as u64) as usize;
+            recs.map(move |x| {
+                pos = (pos + 1) % n;
+                (pos as u64, x)
+            })
+        });
+        keyed
+            .partition_by(Arc::new(crate::partitioner::ModPartitioner::new(n)) as Arc<dyn crate::Partitioner<u64>>)
+            .values()
+    }
+
+    /// Every pair of a record of `self` with a record of `other`.
+    pub fn cartesian<U: Data>(&self, other: &Dataset<U>) -> Dataset<(T, U)> {
+        Dataset::from_rdd(
+            &self.ctx,
+            Arc::new(CartesianRdd {
+                meta: self.meta("cartesian"),
+                left: self.rdd.clone(),
+                right: other.rdd.clone(),
+            }),
+        )
+    }
+
+    /// Pairs each record with the key `f` gives it.
+    pub fn key_by<K: Data>(&self, f: impl Fn(&T) -> K + Send + Sync + 'static) -> Dataset<(K, T)> {
+        self.map(move |x| (f(&x), x))
+    }
+
+    /// The distinct records (by shuffle, so their order is not the input's).
+    pub fn distinct(&self) -> Dataset<T>
+    where
+        T: Hash + Eq,
+    {
+        self.map(|x| (x, ()))
+            .reduce_by_key(|_, _| ())
+            .keys()
+    }
+
+    // ----- persistence -----
+
+    /// Keeps computed partitions in memory (`persist(StorageLevel::MemoryOnly)`).
+    pub fn cache(&self) -> Dataset<T> {
+        self.persist(StorageLevel::MemoryOnly)
+    }
+
+    /// Keeps computed partitions at `level` from the next action on. Changing the level of
+    /// a persisted dataset drops the blocks stored at the old level.
+    pub fn persist(&self, level: StorageLevel) -> Dataset<T> {
+        let meta = self.rdd.meta();
+        if let Some(old) = meta.storage_level() {
+            if old != level {
+                self.ctx.inner.blocks.remove_rdd(meta.id);
+            }
+        }
+        meta.set_storage_level(Some(level));
+        self.clone()
+    }
+
+    /// Stops caching and drops the stored partitions.
+    pub fn unpersist(&self) -> Dataset<T> {
+        self.rdd.meta().set_storage_level(None);
+        self.ctx.inner.blocks.remove_rdd(self.rdd.id());
+        self.clone()
+    }
+
+    /// The storage level, if persisted.
+    pub fn storage_level(&self) -> Option<StorageLevel> {
+        self.rdd.meta().storage_level()
+    }
+
+    /// Estimated bytes this dataset's cached blocks hold in memory now.
+    pub fn cached_bytes(&self) -> usize {
+        self.ctx.inner.blocks.rdd_memory(self.rdd.id())
+    }
+
+    /// Writes every partition to the context's scratch directory and returns a dataset that
+    /// reads them back, with no lineage beyond the files (the partitioner is kept).
+    ///
+    /// Unlike Spark's `RDD.checkpoint()`, which marks the RDD and writes it after the next
+    /// job, this is eager and returns the truncated dataset, like Spark SQL's
+    /// `Dataset.checkpoint(eager = true)`: the lineage cut is explicit in the program.
+    pub fn checkpoint(&self) -> Result<Dataset<T>> {
+        let dir = self
+            .ctx
+            .scratch_dir()
+            .join(format!("checkpoint-{}", self.id()));
+        self.checkpoint_to(dir)
+    }
+
+    /// As [`checkpoint`](Self::checkpoint), into `dir` (created; the files are named
+    /// `part-00000` and so on). A dataset can be rebuilt from such a directory with
+    /// [`Context::read_checkpoint`].
+    pub fn checkpoint_to(&self, dir: impl AsRef<Path>) -> Result<Dataset<T>> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
+        let d2 = dir.clone();
+        let files = self.run_all(move |tc, it| {
+            let path = d2.join(format!("part-{:05}", tc.partition));
+            let tmp = d2.join(format!(".part-{:05}.attempt-{}", tc.partition, tc.attempt));
+            let mut bytes = Vec::new();
+            for b in it {
+                for r in b? {
+                    crate::ser::encode_into(&r, &mut bytes)?;
+                }
+            }
+            std::fs::write(&tmp, &bytes).map_err(|e| Error::io("writing", &tmp, e))?;
+            std::fs::rename(&tmp, &path).map_err(|e| Error::io("renaming", &tmp, e))?;
+            Ok(path)
+        })?;
+        let marker = dir.join("_SUCCESS");
+        std::fs::write(&marker, b"").map_err(|e| Error::io("writing", &marker, e))?;
+        Ok(Dataset::from_rdd(
+            &self.ctx,
+            Arc::new(CheckpointRdd {
+                meta: self.meta("checkpoint"),
+                files,
+                partitioner: self.erased_partitioner(),
+                _t: std::marker::PhantomData,
+            }),
+        ))
+    }
+
+    /// The lineage, one dataset per line, with stage boundaries (shuffles) marked `+-`,
+    /// as Spark's `toDebugString`.
+    pub fn to_debug_string(&self) -> String {
+        let mut out = String::new();
+        let root: Arc<dyn RddBase> = self.rdd.clone();
+        debug_lines(&self.ctx, &root, "", true, &mut out);
+        out.pop();
+        out
+    }
+
+    // ----- actions -----
+
+    /// Runs a job over some partitions.
+    pub(crate) fn run<R: Send>(
+        &self,
+        partitions: &[usize],
+        f: impl Fn(&Tc, BatchIter<T>) -> Result<R> + Sync,
+    ) -> Result<Vec<R>> {
+        run_job(&self.ctx.inner, &self.rdd, partitions, &f)
+    }
+
+    /// Runs a job over all partitions.
+    pub(crate) fn run_all<R: Send>(
+        &self,
+        f: impl Fn(&Tc, BatchIter<T>) -> Result<R> + Sync,
+    ) -> Result<Vec<R>> {
+        let parts: Vec<usize> = (0..self.num_partitions()).collect();
+        self.run(&parts, f)
+    }
+
+    /// Folds each partition's batches; `init` per partition.
+    fn fold_partitions<A: Send>(
+        &self,
+        init: impl Fn() -> A + Sync,
+        f: impl Fn(A, Vec<T>) -> A + Sync,
+    ) -> Result<Vec<A>> {
+        self.run_all(|_, it| {
+            let mut acc = init();
+            for b in it {
+                acc = f(acc, b?);
+            }
+            Ok(acc)
+        })
+    }
+
+    /// All records, in partition order.
+    pub fn collect(&self) -> Result<Vec<T>> {
+        let parts = self.fold_partitions(Vec::new, |mut acc, b| {
+            if acc.is_empty() {
+                b
+            } else {
+                acc.extend(b);
+                acc
+            }
+        })?;
+        Ok(parts.concat())
+    }
+
+    /// Number of records.
+    pub fn count(&self) -> Result<u64> {
+        Ok(self
+            .fold_partitions(|| 0u64, |c, b| c + b.len() as u64)?
+            .into_iter()
+            .sum())
+    }
+
+    /// The first record.
+    ///
+    /// # Errors
+    /// [`Error::EmptyDataset`] on an empty dataset.
+    pub fn first(&self) -> Result<T> {
+        self.take(1)?
+            .into_iter()
+            .next()
+            .ok_or(Error::EmptyDataset("first"))
+    }
+
+    /// The first `n` records, scanning one partition, then four times as many as scanned so
+    /// far, and so on, as Spark's `take` does.
+    pub fn take(&self, n: usize) -> Result<Vec<T>> {
+        let total = self.num_partitions();
+        let mut out = Vec::new();
+        let mut scanned = 0;
+        while out.len() < n && scanned < total {
+            let try_count = if scanned == 0 {
+                1
+            } else {
+                (scanned * 4).min(total - scanned)
+            };
+            let parts: Vec<usize> = (scanned..scanned + try_count).collect();
+            let left = n - out.len();
+            let got = self.run(&parts, |_, it| {
+                let mut v = Vec::new();
+                for b in it {
+                    let b = b?;
+                    v.extend(b.into_iter().take(left - v.len()));
+                    if v.len() >= left {
+                        break;
+                    }
+                }
+                Ok(v)
+            })?;
+            for v in got {
+                let room = n - out.len();
+                out.extend(v.into_iter().take(room));
+            }
+            scanned += try_count;
+        }
+        Ok(out)
+    }
+
+    /// The `n` smallest records, ascending.
+    pub fn take_ordered(&self, n: usize) -> Result<Vec<T>>
+    where
+        T: Ord,
+    {
+        self.take_by(n, |a, b| a.cmp(b))
+    }
+
+    /// The `n` largest records, descending.
+    pub fn top(&self, n: usize) -> Result<Vec<T>>
+    where
+        T: Ord,
+    {
+        self.take_by(n, |a, b| b.cmp(a))
+    }
+
+    fn take_by(
+        &self,
+        n: usize,
+        cmp: impl Fn(&T, &T) -> std::cmp::Ordering + Sync + Copy,
+    ) -> Result<Vec<T>> {
+        let parts = self.fold_partitions(Vec::new, |mut acc: Vec<T>, b| {
+            acc.extend(b);
+            if acc.len() > 2 * n.max(1024) {
+                acc.sort_by(cmp);
+                acc.truncate(n);
+            }
+            acc
+        })?;
+        let mut all: Vec<T> = parts.concat();
+        all.sort_by(cmp);
+        all.truncate(n);
+        Ok(all)
+    }
+
+    /// Combines all records with an associative function.
+    ///
+    /// # Errors
+    /// [`Error::EmptyDataset`] on an empty dataset (Spark throws "empty collection").
+    pub fn reduce(&self, f: impl Fn(T, T) -> T + Sync) -> Result<T> {
+        let f = &f;
+        let parts = self.fold_partitions(
+            || None,
+            |acc: Option<T>, b| {
+                let r = b.into_iter().reduce(f);
+                match (acc, r) {
+                    (Some(a), Some(r)) => Some(f(a, r)),
+                    (a, r) => a.or(r),
+                }
+            },
+        )?;
+        parts
+            .into_iter()
+            .flatten()
+            .reduce(f)
+            .ok_or(Error::EmptyDataset("reduce"))
+    }
+
+    /// Folds each partition starting from `zero`, then the partition results from `zero`.
+    pub fn fold(&self, zero: T, f: impl Fn(T, T) -> T + Sync) -> Result<T> {
+        let f = &f;
+        let parts = self.fold_partitions(|| zero.clone(), |acc, b| b.into_iter().fold(acc, f))?;
+        Ok(parts.into_iter().fold(zero, f))
+    }
+
+    /// Sums the records.
+    pub fn sum(&self) -> Result<T>
+    where
+        T: std::iter::Sum<T>,
+    {
+        let parts = self.fold_partitions(Vec::new, |mut acc: Vec<T>, b| {
+            acc.push(b.into_iter().sum());
+            acc
+        })?;
+        Ok(parts.into_iter().flatten().sum())
+    }
+
+    /// Aggregates each partition with `seq` from `zero`, then the partition results with
+    /// `comb` from `zero`.
+    pub fn aggregate<U: Send + Sync + Clone>(
+        &self,
+        zero: U,
+        seq: impl Fn(U, T) -> U + Sync,
+        comb: impl Fn(U, U) -> U + Sync,
+    ) -> Result<U> {
+        let seq = &seq;
+        let parts =
+            self.fold_partitions(|| zero.clone(), |acc, b| b.into_iter().fold(acc, seq))?;
+        Ok(parts.into_iter().fold(zero, comb))
+    }
+
+    /// As [`aggregate`](Self::aggregate), but partition results are combined in a tree of
+    /// the given depth (at least 1), in parallel on the executor, as Spark's
+    /// `treeAggregate`. The combining order is fixed, so results do not depend on timing.
+    pub fn tree_aggregate<U: Send + Sync + Clone>(
+        &self,
+        zero: U,
+        seq: impl Fn(U, T) -> U + Sync,
+        comb: impl Fn(U, U) -> U + Sync,
+        depth: usize,
+    ) -> Result<U> {
+        let seq = &seq;
+        let mut level =
+            self.fold_partitions(|| zero.clone(), |acc, b| b.into_iter().fold(acc, seq))?;
+        let depth = depth.max(1);
+        let scale = ((level.len() as f64).powf(1.0 / depth as f64).ceil() as usize).max(2);
+        while level.len() > scale {
+            let groups: Vec<Vec<U>> = {
+                let mut it = level.into_iter();
+                let mut gs = Vec::new();
+                loop {
+                    let g: Vec<U> = it.by_ref().take(scale).collect();
+                    if g.is_empty() {
+                        break;
+                    }
+                    gs.push(g);
+                }
+                gs
+            };
+            let cells: Vec<OnceLock<U>> = groups.iter().map(|_| OnceLock::new()).collect();
+            let inputs: Vec<std::sync::Mutex<Option<Vec<U>>>> = groups
+                .into_iter()
+                .map(|g| std::sync::Mutex::new(Some(g)))
+                .collect();
+            self.ctx.inner.executor.run_tasks(inputs.len(), &|i| {
+                let g = inputs[i]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                    .expect("each group is combined once");
+                let mut it = g.into_iter();
+                let first = it.next().expect("groups are non-empty");
+                let _ = cells[i].set(it.fold(first, &comb));
+            });
+            level = cells
+                .into_iter()
+                .map(|c| c.into_inner().expect("every group combined"))
+                .collect();
+        }
+        Ok(level.into_iter().fold(zero, comb))
+    }
+
+    /// As [`reduce`](Self::reduce), combining partition results in a tree.
+    pub fn tree_reduce(&self, f: impl Fn(T, T) -> T + Sync, depth: usize) -> Result<T> {
+        let f = &f;
+        let merged = self.tree_aggregate(
+            None,
+            |acc: Option<T>, x| Some(match acc {
+                Some(a) => f(a, x),
+                None => x,
+            }),
+            |a, b| match (a, b) {
+                (Some(a), Some(b)) => Some(f(a, b)),
+                (a, b) => a.or(b),
+            },
+            depth,
+        )?;
+        merged.ok_or(Error::EmptyDataset("tree_reduce"))
+    }
+
+    /// Runs `f` on every record, for its side effects (accumulators, output).
+    pub fn foreach(&self, f: impl Fn(T) + Sync) -> Result<()> {
+        self.run_all(|_, it| {
+            for b in it {
+                b?.into_iter().for_each(&f);
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// Runs `f` on each partition's records.
+    pub fn foreach_partition(&self, f: impl Fn(Records<T>) + Sync) -> Result<()> {
+        self.run_all(|_, it| {
+            let slot = std::rc::Rc::new(std::cell::RefCell::new(None));
+            f(Records::new(it, slot.clone()));
+            let err = slot.borrow_mut().take();
+            err.map_or(Ok(()), Err)
+        })?;
+        Ok(())
+    }
+
+    /// How many times each distinct record occurs.
+    pub fn count_by_value(&self) -> Result<HashMap<T, u64>>
+    where
+        T: Hash + Eq,
+    {
+        Ok(self
+            .map(|x| (x, 1u64))
+            .reduce_by_key(|a, b| a + b)
+            .collect()?
+            .into_iter()
+            .collect())
+    }
+
+    /// Writes one line per record (`Display`) to `part-NNNNN` files in the directory `path`,
+    /// plus an empty `_SUCCESS`. The files are written to a hidden temporary directory that
+    /// is renamed to `path` only when every task succeeded, so a failed job leaves nothing
+    /// that looks complete.
+    ///
+    /// # Errors
+    /// `path` exists already ([`Error::OutputExists`], as Spark refuses too), or writing
+    /// fails.
+    pub fn save_as_text_file(&self, path: impl AsRef<Path>) -> Result<()>
+    where
+        T: fmt::Display,
+    {
+        crate::io::save_as_text_file(self, path.as_ref())
+    }
+}
+
+fn debug_lines(
+    ctx: &Context,
+    rdd: &Arc<dyn RddBase>,
+    indent: &str,
+    root: bool,
+    out: &mut String,
+) {
+    use std::fmt::Write;
+    if root {
+        let _ = writeln!(
+            out,
+            "({}) {}{}",
+            rdd.num_partitions(),
+            rdd.describe(),
+            storage_of(ctx, rdd)
+        );
+    }
+    for dep in rdd.dependencies() {
+        match dep {
+            Dependency::Narrow(p) => {
+                let _ = writeln!(out, "{indent} |  {}{}", p.describe(), storage_of(ctx, &p));
+                debug_lines(ctx, &p, indent, false, out);
+            }
+            Dependency::Shuffle(d) => {
+                let p = d.parent();
+                let _ = writeln!(
+                    out,
+                    "{indent} +-({}) {}{}",
+                    p.num_partitions(),
+                    p.describe(),
+                    storage_of(ctx, &p)
+                );
+                let deeper = format!("{indent}   ");
+                debug_lines(ctx, &p, &deeper, false, out);
+            }
+        }
+    }
+}
+
+fn storage_of(ctx: &Context, rdd: &Arc<dyn RddBase>) -> String {
+    match rdd.meta().storage_level() {
+        Some(level) => {
+            let cached = (0..rdd.num_partitions())
+                .filter(|&p| ctx.inner.blocks.contains((rdd.id(), p)))
+                .count();
+            format!(
+                " [{level:?}, {cached}/{} partitions cached]",
+                rdd.num_partitions()
+            )
+        }
+        None => " []".into(),
+    }
+}
+
+impl Context {
+    /// Rebuilds a dataset from a directory written by
+    /// [`Dataset::checkpoint_to`] (without its partitioner).
+    ///
+    /// # Errors
+    /// The directory is missing, unreadable, or has no `_SUCCESS` marker.
+    pub fn read_checkpoint<T: Data>(&self, dir: impl AsRef<Path>) -> Result<Dataset<T>> {
+        let dir = dir.as_ref();
+        if !dir.join("_SUCCESS").exists() {
+            return Err(Error::InvalidArgument(format!(
+                "{} is not a complete checkpoint (no _SUCCESS)",
+                dir.display()
+            )));
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io("listing", dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("part-"))
+            })
+            .collect();
+        files.sort();
+        Ok(Dataset::from_rdd(
+            self,
+            Arc::new(CheckpointRdd {
+                meta: RddMeta::new(&self.inner, "read_checkpoint"),
+                files,
+                partitioner: None,
+                _t: std::marker::PhantomData,
+            }),
+        ))
+    }
+}

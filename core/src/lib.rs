@@ -1,0 +1,67 @@
+//! # firesteel-core
+//!
+//! Firesteel's engine: RDD-style partitioned datasets with lazy lineage, in the spirit of
+//! Apache Spark. An action builds a DAG that is split into stages at shuffle boundaries;
+//! each stage runs one task per partition on the [`Executor`], with narrow transformations
+//! fused within the task. Shuffles combine map-side, are partitioner-aware (co-partitioned
+//! joins do not reshuffle) and spill past their budget. Persisted datasets live in a block
+//! store with a memory budget, LRU eviction and spill to disk; lost partitions are
+//! recomputed from lineage and failed tasks are retried.
+//!
+//! See `core/DESIGN.md` for how the pieces fit together.
+//!
+//! ```
+//! use firesteel_core::Context;
+//!
+//! let ctx = Context::local(2).unwrap();
+//! let nums = ctx.parallelize((1..=100u64).collect(), 4).cache();
+//! let evens = nums.filter(|x| x % 2 == 0).count().unwrap();
+//! let sum = nums.map(|x| x * 2).reduce(|a, b| a + b).unwrap();
+//! assert_eq!((evens, sum), (50, 10100));
+//! ```
+
+mod accumulator;
+mod context;
+mod dataset;
+mod error;
+pub mod executor;
+#[doc(hidden)]
+pub mod fault;
+mod io;
+pub mod metrics;
+mod pair;
+pub mod partitioner;
+mod rdd;
+mod scheduler;
+mod ser;
+mod shuffle;
+mod storage;
+
+pub use accumulator::{Accumulator, Broadcast};
+pub use context::{Context, ContextBuilder};
+pub use dataset::Dataset;
+pub use error::{Error, Result};
+pub use executor::{Executor, LocalExecutor};
+pub use metrics::{Listener, MetricsSnapshot};
+pub use pair::IntoPartitioner;
+pub use partitioner::{HashPartitioner, Partitioner, RangePartitioner};
+pub use rdd::Records;
+pub use storage::StorageLevel;
+
+/// What a dataset's records must be: shareable across threads, cloneable, and
+/// serializable (for spill files, serialized caching, checkpoints and the cluster backend).
+pub trait Data: Send + Sync + Clone + serde::Serialize + serde::de::DeserializeOwned + 'static {}
+
+impl<T> Data for T where T: Send + Sync + Clone + serde::Serialize + serde::de::DeserializeOwned + 'static {}
+
+/// Runs `f` with a small local context, for examples and doctests.
+///
+/// # Panics
+/// If the context cannot be built.
+pub fn example<R>(f: impl FnOnce(&Context) -> R) -> R {
+    let ctx = Context::builder()
+        .threads(2)
+        .build()
+        .expect("building an example context");
+    f(&ctx)
+}

@@ -1,0 +1,527 @@
+//! Operations on datasets of key-value pairs, like Spark's `PairRDDFunctions`.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use crate::dataset::partition_rng;
+use crate::error::Result;
+use crate::partitioner::{
+    erase, unerase, ErasedPartitioner, HashPartitioner, Partitioner, RangePartitioner,
+};
+use crate::rdd::{through_records, RddMeta};
+use crate::shuffle::{
+    external_sort, Aggregator, CoGroupSide, CoGroupedRdd, ExternalMap, FnAggregator, NoCombine,
+    PlainShuffledRdd, ShuffleDependency, ShuffledRdd,
+};
+use crate::{Data, Dataset};
+
+/// Anything that names a partitioning for a shuffle: a partition count (hash partitioned),
+/// or a partitioner.
+pub trait IntoPartitioner<K> {
+    /// The partitioner.
+    fn into_partitioner(self) -> Arc<dyn Partitioner<K>>;
+}
+
+impl<K: Hash + 'static> IntoPartitioner<K> for usize {
+    fn into_partitioner(self) -> Arc<dyn Partitioner<K>> {
+        Arc::new(HashPartitioner::new(self))
+    }
+}
+
+impl<K: Hash + 'static> IntoPartitioner<K> for HashPartitioner {
+    fn into_partitioner(self) -> Arc<dyn Partitioner<K>> {
+        Arc::new(self)
+    }
+}
+
+impl<K: Ord + Clone + Send + Sync + std::fmt::Debug + 'static> IntoPartitioner<K>
+    for RangePartitioner<K>
+{
+    fn into_partitioner(self) -> Arc<dyn Partitioner<K>> {
+        Arc::new(self)
+    }
+}
+
+impl<K> IntoPartitioner<K> for Arc<dyn Partitioner<K>> {
+    fn into_partitioner(self) -> Arc<dyn Partitioner<K>> {
+        self
+    }
+}
+
+fn same<K: 'static>(a: &Arc<dyn Partitioner<K>>, b: &Option<ErasedPartitioner>) -> bool {
+    b.as_ref()
+        .and_then(|b| b.downcast_ref::<Arc<dyn Partitioner<K>>>())
+        .is_some_and(|b| a.equivalent(b.as_any()))
+}
+
+impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
+    /// The dataset's partitioner, if it knows one.
+    pub fn partitioner(&self) -> Option<Arc<dyn Partitioner<K>>> {
+        self.erased_partitioner().as_ref().and_then(unerase::<K>)
+    }
+
+    /// Spark's `Partitioner.defaultPartitioner`: the partitioner with the most partitions
+    /// among the inputs that have one; otherwise hash partitioning into the context's
+    /// default parallelism if it was set, else into the largest input's partition count.
+    pub(crate) fn default_partitioner(&self, others: &[(Option<ErasedPartitioner>, usize)]) -> Arc<dyn Partitioner<K>> {
+        let mut inputs = vec![(self.erased_partitioner(), self.num_partitions())];
+        inputs.extend(others.iter().cloned());
+        let best = inputs
+            .iter()
+            .filter_map(|(p, _)| p.as_ref().and_then(unerase::<K>))
+            .max_by_key(|p| p.num_partitions());
+        if let Some(p) = best {
+            return p;
+        }
+        let cfg = &self.ctx.inner.config;
+        let n = if cfg.parallelism_set {
+            cfg.default_parallelism
+        } else {
+            inputs.iter().map(|(_, n)| *n).max().unwrap_or(1)
+        };
+        Arc::new(HashPartitioner::new(n))
+    }
+
+    /// The general aggregation by key. With a partitioner equal to the dataset's own, the
+    /// values are combined within each partition and nothing is shuffled.
+    pub(crate) fn combine_internal<C: Data, A: Aggregator<V, C>>(
+        &self,
+        op: &'static str,
+        agg: A,
+        partitioner: Arc<dyn Partitioner<K>>,
+        map_side_combine: bool,
+    ) -> Dataset<(K, C)> {
+        let agg = Arc::new(agg);
+        if same(&partitioner, &self.erased_partitioner()) {
+            return self.pipe(op, true, move |tc, _, it| {
+                let agg = agg.clone();
+                let mut map = ExternalMap::<K, C>::new(tc);
+                for b in it {
+                    let b = match b {
+                        Ok(b) => b,
+                        Err(e) => return Box::new(std::iter::once(Err(e))),
+                    };
+                    for (k, v) in b {
+                        if let Err(e) =
+                            map.insert(k, v, |v| agg.create(v), |c, v| agg.merge_value(c, v))
+                        {
+                            return Box::new(std::iter::once(Err(e)));
+                        }
+                    }
+                }
+                let agg2 = agg.clone();
+                match map.into_batches(move |a, b| agg2.merge_combiners(a, b)) {
+                    Ok(it) => it,
+                    Err(e) => Box::new(std::iter::once(Err(e))),
+                }
+            });
+        }
+        let dep = ShuffleDependency::<K, V, C, A>::new(
+            &self.ctx.inner,
+            self.rdd.clone(),
+            partitioner,
+            Some(agg),
+            map_side_combine,
+        );
+        Dataset::from_rdd(
+            &self.ctx,
+            Arc::new(ShuffledRdd {
+                meta: RddMeta::new(&self.ctx.inner, op),
+                dep: Arc::new(dep),
+            }),
+        )
+    }
+
+    /// Spark's `combineByKey`: turns each key's values into a combiner, with map-side
+    /// combining, hash partitioned by the default partitioner.
+    pub fn combine_by_key<C: Data>(
+        &self,
+        create_combiner: impl Fn(V) -> C + Send + Sync + 'static,
+        merge_value: impl Fn(C, V) -> C + Send + Sync + 'static,
+        merge_combiners: impl Fn(C, C) -> C + Send + Sync + 'static,
+    ) -> Dataset<(K, C)> {
+        let p = self.default_partitioner(&[]);
+        self.combine_by_key_with(create_combiner, merge_value, merge_combiners, p)
+    }
+
+    /// As [`combine_by_key`](Self::combine_by_key), into the given partitioning.
+    pub fn combine_by_key_with<C: Data>(
+        &self,
+        create_combiner: impl Fn(V) -> C + Send + Sync + 'static,
+        merge_value: impl Fn(C, V) -> C + Send + Sync + 'static,
+        merge_combiners: impl Fn(C, C) -> C + Send + Sync + 'static,
+        partitioning: impl IntoPartitioner<K>,
+    ) -> Dataset<(K, C)> {
+        let agg = FnAggregator {
+            create: create_combiner,
+            merge_value,
+            merge_combiners,
+        };
+        self.combine_internal("combine_by_key", agg, partitioning.into_partitioner(), true)
+    }
+
+    /// Merges each key's values with an associative function, combining map-side first.
+    pub fn reduce_by_key(&self, f: impl Fn(V, V) -> V + Send + Sync + 'static) -> Dataset<(K, V)> {
+        let p = self.default_partitioner(&[]);
+        self.reduce_by_key_with(f, p)
+    }
+
+    /// As [`reduce_by_key`](Self::reduce_by_key), into the given partitioning.
+    pub fn reduce_by_key_with(
+        &self,
+        f: impl Fn(V, V) -> V + Send + Sync + 'static,
+        partitioning: impl IntoPartitioner<K>,
+    ) -> Dataset<(K, V)> {
+        let f = Arc::new(f);
+        let g = f.clone();
+        let agg = FnAggregator {
+            create: |v| v,
+            merge_value: move |a, b| f(a, b),
+            merge_combiners: move |a, b| g(a, b),
+        };
+        self.combine_internal("reduce_by_key", agg, partitioning.into_partitioner(), true)
+    }
+
+    /// Folds each key's values starting from `zero` (once per key per partition).
+    pub fn fold_by_key(
+        &self,
+        zero: V,
+        f: impl Fn(V, V) -> V + Send + Sync + 'static,
+    ) -> Dataset<(K, V)> {
+        let f = Arc::new(f);
+        let g = f.clone();
+        let h = f.clone();
+        let agg = FnAggregator {
+            create: move |v| h(zero.clone(), v),
+            merge_value: move |a, b| f(a, b),
+            merge_combiners: move |a, b| g(a, b),
+        };
+        let p = self.default_partitioner(&[]);
+        self.combine_internal("fold_by_key", agg, p, true)
+    }
+
+    /// Aggregates each key's values with `seq` from `zero`, and partial results with
+    /// `comb`.
+    pub fn aggregate_by_key<U: Data>(
+        &self,
+        zero: U,
+        seq: impl Fn(U, V) -> U + Send + Sync + 'static,
+        comb: impl Fn(U, U) -> U + Send + Sync + 'static,
+    ) -> Dataset<(K, U)> {
+        let seq = Arc::new(seq);
+        let s2 = seq.clone();
+        let agg = FnAggregator {
+            create: move |v| s2(zero.clone(), v),
+            merge_value: move |u, v| seq(u, v),
+            merge_combiners: comb,
+        };
+        let p = self.default_partitioner(&[]);
+        self.combine_internal("aggregate_by_key", agg, p, true)
+    }
+
+    /// Groups each key's values (no map-side combine, as in Spark). Value order within a
+    /// group follows partition order of the input.
+    pub fn group_by_key(&self) -> Dataset<(K, Vec<V>)> {
+        let p = self.default_partitioner(&[]);
+        self.group_by_key_with(p)
+    }
+
+    /// As [`group_by_key`](Self::group_by_key), into the given partitioning.
+    pub fn group_by_key_with(&self, partitioning: impl IntoPartitioner<K>) -> Dataset<(K, Vec<V>)> {
+        let agg = FnAggregator {
+            create: |v| vec![v],
+            merge_value: |mut c: Vec<V>, v| {
+                c.push(v);
+                c
+            },
+            merge_combiners: |mut a: Vec<V>, b: Vec<V>| {
+                a.extend(b);
+                a
+            },
+        };
+        self.combine_internal("group_by_key", agg, partitioning.into_partitioner(), false)
+    }
+
+    /// Moves records so that the partitioner decides each key's partition. A dataset
+    /// already partitioned that way is returned as it is.
+    pub fn partition_by(&self, partitioning: impl IntoPartitioner<K>) -> Dataset<(K, V)> {
+        let p = partitioning.into_partitioner();
+        if same(&p, &self.erased_partitioner()) {
+            return self.clone();
+        }
+        self.shuffle_plain("partition_by", "ShuffledDataset", p)
+    }
+
+    fn shuffle_plain(
+        &self,
+        op: &'static str,
+        kind: &'static str,
+        p: Arc<dyn Partitioner<K>>,
+    ) -> Dataset<(K, V)> {
+        let dep = ShuffleDependency::<K, V, V, NoCombine>::new(
+            &self.ctx.inner,
+            self.rdd.clone(),
+            p,
+            None,
+            false,
+        );
+        Dataset::from_rdd(
+            &self.ctx,
+            Arc::new(PlainShuffledRdd {
+                meta: RddMeta::new(&self.ctx.inner, op),
+                dep: Arc::new(dep),
+                kind,
+            }),
+        )
+    }
+
+    /// Applies `f` to each value, keeping keys and the partitioner.
+    pub fn map_values<U: Data>(&self, f: impl Fn(V) -> U + Send + Sync + 'static) -> Dataset<(K, U)> {
+        let f = Arc::new(f);
+        self.pipe("map_values", true, move |_, _, it| {
+            let f = f.clone();
+            Box::new(it.map(move |b| b.map(|b| b.into_iter().map(|(k, v)| (k, f(v))).collect())))
+        })
+    }
+
+    /// Maps each value to any number of values, keeping keys and the partitioner.
+    pub fn flat_map_values<U: Data, I>(
+        &self,
+        f: impl Fn(V) -> I + Send + Sync + 'static,
+    ) -> Dataset<(K, U)>
+    where
+        I: IntoIterator<Item = U> + 'static,
+        I::IntoIter: 'static,
+    {
+        let f = Arc::new(f);
+        self.pipe("flat_map_values", true, move |_, _, it| {
+            let f = f.clone();
+            through_records(it, move |recs| {
+                recs.flat_map(move |(k, v)| {
+                    let k2 = k.clone();
+                    f(v).into_iter().map(move |u| (k2.clone(), u))
+                })
+            })
+        })
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> Dataset<K> {
+        self.map(|(k, _)| k)
+    }
+
+    /// The values.
+    pub fn values(&self) -> Dataset<V> {
+        self.map(|(_, v)| v)
+    }
+
+    /// For each key in either dataset, the values of both. A side already partitioned by
+    /// the result's partitioner is not shuffled.
+    pub fn cogroup<W: Data>(&self, other: &Dataset<(K, W)>) -> Dataset<(K, (Vec<V>, Vec<W>))> {
+        let p = self.default_partitioner(&[(other.erased_partitioner(), other.num_partitions())]);
+        self.cogroup_with(other, p)
+    }
+
+    /// As [`cogroup`](Self::cogroup), into the given partitioning.
+    pub fn cogroup_with<W: Data>(
+        &self,
+        other: &Dataset<(K, W)>,
+        partitioning: impl IntoPartitioner<K>,
+    ) -> Dataset<(K, (Vec<V>, Vec<W>))> {
+        let p = partitioning.into_partitioner();
+        let inner = &self.ctx.inner;
+        let left = if same(&p, &self.erased_partitioner()) {
+            CoGroupSide::Narrow(self.rdd.clone())
+        } else {
+            CoGroupSide::Shuffle(Arc::new(ShuffleDependency::new(
+                inner,
+                self.rdd.clone(),
+                p.clone(),
+                None::<Arc<NoCombine>>,
+                false,
+            )))
+        };
+        let right = if same(&p, &other.erased_partitioner()) {
+            CoGroupSide::Narrow(other.rdd.clone())
+        } else {
+            CoGroupSide::Shuffle(Arc::new(ShuffleDependency::new(
+                inner,
+                other.rdd.clone(),
+                p.clone(),
+                None::<Arc<NoCombine>>,
+                false,
+            )))
+        };
+        Dataset::from_rdd(
+            &self.ctx,
+            Arc::new(CoGroupedRdd {
+                meta: RddMeta::new(inner, "cogroup"),
+                left,
+                right,
+                partitioner: p,
+            }),
+        )
+    }
+
+    /// Inner join: every pair of values for keys present in both.
+    pub fn join<W: Data>(&self, other: &Dataset<(K, W)>) -> Dataset<(K, (V, W))> {
+        self.cogroup(other).flat_map_values(|(vs, ws)| {
+            let mut out = Vec::with_capacity(vs.len() * ws.len());
+            for v in &vs {
+                for w in &ws {
+                    out.push((v.clone(), w.clone()));
+                }
+            }
+            out
+        })
+    }
+
+    /// As [`join`](Self::join), into the given partitioning.
+    pub fn join_with<W: Data>(
+        &self,
+        other: &Dataset<(K, W)>,
+        partitioning: impl IntoPartitioner<K>,
+    ) -> Dataset<(K, (V, W))> {
+        self.cogroup_with(other, partitioning)
+            .flat_map_values(|(vs, ws)| {
+                let mut out = Vec::with_capacity(vs.len() * ws.len());
+                for v in &vs {
+                    for w in &ws {
+                        out.push((v.clone(), w.clone()));
+                    }
+                }
+                out
+            })
+    }
+
+    /// Left outer join: keys of `self`, with `None` where `other` has no value.
+    pub fn left_outer_join<W: Data>(&self, other: &Dataset<(K, W)>) -> Dataset<(K, (V, Option<W>))> {
+        self.cogroup(other).flat_map_values(|(vs, ws)| {
+            let mut out = Vec::new();
+            for v in &vs {
+                if ws.is_empty() {
+                    out.push((v.clone(), None));
+                }
+                for w in &ws {
+                    out.push((v.clone(), Some(w.clone())));
+                }
+            }
+            out
+        })
+    }
+
+    /// Right outer join: keys of `other`, with `None` where `self` has no value.
+    pub fn right_outer_join<W: Data>(&self, other: &Dataset<(K, W)>) -> Dataset<(K, (Option<V>, W))> {
+        self.cogroup(other).flat_map_values(|(vs, ws)| {
+            let mut out = Vec::new();
+            for w in &ws {
+                if vs.is_empty() {
+                    out.push((None, w.clone()));
+                }
+                for v in &vs {
+                    out.push((Some(v.clone()), w.clone()));
+                }
+            }
+            out
+        })
+    }
+
+    /// Full outer join: keys of either, with `None` for the side that lacks them.
+    pub fn full_outer_join<W: Data>(
+        &self,
+        other: &Dataset<(K, W)>,
+    ) -> Dataset<(K, (Option<V>, Option<W>))> {
+        self.cogroup(other).flat_map_values(|(vs, ws)| {
+            let mut out = Vec::new();
+            if ws.is_empty() {
+                out.extend(vs.iter().map(|v| (Some(v.clone()), None)));
+            } else if vs.is_empty() {
+                out.extend(ws.iter().map(|w| (None, Some(w.clone()))));
+            } else {
+                for v in &vs {
+                    for w in &ws {
+                        out.push((Some(v.clone()), Some(w.clone())));
+                    }
+                }
+            }
+            out
+        })
+    }
+
+    /// Sorts by key into `num_partitions` range partitions (default: the current count):
+    /// keys are sampled (a job, as in Spark) to choose the range bounds, records are
+    /// shuffled by range, and each partition is sorted, spilling sorted runs past the
+    /// shuffle budget. Equal keys keep their shuffle order.
+    pub fn sort_by_key(&self, ascending: bool, num_partitions: Option<usize>) -> Result<Dataset<(K, V)>>
+    where
+        K: Ord + std::fmt::Debug,
+    {
+        let n = num_partitions.unwrap_or(self.num_partitions()).max(1);
+        let p: Arc<dyn Partitioner<K>> = if n == 1 {
+            Arc::new(RangePartitioner::<K>::from_bounds(Vec::new(), ascending))
+        } else {
+            // As Spark's RangePartitioner: about 20 samples per output partition.
+            let per_part = (20 * n).div_ceil(self.num_partitions().max(1)).max(1);
+            let samples = self.run_all(move |tc, it| {
+                let mut rng = partition_rng(0x5eed, tc.partition);
+                let mut reservoir: Vec<K> = Vec::with_capacity(per_part);
+                let mut seen = 0usize;
+                for b in it {
+                    for (k, _) in b? {
+                        seen += 1;
+                        if reservoir.len() < per_part {
+                            reservoir.push(k);
+                        } else {
+                            let j = rand::Rng::random_range(&mut rng, 0..seen);
+                            if j < per_part {
+                                reservoir[j] = k;
+                            }
+                        }
+                    }
+                }
+                Ok(reservoir)
+            })?;
+            Arc::new(RangePartitioner::from_sample(samples.concat(), n, ascending))
+        };
+        let shuffled = self.shuffle_plain("sort_by_key", "ShuffledDataset", p);
+        Ok(shuffled.pipe("sort_by_key", true, move |tc, _, it| {
+            match external_sort(tc, it, ascending) {
+                Ok(it) => it,
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            }
+        }))
+    }
+
+    /// The number of values of each key.
+    pub fn count_by_key(&self) -> Result<HashMap<K, u64>> {
+        Ok(self
+            .map_values(|_| 1u64)
+            .reduce_by_key(|a, b| a + b)
+            .collect()?
+            .into_iter()
+            .collect())
+    }
+
+    /// The values of `key`. With a known partitioner, only that key's partition is read.
+    pub fn lookup(&self, key: &K) -> Result<Vec<V>> {
+        let parts: Vec<usize> = match self.partitioner() {
+            Some(p) => vec![p.get_partition(key)],
+            None => (0..self.num_partitions()).collect(),
+        };
+        let found = self.run(&parts, |_, it| {
+            let mut v = Vec::new();
+            for b in it {
+                v.extend(b?.into_iter().filter(|(k, _)| k == key).map(|(_, v)| v));
+            }
+            Ok(v)
+        })?;
+        Ok(found.concat())
+    }
+}
+
+/// Erases a partitioner for storage in lineage (used by tests of co-partitioning).
+#[allow(dead_code)]
+pub(crate) fn erased<K: 'static>(p: Arc<dyn Partitioner<K>>) -> ErasedPartitioner {
+    erase(p)
+}

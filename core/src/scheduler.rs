@@ -1,0 +1,412 @@
+//! The DAG scheduler: splits a job into stages at shuffle dependencies, runs the map stages
+//! whose outputs are missing (parents first), then the result stage, retrying failed tasks
+//! and re-running map tasks whose outputs were lost.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use rustc_hash::FxHashSet;
+
+use crate::accumulator::{self, TaskUpdates};
+use crate::context::ContextInner;
+use crate::error::{Error, Result};
+use crate::fault::InjectedFailure;
+use crate::metrics::{
+    JobMetrics, StageInfo, StageKind, StageMetrics, TaskCounters, TaskEnd, TaskMetrics,
+};
+use crate::rdd::{iterator, BatchIter, Dependency, Rdd, RddBase, TaskContext, Tc};
+use crate::shuffle::ShuffleDepBase;
+use crate::Data;
+
+/// How many times a job re-runs stages after lost shuffle outputs before giving up
+/// (Spark's `spark.stage.maxConsecutiveAttempts`).
+const MAX_STAGE_ATTEMPTS: usize = 4;
+
+/// What a user-facing action does with each partition it computes.
+pub(crate) type PartitionFunc<'f, T, R> =
+    dyn Fn(&Tc, BatchIter<T>) -> Result<R> + Sync + 'f;
+
+enum StageFailure {
+    /// A shuffle output was missing; re-run its map tasks and retry.
+    Fetch(Error),
+    /// A task ran out of attempts.
+    Abort(Error),
+}
+
+struct StageDesc {
+    name: String,
+    kind: StageKind,
+    dataset_id: usize,
+    index: usize,
+    total: usize,
+}
+
+struct Job<'c> {
+    ctx: &'c Arc<ContextInner>,
+    id: usize,
+    stages: Vec<StageMetrics>,
+}
+
+/// Runs `func` over the given partitions of `rdd` and returns its results in that order.
+pub(crate) fn run_job<T: Data, R: Send>(
+    ctx: &Arc<ContextInner>,
+    rdd: &Arc<dyn Rdd<T>>,
+    partitions: &[usize],
+    func: &PartitionFunc<'_, T, R>,
+) -> Result<Vec<R>> {
+    let id = ctx.next_job.fetch_add(1, Ordering::Relaxed);
+    let name = rdd.describe();
+    let listeners = ctx.listeners();
+    for l in &listeners {
+        l.on_job_start(id, &name);
+    }
+    let start = Instant::now();
+    let mut job = Job {
+        ctx,
+        id,
+        stages: Vec::new(),
+    };
+    let result = job.run(rdd, partitions, func);
+    let metrics = JobMetrics {
+        job_id: id,
+        name,
+        duration: start.elapsed(),
+        success: result.is_ok(),
+        stages: std::mem::take(&mut job.stages),
+    };
+    {
+        let mut st = ctx.metrics.lock().unwrap_or_else(|e| e.into_inner());
+        st.jobs_run += 1;
+        if result.is_err() {
+            st.jobs_failed += 1;
+        }
+        st.stages_run += metrics.stages.len();
+        for s in &metrics.stages {
+            st.totals.merge(&s.totals);
+            st.task_failures += s.failed_attempts;
+        }
+        if st.recent.len() == 64 {
+            st.recent.pop_front();
+        }
+        st.recent.push_back(metrics.clone());
+    }
+    for l in &listeners {
+        l.on_job_end(&metrics);
+    }
+    result
+}
+
+impl Job<'_> {
+    fn run<T: Data, R: Send>(
+        &mut self,
+        rdd: &Arc<dyn Rdd<T>>,
+        partitions: &[usize],
+        func: &PartitionFunc<'_, T, R>,
+    ) -> Result<Vec<R>> {
+        let mut slots: Vec<Option<(R, TaskUpdates)>> = partitions.iter().map(|_| None).collect();
+        let mut stage_attempts = 0;
+        let base: Arc<dyn RddBase> = rdd.clone();
+        loop {
+            let map_stages = self.missing_map_stages(&base);
+            let total = map_stages.len() + 1;
+            let mut failure = None;
+            for (k, dep) in map_stages.iter().enumerate() {
+                let parent = dep.parent();
+                let missing = self
+                    .ctx
+                    .shuffles
+                    .missing(dep.shuffle_id(), parent.num_partitions());
+                if missing.is_empty() {
+                    continue;
+                }
+                let desc = StageDesc {
+                    name: parent.describe(),
+                    kind: StageKind::ShuffleMap,
+                    dataset_id: parent.id(),
+                    index: k + 1,
+                    total,
+                };
+                let mut map_slots: Vec<Option<((), TaskUpdates)>> =
+                    missing.iter().map(|_| None).collect();
+                match self.run_stage(&desc, &missing, &mut map_slots, stage_attempts, &|tc| {
+                    dep.run_map_task(tc)
+                }) {
+                    Ok(()) => {
+                        for (_, u) in map_slots.into_iter().flatten() {
+                            u.apply();
+                        }
+                    }
+                    Err(f) => {
+                        failure = Some(f);
+                        break;
+                    }
+                }
+            }
+            if failure.is_none() {
+                let desc = StageDesc {
+                    name: rdd.describe(),
+                    kind: StageKind::Result,
+                    dataset_id: rdd.id(),
+                    index: total,
+                    total,
+                };
+                let task = |tc: &Tc| -> Result<R> {
+                    let it = iterator(rdd, tc.partition, tc)?;
+                    let tc2 = tc.clone();
+                    let it: BatchIter<T> = Box::new(it.inspect(move |b| {
+                        if let Ok(b) = b {
+                            TaskCounters::add(&tc2.counters.records_out, b.len() as u64);
+                        }
+                    }));
+                    func(tc, it)
+                };
+                match self.run_stage(&desc, partitions, &mut slots, stage_attempts, &task) {
+                    Ok(()) => break,
+                    Err(f) => failure = Some(f),
+                }
+            }
+            match failure {
+                Some(StageFailure::Abort(e)) => return Err(e),
+                Some(StageFailure::Fetch(e)) => {
+                    stage_attempts += 1;
+                    if stage_attempts >= MAX_STAGE_ATTEMPTS {
+                        return Err(Error::JobFailed {
+                            job: self.id,
+                            stage: usize::MAX,
+                            stage_name: "shuffle fetch".into(),
+                            partition: 0,
+                            attempts: stage_attempts,
+                            cause: Box::new(e),
+                        });
+                    }
+                }
+                None => unreachable!("loop exits on success"),
+            }
+        }
+        let mut out = Vec::with_capacity(slots.len());
+        for s in slots {
+            let (r, u) = s.expect("all result tasks succeeded");
+            u.apply();
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    /// Shuffle dependencies whose outputs are incomplete, parents before children. The
+    /// walk stops at fully cached datasets and at complete shuffles.
+    fn missing_map_stages(&self, rdd: &Arc<dyn RddBase>) -> Vec<Arc<dyn ShuffleDepBase>> {
+        let mut out = Vec::new();
+        let mut seen_rdds = FxHashSet::default();
+        let mut seen_shuffles = FxHashSet::default();
+        self.visit(rdd, &mut out, &mut seen_rdds, &mut seen_shuffles);
+        out
+    }
+
+    fn visit(
+        &self,
+        rdd: &Arc<dyn RddBase>,
+        out: &mut Vec<Arc<dyn ShuffleDepBase>>,
+        seen_rdds: &mut FxHashSet<usize>,
+        seen_shuffles: &mut FxHashSet<usize>,
+    ) {
+        if !seen_rdds.insert(rdd.id()) {
+            return;
+        }
+        if rdd.meta().storage_level().is_some()
+            && self.ctx.blocks.contains_all(rdd.id(), rdd.num_partitions())
+        {
+            return;
+        }
+        for dep in rdd.dependencies() {
+            match dep {
+                Dependency::Narrow(p) => self.visit(&p, out, seen_rdds, seen_shuffles),
+                Dependency::Shuffle(d) => {
+                    if seen_shuffles.insert(d.shuffle_id()) {
+                        let parent = d.parent();
+                        let missing = self
+                            .ctx
+                            .shuffles
+                            .missing(d.shuffle_id(), parent.num_partitions());
+                        if !missing.is_empty() {
+                            self.visit(&parent, out, seen_rdds, seen_shuffles);
+                            out.push(d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs the tasks of `partitions` whose slot is empty, retrying failed attempts.
+    fn run_stage<R: Send>(
+        &mut self,
+        desc: &StageDesc,
+        partitions: &[usize],
+        slots: &mut [Option<(R, TaskUpdates)>],
+        stage_attempt: usize,
+        task: &(dyn Fn(&Tc) -> Result<R> + Sync),
+    ) -> std::result::Result<(), StageFailure> {
+        let ctx = self.ctx;
+        let stage_id = ctx.next_stage.fetch_add(1, Ordering::Relaxed);
+        let listeners = ctx.listeners();
+        let start = Instant::now();
+        let mut attempts = vec![0usize; partitions.len()];
+        let mut metrics = StageMetrics {
+            stage_id,
+            name: desc.name.clone(),
+            kind: desc.kind,
+            tasks: 0,
+            failed_attempts: 0,
+            duration: Default::default(),
+            totals: TaskMetrics::default(),
+        };
+        let mut outcome = Ok(());
+        loop {
+            let pending: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].is_none()).collect();
+            if pending.is_empty() {
+                break;
+            }
+            let info = StageInfo {
+                job_id: self.id,
+                stage_id,
+                name: desc.name.clone(),
+                kind: desc.kind,
+                dataset_id: desc.dataset_id,
+                index: desc.index,
+                total: desc.total,
+                num_tasks: pending.len(),
+                attempt: stage_attempt,
+            };
+            for l in &listeners {
+                l.on_stage_submitted(&info);
+            }
+            let results: Vec<Mutex<Option<TaskOutcome<R>>>> =
+                pending.iter().map(|_| Mutex::new(None)).collect();
+            let done = AtomicUsize::new(0);
+            ctx.executor.run_tasks(pending.len(), &|j| {
+                let i = pending[j];
+                let out = run_attempt(ctx, stage_id, desc.dataset_id, partitions[i], attempts[i], task);
+                let finished = done.fetch_add(1, Ordering::AcqRel) + 1;
+                if !listeners.is_empty() {
+                    let end = TaskEnd {
+                        job_id: self.id,
+                        stage_id,
+                        partition: partitions[i],
+                        attempt: attempts[i],
+                        success: out.result.is_ok(),
+                        tasks_done: finished,
+                        tasks_total: pending.len(),
+                        metrics: out.metrics,
+                        error: out.result.as_ref().err().map(|e| e.to_string()),
+                    };
+                    for l in &listeners {
+                        l.on_task_end(&end);
+                    }
+                }
+                *results[j].lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
+            });
+            let mut fetch = None;
+            let mut abort = None;
+            for (j, cell) in results.into_iter().enumerate() {
+                let i = pending[j];
+                let out = cell
+                    .into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .expect("executor ran every task");
+                match out.result {
+                    Ok(r) => {
+                        metrics.tasks += 1;
+                        metrics.totals.merge(&out.metrics);
+                        slots[i] = Some((r, out.updates));
+                    }
+                    Err(e @ Error::FetchFailed { .. }) => {
+                        metrics.failed_attempts += 1;
+                        fetch.get_or_insert(e);
+                    }
+                    Err(e) => {
+                        metrics.failed_attempts += 1;
+                        attempts[i] += 1;
+                        if attempts[i] >= ctx.config.max_task_attempts && abort.is_none() {
+                            abort = Some(Error::JobFailed {
+                                job: self.id,
+                                stage: stage_id,
+                                stage_name: desc.name.clone(),
+                                partition: partitions[i],
+                                attempts: attempts[i],
+                                cause: Box::new(e),
+                            });
+                        }
+                    }
+                }
+            }
+            if let Some(e) = abort {
+                outcome = Err(StageFailure::Abort(e));
+                break;
+            }
+            if let Some(e) = fetch {
+                outcome = Err(StageFailure::Fetch(e));
+                break;
+            }
+        }
+        metrics.duration = start.elapsed();
+        for l in &listeners {
+            l.on_stage_completed(&metrics);
+        }
+        self.stages.push(metrics);
+        outcome
+    }
+}
+
+struct TaskOutcome<R> {
+    result: Result<R>,
+    metrics: TaskMetrics,
+    updates: TaskUpdates,
+}
+
+fn run_attempt<R>(
+    ctx: &Arc<ContextInner>,
+    stage_id: usize,
+    dataset_id: usize,
+    partition: usize,
+    attempt: usize,
+    task: &(dyn Fn(&Tc) -> Result<R> + Sync),
+) -> TaskOutcome<R> {
+    let tc: Tc = std::rc::Rc::new(TaskContext {
+        ctx: ctx.clone(),
+        partition,
+        attempt,
+        counters: TaskCounters::default(),
+    });
+    let start = Instant::now();
+    let prev = accumulator::begin_task();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        match ctx.faults.check(dataset_id, partition, attempt) {
+            Some(InjectedFailure::Panic) => panic!(
+                "injected fault: dataset {dataset_id} partition {partition} attempt {attempt}"
+            ),
+            Some(InjectedFailure::Error) => {
+                return Err(Error::TaskFailed(format!(
+                    "injected fault: dataset {dataset_id} partition {partition} attempt {attempt}"
+                )))
+            }
+            None => {}
+        }
+        task(&tc)
+    }))
+    .unwrap_or_else(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".into());
+        Err(Error::TaskPanicked(msg))
+    });
+    let updates = accumulator::end_task(prev);
+    TaskOutcome {
+        result,
+        metrics: tc.counters.snapshot(start.elapsed()),
+        updates,
+    }
+}

@@ -1,0 +1,1 @@
+//! Firesteel graph library (work in progress; see issue 4).

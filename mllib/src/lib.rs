@@ -1,0 +1,1 @@
+//! Firesteel ML library (work in progress; see issue 3).
