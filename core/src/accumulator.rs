@@ -109,7 +109,10 @@ impl<T: Send + Sync + fmt::Debug + 'static> fmt::Debug for Accumulator<T> {
         f.debug_struct("Accumulator")
             .field("id", &self.id)
             .field("name", &self.shared.name)
-            .field("value", &*self.shared.value.lock().unwrap_or_else(|e| e.into_inner()))
+            .field(
+                "value",
+                &*self.shared.value.lock().unwrap_or_else(|e| e.into_inner()),
+            )
             .finish()
     }
 }
@@ -224,7 +227,10 @@ impl Context {
 
     /// A list of values, concatenated in partition order (Spark's `collectionAccumulator`).
     /// Add with `acc.add(vec![x])`.
-    pub fn collection_accumulator<T: Send + Sync + Clone + 'static>(&self, name: &str) -> Accumulator<Vec<T>> {
+    pub fn collection_accumulator<T: Send + Sync + Clone + 'static>(
+        &self,
+        name: &str,
+    ) -> Accumulator<Vec<T>> {
         self.accumulator(Some(name), Vec::new(), |a: &mut Vec<T>, b| a.extend(b))
     }
 

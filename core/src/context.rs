@@ -314,7 +314,13 @@ impl Context {
     ///
     /// # Errors
     /// A zero step.
-    pub fn range(&self, start: i64, end: i64, step: i64, num_slices: usize) -> Result<Dataset<i64>> {
+    pub fn range(
+        &self,
+        start: i64,
+        end: i64,
+        step: i64,
+        num_slices: usize,
+    ) -> Result<Dataset<i64>> {
         if step == 0 {
             return Err(Error::InvalidArgument("range step cannot be 0".into()));
         }
@@ -343,7 +349,11 @@ impl Context {
     ///
     /// # Errors
     /// The path cannot be read.
-    pub fn text_file(&self, path: impl AsRef<Path>, min_partitions: usize) -> Result<Dataset<String>> {
+    pub fn text_file(
+        &self,
+        path: impl AsRef<Path>,
+        min_partitions: usize,
+    ) -> Result<Dataset<String>> {
         crate::io::text_file(self, path.as_ref(), min_partitions)
     }
 

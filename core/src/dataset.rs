@@ -395,7 +395,8 @@ impl<T: Data> Dataset<T> {
             })
         });
         keyed
-            .partition_by(Arc::new(crate::partitioner::ModPartitioner::new(n)) as Arc<dyn crate::Partitioner<u64>>)
+            .partition_by(Arc::new(crate::partitioner::ModPartitioner::new(n))
+                as Arc<dyn crate::Partitioner<u64>>)
             .values()
     }
 
@@ -421,9 +422,7 @@ impl<T: Data> Dataset<T> {
     where
         T: Hash + Eq,
     {
-        self.map(|x| (x, ()))
-            .reduce_by_key(|_, _| ())
-            .keys()
+        self.map(|x| (x, ())).reduce_by_key(|_, _| ()).keys()
     }
 
     // ----- persistence -----
@@ -707,8 +706,7 @@ impl<T: Data> Dataset<T> {
         comb: impl Fn(U, U) -> U + Sync,
     ) -> Result<U> {
         let seq = &seq;
-        let parts =
-            self.fold_partitions(|| zero.clone(), |acc, b| b.into_iter().fold(acc, seq))?;
+        let parts = self.fold_partitions(|| zero.clone(), |acc, b| b.into_iter().fold(acc, seq))?;
         Ok(parts.into_iter().fold(zero, comb))
     }
 
@@ -768,10 +766,12 @@ impl<T: Data> Dataset<T> {
         let f = &f;
         let merged = self.tree_aggregate(
             None,
-            |acc: Option<T>, x| Some(match acc {
-                Some(a) => f(a, x),
-                None => x,
-            }),
+            |acc: Option<T>, x| {
+                Some(match acc {
+                    Some(a) => f(a, x),
+                    None => x,
+                })
+            },
             |a, b| match (a, b) {
                 (Some(a), Some(b)) => Some(f(a, b)),
                 (a, b) => a.or(b),
@@ -832,13 +832,7 @@ impl<T: Data> Dataset<T> {
     }
 }
 
-fn debug_lines(
-    ctx: &Context,
-    rdd: &Arc<dyn RddBase>,
-    indent: &str,
-    root: bool,
-    out: &mut String,
-) {
+fn debug_lines(ctx: &Context, rdd: &Arc<dyn RddBase>, indent: &str, root: bool, out: &mut String) {
     use std::fmt::Write;
     if root {
         let _ = writeln!(

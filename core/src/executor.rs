@@ -34,7 +34,8 @@ impl LocalExecutor {
     /// # Errors
     /// The pool cannot be built.
     pub fn new(threads: Option<usize>) -> Result<Self> {
-        let mut b = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("firesteel-worker-{i}"));
+        let mut b =
+            rayon::ThreadPoolBuilder::new().thread_name(|i| format!("firesteel-worker-{i}"));
         if let Some(n) = threads {
             b = b.num_threads(n);
         }

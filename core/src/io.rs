@@ -55,7 +55,11 @@ fn input_files(path: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-pub(crate) fn text_file(ctx: &Context, path: &Path, min_partitions: usize) -> Result<Dataset<String>> {
+pub(crate) fn text_file(
+    ctx: &Context,
+    path: &Path,
+    min_partitions: usize,
+) -> Result<Dataset<String>> {
     let files = input_files(path)?;
     let mut sizes = Vec::with_capacity(files.len());
     for f in &files {
@@ -225,7 +229,10 @@ impl Rdd<String> for TextFileRdd {
     }
 }
 
-pub(crate) fn save_as_text_file<T: Data + fmt::Display>(ds: &Dataset<T>, path: &Path) -> Result<()> {
+pub(crate) fn save_as_text_file<T: Data + fmt::Display>(
+    ds: &Dataset<T>,
+    path: &Path,
+) -> Result<()> {
     if path.exists() {
         return Err(Error::OutputExists(path.to_path_buf()));
     }
@@ -234,7 +241,10 @@ pub(crate) fn save_as_text_file<T: Data + fmt::Display>(ds: &Dataset<T>, path: &
         .ok_or_else(|| Error::InvalidArgument(format!("{} has no file name", path.display())))?
         .to_string_lossy()
         .into_owned();
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
     let tmp = parent.join(format!(
         ".{name}.firesteel-tmp-{}-{}",

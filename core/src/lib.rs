@@ -50,9 +50,15 @@ pub use storage::StorageLevel;
 
 /// What a dataset's records must be: shareable across threads, cloneable, and
 /// serializable (for spill files, serialized caching, checkpoints and the cluster backend).
-pub trait Data: Send + Sync + Clone + serde::Serialize + serde::de::DeserializeOwned + 'static {}
+pub trait Data:
+    Send + Sync + Clone + serde::Serialize + serde::de::DeserializeOwned + 'static
+{
+}
 
-impl<T> Data for T where T: Send + Sync + Clone + serde::Serialize + serde::de::DeserializeOwned + 'static {}
+impl<T> Data for T where
+    T: Send + Sync + Clone + serde::Serialize + serde::de::DeserializeOwned + 'static
+{
+}
 
 /// Runs `f` with a small local context, for examples and doctests.
 ///

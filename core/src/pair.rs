@@ -64,7 +64,10 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     /// Spark's `Partitioner.defaultPartitioner`: the partitioner with the most partitions
     /// among the inputs that have one; otherwise hash partitioning into the context's
     /// default parallelism if it was set, else into the largest input's partition count.
-    pub(crate) fn default_partitioner(&self, others: &[(Option<ErasedPartitioner>, usize)]) -> Arc<dyn Partitioner<K>> {
+    pub(crate) fn default_partitioner(
+        &self,
+        others: &[(Option<ErasedPartitioner>, usize)],
+    ) -> Arc<dyn Partitioner<K>> {
         let mut inputs = vec![(self.erased_partitioner(), self.num_partitions())];
         inputs.extend(others.iter().cloned());
         let best = inputs
@@ -277,7 +280,10 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// Applies `f` to each value, keeping keys and the partitioner.
-    pub fn map_values<U: Data>(&self, f: impl Fn(V) -> U + Send + Sync + 'static) -> Dataset<(K, U)> {
+    pub fn map_values<U: Data>(
+        &self,
+        f: impl Fn(V) -> U + Send + Sync + 'static,
+    ) -> Dataset<(K, U)> {
         let f = Arc::new(f);
         self.pipe("map_values", true, move |_, _, it| {
             let f = f.clone();
@@ -396,7 +402,10 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// Left outer join: keys of `self`, with `None` where `other` has no value.
-    pub fn left_outer_join<W: Data>(&self, other: &Dataset<(K, W)>) -> Dataset<(K, (V, Option<W>))> {
+    pub fn left_outer_join<W: Data>(
+        &self,
+        other: &Dataset<(K, W)>,
+    ) -> Dataset<(K, (V, Option<W>))> {
         self.cogroup(other).flat_map_values(|(vs, ws)| {
             let mut out = Vec::new();
             for v in &vs {
@@ -412,7 +421,10 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// Right outer join: keys of `other`, with `None` where `self` has no value.
-    pub fn right_outer_join<W: Data>(&self, other: &Dataset<(K, W)>) -> Dataset<(K, (Option<V>, W))> {
+    pub fn right_outer_join<W: Data>(
+        &self,
+        other: &Dataset<(K, W)>,
+    ) -> Dataset<(K, (Option<V>, W))> {
         self.cogroup(other).flat_map_values(|(vs, ws)| {
             let mut out = Vec::new();
             for w in &ws {
@@ -453,7 +465,11 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     /// keys are sampled (a job, as in Spark) to choose the range bounds, records are
     /// shuffled by range, and each partition is sorted, spilling sorted runs past the
     /// shuffle budget. Equal keys keep their shuffle order.
-    pub fn sort_by_key(&self, ascending: bool, num_partitions: Option<usize>) -> Result<Dataset<(K, V)>>
+    pub fn sort_by_key(
+        &self,
+        ascending: bool,
+        num_partitions: Option<usize>,
+    ) -> Result<Dataset<(K, V)>>
     where
         K: Ord + std::fmt::Debug,
     {
@@ -482,7 +498,11 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
                 }
                 Ok(reservoir)
             })?;
-            Arc::new(RangePartitioner::from_sample(samples.concat(), n, ascending))
+            Arc::new(RangePartitioner::from_sample(
+                samples.concat(),
+                n,
+                ascending,
+            ))
         };
         let shuffled = self.shuffle_plain("sort_by_key", "ShuffledDataset", p);
         Ok(shuffled.pipe("sort_by_key", true, move |tc, _, it| {

@@ -217,7 +217,10 @@ mod tests {
     fn equivalence() {
         let a = HashPartitioner::new(4);
         assert!(Partitioner::<u32>::equivalent(&a, &HashPartitioner::new(4)));
-        assert!(!Partitioner::<u32>::equivalent(&a, &HashPartitioner::new(5)));
+        assert!(!Partitioner::<u32>::equivalent(
+            &a,
+            &HashPartitioner::new(5)
+        ));
         let r = RangePartitioner::from_bounds(vec![1, 2], true);
         assert!(!Partitioner::<u32>::equivalent(&a, &r));
         assert!(r.equivalent(&r.clone()));

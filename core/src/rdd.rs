@@ -293,9 +293,7 @@ impl Rdd<i64> for RangeRdd {
 }
 
 /// The function of a [`MapPartitions`] node: batch stream in, batch stream out.
-pub(crate) type PartitionFn<T, U> = dyn Fn(&Tc, usize, BatchIter<T>) -> BatchIter<U>
-    + Send
-    + Sync;
+pub(crate) type PartitionFn<T, U> = dyn Fn(&Tc, usize, BatchIter<T>) -> BatchIter<U> + Send + Sync;
 
 /// Every narrow one-to-one transformation (map, filter, flat_map, map_partitions, ...).
 pub(crate) struct MapPartitions<T, U> {
@@ -553,16 +551,13 @@ impl<T: crate::Data> Rdd<T> for CheckpointRdd<T> {
         let path = &self.files[split];
         let bytes =
             std::fs::read(path).map_err(|e| crate::Error::io("reading checkpoint", path, e))?;
-        let recs = crate::ser::decode_all::<T>(&bytes).map_err(|e| {
-            crate::Error::parse(path, 0, format!("corrupt checkpoint file: {e}"))
-        })?;
+        let recs = crate::ser::decode_all::<T>(&bytes)
+            .map_err(|e| crate::Error::parse(path, 0, format!("corrupt checkpoint file: {e}")))?;
         Ok(batches_from_vec(recs))
     }
 }
 
 /// Downcasts a type-erased value, for blocks and map outputs whose type the caller knows.
-pub(crate) fn downcast_arc<T: Any + Send + Sync>(
-    a: Arc<dyn Any + Send + Sync>,
-) -> Option<Arc<T>> {
+pub(crate) fn downcast_arc<T: Any + Send + Sync>(a: Arc<dyn Any + Send + Sync>) -> Option<Arc<T>> {
     a.downcast::<T>().ok()
 }

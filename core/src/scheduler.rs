@@ -25,8 +25,7 @@ use crate::Data;
 const MAX_STAGE_ATTEMPTS: usize = 4;
 
 /// What a user-facing action does with each partition it computes.
-pub(crate) type PartitionFunc<'f, T, R> =
-    dyn Fn(&Tc, BatchIter<T>) -> Result<R> + Sync + 'f;
+pub(crate) type PartitionFunc<'f, T, R> = dyn Fn(&Tc, BatchIter<T>) -> Result<R> + Sync + 'f;
 
 enum StageFailure {
     /// A shuffle output was missing; re-run its map tasks and retry.
@@ -287,7 +286,7 @@ impl Job<'_> {
             let done = AtomicUsize::new(0);
             ctx.executor.run_tasks(pending.len(), &|j| {
                 let i = pending[j];
-                let out = run_attempt(ctx, stage_id, desc.dataset_id, partitions[i], attempts[i], task);
+                let out = run_attempt(ctx, desc.dataset_id, partitions[i], attempts[i], task);
                 let finished = done.fetch_add(1, Ordering::AcqRel) + 1;
                 if !listeners.is_empty() {
                     let end = TaskEnd {
@@ -367,7 +366,6 @@ struct TaskOutcome<R> {
 
 fn run_attempt<R>(
     ctx: &Arc<ContextInner>,
-    stage_id: usize,
     dataset_id: usize,
     partition: usize,
     attempt: usize,

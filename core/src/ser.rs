@@ -192,7 +192,11 @@ mod tests {
 
     #[test]
     fn roundtrip_records() {
-        let recs = vec![(1u64, "a".to_string()), (2, String::new()), (3, "ccc".into())];
+        let recs = vec![
+            (1u64, "a".to_string()),
+            (2, String::new()),
+            (3, "ccc".into()),
+        ];
         let bytes = encode_all(&recs).unwrap();
         let back: Vec<(u64, String)> = decode_all(&bytes).unwrap();
         assert_eq!(back, recs);

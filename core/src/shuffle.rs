@@ -266,7 +266,10 @@ impl<'t> MapOutputWriter<'t> {
     }
 
     /// Writes every bucket's records to one new spill file.
-    fn spill<R: Data>(&mut self, parts: impl Iterator<Item = impl Iterator<Item = R>>) -> Result<()> {
+    fn spill<R: Data>(
+        &mut self,
+        parts: impl Iterator<Item = impl Iterator<Item = R>>,
+    ) -> Result<()> {
         let path = self.tc.ctx.new_scratch_file("shuffle");
         let file = File::create(&path).map_err(|e| Error::io("creating spill file", &path, e))?;
         let spill = Arc::new(SpillFile { path: path.clone() });
@@ -298,7 +301,12 @@ impl<'t> MapOutputWriter<'t> {
         let parts: Vec<Vec<R>> = parts.collect();
         let sizes: Vec<u64> = parts.iter().map(|p| ser::estimate_size(p) as u64).collect();
         let total: u64 = sizes.iter().sum();
-        if self.tc.ctx.shuffles.reserve(total, self.tc.ctx.config.shuffle_memory) {
+        if self
+            .tc
+            .ctx
+            .shuffles
+            .reserve(total, self.tc.ctx.config.shuffle_memory)
+        {
             for ((bucket, recs), size) in self.buckets.iter_mut().zip(parts).zip(sizes) {
                 if !recs.is_empty() {
                     bucket.mem = Some(Arc::new(recs));
@@ -632,7 +640,9 @@ impl<K: Data + Hash + Eq, C: Data> ExternalMap<K, C> {
         merge: impl Fn(C, C) -> C + 'static,
     ) -> Result<BatchIter<(K, C)>> {
         if self.runs.is_empty() {
-            return Ok(crate::rdd::rebatch(self.map.into_iter().map(unwrap_combiner)));
+            return Ok(crate::rdd::rebatch(
+                self.map.into_iter().map(unwrap_combiner),
+            ));
         }
         let mem = Self::sorted_by_hash(&mut self.map).into_iter();
         let readers: Vec<RunReader<(K, C)>> = self.runs.into_iter().map(open_run).collect();
@@ -777,8 +787,7 @@ pub(crate) fn external_sort<K: Data + Ord, V: Data>(
                     let better = match best {
                         None => true,
                         Some(b) => {
-                            cmp(k, &heads[b].as_ref().expect("best has a head").0)
-                                == Ordering::Less
+                            cmp(k, &heads[b].as_ref().expect("best has a head").0) == Ordering::Less
                         }
                     };
                     if better {
@@ -949,11 +958,7 @@ impl<K: Data + Hash + Eq, V: Data, W: Data> RddBase for CoGroupedRdd<K, V, W> {
 }
 
 impl<K: Data + Hash + Eq, V: Data, W: Data> Rdd<(K, (Vec<V>, Vec<W>))> for CoGroupedRdd<K, V, W> {
-    fn compute(
-        &self,
-        split: usize,
-        tc: &Tc,
-    ) -> Result<BatchIter<(K, (Vec<V>, Vec<W>))>> {
+    fn compute(&self, split: usize, tc: &Tc) -> Result<BatchIter<(K, (Vec<V>, Vec<W>))>> {
         let mut map = ExternalMap::<K, (Vec<V>, Vec<W>)>::new(tc);
         for batch in self.left.read(split, tc)? {
             for (k, v) in batch? {

@@ -206,7 +206,9 @@ impl BlockStore {
                 };
                 let path = self.new_file(&mut inner, id);
                 write_file(&path, &bytes)?;
-                counters.bytes_spilled.set(counters.bytes_spilled.get() + bytes.len() as u64);
+                counters
+                    .bytes_spilled
+                    .set(counters.bytes_spilled.get() + bytes.len() as u64);
                 Self::insert(&mut inner, id, Stored::File(path), 0, level, to_bytes);
             }
             // MemoryOnly / MemoryOnlySer: not cached; the next read recomputes it.
@@ -291,7 +293,14 @@ impl BlockStore {
             let path = self.new_file(inner, key);
             write_file(&path, &bytes)?;
             TaskCounters::add(&counters.bytes_spilled, bytes.len() as u64);
-            Self::insert(inner, key, Stored::File(path), 0, entry.level, entry.to_bytes);
+            Self::insert(
+                inner,
+                key,
+                Stored::File(path),
+                0,
+                entry.level,
+                entry.to_bytes,
+            );
         } else {
             inner.lost.insert(key);
         }
@@ -317,7 +326,12 @@ impl BlockStore {
     /// Removes every block of a dataset (unpersist).
     pub(crate) fn remove_rdd(&self, rdd: usize) {
         let mut inner = self.lock();
-        let keys: Vec<BlockId> = inner.blocks.keys().filter(|k| k.0 == rdd).copied().collect();
+        let keys: Vec<BlockId> = inner
+            .blocks
+            .keys()
+            .filter(|k| k.0 == rdd)
+            .copied()
+            .collect();
         for k in keys {
             if let Some(e) = inner.blocks.remove(&k) {
                 inner.used -= e.size;

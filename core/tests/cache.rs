@@ -1,0 +1,218 @@
+//! Caching: cached datasets are computed once, uncached ones every time, and past the
+//! memory budget evicted blocks are recomputed (or read back from disk) correctly.
+
+use firesteel_core::{Accumulator, Context, Dataset, StorageLevel};
+
+fn counted(ctx: &Context, n: u64, parts: usize) -> (Dataset<(u64, Vec<u64>)>, Accumulator<u64>) {
+    let computed = ctx.long_accumulator("computed");
+    let c = computed.clone();
+    let data = ctx.parallelize((0..n).collect(), parts).map(move |x| {
+        c.add(1);
+        (x, vec![x; 8])
+    });
+    (data, computed)
+}
+
+fn checksum(d: &Dataset<(u64, Vec<u64>)>) -> u64 {
+    d.map(|(k, v)| k + v.iter().sum::<u64>())
+        .reduce(|a, b| a + b)
+        .unwrap()
+}
+
+const N: u64 = 4000;
+const EXPECTED: u64 = (N * (N - 1) / 2) * 9;
+
+#[test]
+fn cached_source_is_computed_once() {
+    let ctx = Context::local(2).unwrap();
+    let (data, computed) = counted(&ctx, N, 4);
+    let data = data.cache();
+    for _ in 0..10 {
+        assert_eq!(checksum(&data), EXPECTED);
+    }
+    assert_eq!(computed.value(), N);
+    let m = ctx.metrics().totals;
+    assert_eq!((m.cache_misses, m.cache_hits), (4, 36));
+}
+
+#[test]
+fn uncached_source_is_recomputed_every_iteration() {
+    let ctx = Context::local(2).unwrap();
+    let (data, computed) = counted(&ctx, N, 4);
+    for _ in 0..10 {
+        assert_eq!(checksum(&data), EXPECTED);
+    }
+    assert_eq!(computed.value(), 10 * N);
+}
+
+fn dataset_bytes(level: StorageLevel) -> usize {
+    let ctx = Context::local(2).unwrap();
+    let (data, _) = counted(&ctx, N, 8);
+    let data = data.persist(level);
+    data.count().unwrap();
+    data.cached_bytes()
+}
+
+#[test]
+fn memory_only_past_budget_recomputes_evicted_blocks() {
+    let full = dataset_bytes(StorageLevel::MemoryOnly);
+    assert!(full > 0);
+    let ctx = Context::builder()
+        .threads(2)
+        .memory(full / 3)
+        .build()
+        .unwrap();
+    let (data, computed) = counted(&ctx, N, 8);
+    let data = data.cache();
+    for _ in 0..5 {
+        assert_eq!(checksum(&data), EXPECTED);
+    }
+    // Only about a third fits: the rest is recomputed on every pass, never an error.
+    assert!(computed.value() > 2 * N, "computed {}", computed.value());
+    assert!(computed.value() < 5 * N, "some blocks stayed cached");
+    assert!(ctx.metrics().cache_memory_used <= full / 3);
+    assert!(ctx.metrics().totals.cache_hits > 0);
+}
+
+#[test]
+fn lru_evicts_the_least_recently_used_dataset() {
+    let full = dataset_bytes(StorageLevel::MemoryOnly);
+    // Room for one dataset and a half.
+    let ctx = Context::builder()
+        .threads(2)
+        .memory(full * 3 / 2)
+        .build()
+        .unwrap();
+    let (a, a_count) = counted(&ctx, N, 8);
+    let (b, b_count) = counted(&ctx, N, 8);
+    let (a, b) = (a.cache(), b.cache());
+    assert_eq!(checksum(&a), EXPECTED);
+    assert_eq!(checksum(&b), EXPECTED); // evicts about half of a's blocks
+    assert!(ctx.metrics().totals.cache_evictions > 0);
+    assert_eq!(checksum(&b), EXPECTED); // b is still whole
+    assert_eq!(b_count.value(), N);
+    assert_eq!(checksum(&a), EXPECTED); // a's evicted blocks are recomputed
+    assert!(a_count.value() > N);
+    assert!(ctx.metrics().totals.recomputations > 0);
+}
+
+#[test]
+fn memory_and_disk_spills_evicted_blocks_instead_of_dropping_them() {
+    let full = dataset_bytes(StorageLevel::MemoryOnly);
+    let ctx = Context::builder()
+        .threads(2)
+        .memory(full / 3)
+        .build()
+        .unwrap();
+    let (data, computed) = counted(&ctx, N, 8);
+    let data = data.persist(StorageLevel::MemoryAndDisk);
+    for _ in 0..5 {
+        assert_eq!(checksum(&data), EXPECTED);
+    }
+    assert_eq!(
+        computed.value(),
+        N,
+        "blocks that did not fit were read back from disk"
+    );
+    assert!(ctx.metrics().totals.bytes_spilled > 0);
+}
+
+#[test]
+fn disk_only_and_serialized_levels_compute_once() {
+    for level in [StorageLevel::DiskOnly, StorageLevel::MemoryOnlySer] {
+        let ctx = Context::local(2).unwrap();
+        let (data, computed) = counted(&ctx, N, 4);
+        let data = data.persist(level);
+        for _ in 0..3 {
+            assert_eq!(checksum(&data), EXPECTED);
+        }
+        assert_eq!(computed.value(), N, "{level:?}");
+    }
+}
+
+#[test]
+fn serialized_cache_is_smaller_than_deserialized() {
+    let deser = dataset_bytes(StorageLevel::MemoryOnly);
+    let ser = dataset_bytes(StorageLevel::MemoryOnlySer);
+    assert!(ser > 0 && ser < deser, "ser {ser} deser {deser}");
+}
+
+#[test]
+fn unpersist_drops_blocks() {
+    let ctx = Context::local(2).unwrap();
+    let (data, computed) = counted(&ctx, N, 4);
+    let data = data.cache();
+    assert_eq!(checksum(&data), EXPECTED);
+    assert!(ctx.metrics().cached_blocks == 4);
+    let data = data.unpersist();
+    assert_eq!(ctx.metrics().cached_blocks, 0);
+    assert_eq!(checksum(&data), EXPECTED);
+    assert_eq!(computed.value(), 2 * N);
+}
+
+#[test]
+fn dropping_a_cached_dataset_frees_its_blocks() {
+    let ctx = Context::local(2).unwrap();
+    let data = {
+        let (data, _) = counted(&ctx, N, 4);
+        data.cache()
+    };
+    data.count().unwrap();
+    assert_eq!(ctx.metrics().cached_blocks, 4);
+    drop(data);
+    assert_eq!(ctx.metrics().cached_blocks, 0);
+    assert_eq!(ctx.metrics().cache_memory_used, 0);
+}
+
+#[test]
+fn checkpoint_truncates_lineage_and_keeps_data() {
+    let ctx = Context::local(2).unwrap();
+    let (data, computed) = counted(&ctx, N, 4);
+    let sums = data
+        .map(|(k, v)| (k % 10, v[0]))
+        .reduce_by_key(|a, b| a + b);
+    let cp = sums.checkpoint().unwrap();
+    assert!(
+        !cp.to_debug_string().contains("Shuffled"),
+        "{}",
+        cp.to_debug_string()
+    );
+    assert!(cp.is_partitioned(), "the partitioner survives a checkpoint");
+    let mut a = cp.collect().unwrap();
+    let before = computed.value();
+    let mut b = cp.collect().unwrap();
+    assert_eq!(
+        computed.value(),
+        before,
+        "reading a checkpoint computes nothing"
+    );
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    let mut expect = vec![0u64; 10];
+    for x in 0..N {
+        expect[(x % 10) as usize] += x;
+    }
+    assert_eq!(
+        a,
+        expect
+            .into_iter()
+            .enumerate()
+            .map(|(k, v)| (k as u64, v))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn checkpoint_to_directory_can_be_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::local(2).unwrap();
+    let data = ctx.parallelize((0..100u32).collect(), 3);
+    let _ = data.checkpoint_to(dir.path().join("cp")).unwrap();
+    let back: Dataset<u32> = ctx.read_checkpoint(dir.path().join("cp")).unwrap();
+    assert_eq!(back.collect().unwrap(), (0..100).collect::<Vec<_>>());
+    assert!(
+        ctx.read_checkpoint::<u32>(dir.path()).is_err(),
+        "no _SUCCESS marker"
+    );
+}

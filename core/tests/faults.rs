@@ -1,0 +1,213 @@
+//! Fault injection: failed and panicking tasks are retried, dropped cache blocks and deleted
+//! shuffle outputs are recomputed, and results equal a clean run.
+
+use firesteel_core::fault::Fault;
+use firesteel_core::metrics::StageKind;
+use firesteel_core::{Context, Dataset, Error};
+
+fn ctx() -> Context {
+    Context::builder().threads(2).build().unwrap()
+}
+
+fn word_pairs(ctx: &Context) -> Dataset<(u64, u64)> {
+    ctx.parallelize((0..20_000u64).collect(), 6)
+        .map(|x| (x % 97, x))
+}
+
+fn oracle() -> Vec<(u64, u64)> {
+    let mut sums = vec![0u64; 97];
+    for x in 0..20_000u64 {
+        sums[(x % 97) as usize] += x;
+    }
+    sums.into_iter()
+        .enumerate()
+        .map(|(k, v)| (k as u64, v))
+        .collect()
+}
+
+fn sorted(mut v: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    v.sort();
+    v
+}
+
+#[test]
+fn failed_result_task_is_retried() {
+    let ctx = ctx();
+    let sums = word_pairs(&ctx).reduce_by_key(|a, b| a + b);
+    ctx.inject_fault(Fault::FailTask {
+        dataset: sums.id(),
+        partition: 3,
+        attempt: 0,
+        panic: false,
+    });
+    assert_eq!(sorted(sums.collect().unwrap()), oracle());
+    let job = ctx.last_job_metrics().unwrap();
+    let result = job
+        .stages
+        .iter()
+        .find(|s| s.kind == StageKind::Result)
+        .unwrap();
+    assert_eq!(result.failed_attempts, 1);
+    assert_eq!(result.tasks, 6);
+    assert_eq!(ctx.metrics().task_failures, 1);
+}
+
+#[test]
+fn panicking_map_task_is_retried_from_lineage() {
+    let ctx = ctx();
+    let pairs = word_pairs(&ctx);
+    let sums = pairs.reduce_by_key(|a, b| a + b);
+    // The map stage's final dataset is the shuffle's parent.
+    ctx.inject_fault(Fault::FailTask {
+        dataset: pairs.id(),
+        partition: 2,
+        attempt: 0,
+        panic: true,
+    });
+    ctx.inject_fault(Fault::FailTask {
+        dataset: pairs.id(),
+        partition: 2,
+        attempt: 1,
+        panic: true,
+    });
+    assert_eq!(sorted(sums.collect().unwrap()), oracle());
+    let job = ctx.last_job_metrics().unwrap();
+    let map = job
+        .stages
+        .iter()
+        .find(|s| s.kind == StageKind::ShuffleMap)
+        .unwrap();
+    assert_eq!(map.failed_attempts, 2);
+    assert_eq!(map.tasks, 6);
+}
+
+#[test]
+fn exhausted_attempts_fail_the_job_and_the_context_survives() {
+    let ctx = Context::builder()
+        .threads(2)
+        .max_task_attempts(3)
+        .build()
+        .unwrap();
+    let data = ctx.parallelize((0..100u64).collect(), 4).map(|x| x + 1);
+    for attempt in 0..3 {
+        ctx.inject_fault(Fault::FailTask {
+            dataset: data.id(),
+            partition: 1,
+            attempt,
+            panic: false,
+        });
+    }
+    let err = data.collect().unwrap_err();
+    match &err {
+        Error::JobFailed {
+            partition,
+            attempts,
+            cause,
+            ..
+        } => {
+            assert_eq!(*partition, 1);
+            assert_eq!(*attempts, 3);
+            assert!(matches!(**cause, Error::TaskFailed(_)));
+        }
+        other => panic!("expected JobFailed, got {other:?}"),
+    }
+    let msg = err.to_string();
+    assert!(
+        msg.contains("partition 1") && msg.contains("injected fault"),
+        "{msg}"
+    );
+    // The context is still usable, and the same dataset now computes.
+    assert_eq!(data.count().unwrap(), 100);
+    assert_eq!(ctx.metrics().jobs_failed, 1);
+}
+
+#[test]
+fn user_panic_reports_its_message() {
+    let ctx = ctx();
+    let data = ctx.parallelize(vec![1u32, 2, 3, 0], 2).map(|x| 12 / x);
+    let err = data.collect().unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("attempt") || msg.contains("time(s)"), "{msg}");
+    assert!(
+        matches!(err.root_cause(), Error::TaskPanicked(m) if m.contains("divide by zero")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn dropped_cache_block_is_recomputed() {
+    let ctx = ctx();
+    let computed = ctx.long_accumulator("computed");
+    let c = computed.clone();
+    let data = ctx
+        .parallelize((0..1000u64).collect(), 4)
+        .map(move |x| {
+            c.add(1);
+            x * 3
+        })
+        .cache();
+    let clean = data.collect().unwrap();
+    assert_eq!(computed.value(), 1000);
+    ctx.inject_fault(Fault::DropCachedBlock {
+        dataset: data.id(),
+        partition: 1,
+    });
+    assert_eq!(data.collect().unwrap(), clean);
+    // Only the dropped partition (250 records) was computed again.
+    assert_eq!(computed.value(), 1250);
+    let job = ctx.last_job_metrics().unwrap().totals();
+    assert_eq!(job.recomputations, 1);
+    assert_eq!(job.cache_hits, 3);
+}
+
+#[test]
+fn deleted_shuffle_output_reruns_its_map_task() {
+    let ctx = ctx();
+    let sums = word_pairs(&ctx).reduce_by_key(|a, b| a + b);
+    let clean = sorted(sums.collect().unwrap());
+    let shuffle = *ctx.shuffle_ids().last().unwrap();
+    ctx.inject_fault(Fault::DeleteShuffleOutput {
+        shuffle,
+        map_partition: 4,
+    });
+    assert_eq!(sorted(sums.collect().unwrap()), clean);
+    let job = ctx.last_job_metrics().unwrap();
+    let maps: Vec<_> = job
+        .stages
+        .iter()
+        .filter(|s| s.kind == StageKind::ShuffleMap)
+        .collect();
+    assert_eq!(maps.len(), 1, "one map stage re-ran");
+    assert_eq!(maps[0].tasks, 1, "only the lost map task re-ran");
+}
+
+#[test]
+fn shuffle_output_lost_between_stages_is_recovered() {
+    // Delete every map output after a first run: the next job must redo the map stage
+    // entirely, and a failure injected into the re-run is retried as well.
+    let ctx = ctx();
+    let pairs = word_pairs(&ctx);
+    let sums = pairs.reduce_by_key(|a, b| a + b);
+    let clean = sorted(sums.collect().unwrap());
+    let shuffle = *ctx.shuffle_ids().last().unwrap();
+    for m in 0..6 {
+        ctx.inject_fault(Fault::DeleteShuffleOutput {
+            shuffle,
+            map_partition: m,
+        });
+    }
+    ctx.inject_fault(Fault::FailTask {
+        dataset: pairs.id(),
+        partition: 0,
+        attempt: 0,
+        panic: false,
+    });
+    assert_eq!(sorted(sums.collect().unwrap()), clean);
+    let job = ctx.last_job_metrics().unwrap();
+    let map = job
+        .stages
+        .iter()
+        .find(|s| s.kind == StageKind::ShuffleMap)
+        .unwrap();
+    assert_eq!((map.tasks, map.failed_attempts), (6, 1));
+}
