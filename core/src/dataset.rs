@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
+use crate::batch::Batch;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::partitioner::ErasedPartitioner;
@@ -29,7 +30,8 @@ use crate::Data;
 /// # Examples
 /// ```
 /// let ctx = firesteel_core::Context::local(2).unwrap();
-/// let words = ctx.parallelize(vec!["a b", "b c", "c"], 2)
+/// let lines: Vec<String> = vec!["a b".into(), "b c".into(), "c".into()];
+/// let words = ctx.parallelize(lines, 2)
 ///     .flat_map(|line| line.split(' ').map(str::to_owned).collect::<Vec<_>>());
 /// let mut counts = words.map(|w| (w, 1u32)).reduce_by_key(|a, b| a + b).collect().unwrap();
 /// counts.sort();
@@ -135,7 +137,7 @@ impl<T: Data> Dataset<T> {
         let f = Arc::new(f);
         self.pipe("map", false, move |_, _, it| {
             let f = f.clone();
-            Box::new(it.map(move |b| b.map(|b| b.into_iter().map(&*f).collect())))
+            Box::new(it.map(move |b| b.map(|b| b.map_vec(&*f).into())))
         })
     }
 
@@ -145,12 +147,7 @@ impl<T: Data> Dataset<T> {
         self.pipe("filter", true, move |_, _, it| {
             let f = f.clone();
             Box::new(
-                it.map(move |b| {
-                    b.map(|mut b| {
-                        b.retain(|x| f(x));
-                        b
-                    })
-                })
+                it.map(move |b| b.map(|b| b.filter(|x| f(x))))
                 .filter(|b| !matches!(b, Ok(b) if b.is_empty())),
             )
         })
@@ -212,7 +209,7 @@ impl<T: Data> Dataset<T> {
                     Err(e) => return Box::new(std::iter::once(Err(e))),
                 }
             }
-            Box::new(std::iter::once(Ok(vec![all])))
+            Box::new(std::iter::once(Ok(vec![all].into())))
         })
     }
 
@@ -257,7 +254,7 @@ impl<T: Data> Dataset<T> {
                             out.push(x);
                         }
                     }
-                    out
+                    out.into()
                 })
             }))
         }))
@@ -289,12 +286,11 @@ impl<T: Data> Dataset<T> {
                 self.pipe("random_split", true, move |_, split, it| {
                     let mut rng = partition_rng(seed, split);
                     Box::new(it.map(move |b| {
-                        b.map(|mut b| {
-                            b.retain(|_| {
+                        b.map(|b| {
+                            b.filter(|_| {
                                 let u = rng.random::<f64>();
                                 lo <= u && u < hi
-                            });
-                            b
+                            })
                         })
                     }))
                 })
@@ -350,12 +346,11 @@ impl<T: Data> Dataset<T> {
             let mut next = offsets[split];
             Box::new(it.map(move |b| {
                 b.map(|b| {
-                    b.into_iter()
-                        .map(|x| {
-                            next += 1;
-                            (x, next - 1)
-                        })
-                        .collect()
+                    b.map_vec(|x| {
+                        next += 1;
+                        (x, next - 1)
+                    })
+                    .into()
                 })
             }))
         }))
@@ -543,7 +538,7 @@ impl<T: Data> Dataset<T> {
     fn fold_partitions<A: Send>(
         &self,
         init: impl Fn() -> A + Sync,
-        f: impl Fn(A, Vec<T>) -> A + Sync,
+        f: impl Fn(A, Batch<T>) -> A + Sync,
     ) -> Result<Vec<A>> {
         self.run_all(|_, it| {
             let mut acc = init();
@@ -558,7 +553,7 @@ impl<T: Data> Dataset<T> {
     pub fn collect(&self) -> Result<Vec<T>> {
         let parts = self.fold_partitions(Vec::new, |mut acc, b| {
             if acc.is_empty() {
-                b
+                b.into_vec()
             } else {
                 acc.extend(b);
                 acc
@@ -681,7 +676,7 @@ impl<T: Data> Dataset<T> {
     /// Folds each partition starting from `zero`, then the partition results from `zero`.
     pub fn fold(&self, zero: T, f: impl Fn(T, T) -> T + Sync) -> Result<T> {
         let f = &f;
-        let parts = self.fold_partitions(|| zero.clone(), |acc, b| b.into_iter().fold(acc, f))?;
+        let parts = self.fold_partitions(|| zero.clone(), |acc, b| b.fold(acc, f))?;
         Ok(parts.into_iter().fold(zero, f))
     }
 
@@ -691,7 +686,7 @@ impl<T: Data> Dataset<T> {
         T: std::iter::Sum<T>,
     {
         let parts = self.fold_partitions(Vec::new, |mut acc: Vec<T>, b| {
-            acc.push(b.into_iter().sum());
+            acc.push(b.sum());
             acc
         })?;
         Ok(parts.into_iter().flatten().sum())
@@ -706,7 +701,7 @@ impl<T: Data> Dataset<T> {
         comb: impl Fn(U, U) -> U + Sync,
     ) -> Result<U> {
         let seq = &seq;
-        let parts = self.fold_partitions(|| zero.clone(), |acc, b| b.into_iter().fold(acc, seq))?;
+        let parts = self.fold_partitions(|| zero.clone(), |acc, b| b.fold(acc, seq))?;
         Ok(parts.into_iter().fold(zero, comb))
     }
 
@@ -722,7 +717,7 @@ impl<T: Data> Dataset<T> {
     ) -> Result<U> {
         let seq = &seq;
         let mut level =
-            self.fold_partitions(|| zero.clone(), |acc, b| b.into_iter().fold(acc, seq))?;
+            self.fold_partitions(|| zero.clone(), |acc, b| b.fold(acc, seq))?;
         let depth = depth.max(1);
         let scale = ((level.len() as f64).powf(1.0 / depth as f64).ceil() as usize).max(2);
         while level.len() > scale {

@@ -11,6 +11,7 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::rdd::{BatchIter, Dependency, Rdd, RddBase, RddMeta, Tc, BATCH};
 use crate::{Context, Data, Dataset};
@@ -175,7 +176,7 @@ impl LineReader {
         })
     }
 
-    fn next_batch(&mut self) -> Option<Result<Vec<String>>> {
+    fn next_batch(&mut self) -> Option<Result<Batch<String>>> {
         if self.done {
             return None;
         }
@@ -218,7 +219,7 @@ impl LineReader {
                 }
             }
         }
-        (!out.is_empty()).then_some(Ok(out))
+        (!out.is_empty()).then_some(Ok(Batch::Owned(out)))
     }
 }
 

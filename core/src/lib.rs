@@ -21,6 +21,7 @@
 //! ```
 
 mod accumulator;
+mod batch;
 mod context;
 mod dataset;
 mod error;
@@ -35,6 +36,7 @@ mod rdd;
 mod scheduler;
 mod ser;
 mod shuffle;
+mod sizeof;
 mod storage;
 
 pub use accumulator::{Accumulator, Broadcast};

@@ -287,7 +287,7 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
         let f = Arc::new(f);
         self.pipe("map_values", true, move |_, _, it| {
             let f = f.clone();
-            Box::new(it.map(move |b| b.map(|b| b.into_iter().map(|(k, v)| (k, f(v))).collect())))
+            Box::new(it.map(move |b| b.map(|b| b.map_vec(|(k, v)| (k, f(v))).into())))
         })
     }
 

@@ -10,6 +10,7 @@ use std::any::Any;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 
+use crate::batch::{Batch, BatchRecords};
 use crate::context::ContextInner;
 use crate::error::Result;
 use crate::metrics::TaskCounters;
@@ -21,7 +22,7 @@ use crate::storage::StorageLevel;
 pub(crate) const BATCH: usize = 4096;
 
 /// The stream of batches a node produces for one partition.
-pub(crate) type BatchIter<T> = Box<dyn Iterator<Item = Result<Vec<T>>>>;
+pub(crate) type BatchIter<T> = Box<dyn Iterator<Item = Result<Batch<T>>>>;
 
 /// A running task's context, shared by the iterators of its pipeline.
 pub(crate) type Tc = std::rc::Rc<TaskContext>;
@@ -128,19 +129,19 @@ pub(crate) fn batches_of<T: Clone + 'static>(data: Arc<Vec<T>>) -> BatchIter<T> 
     Box::new(
         (0..len)
             .step_by(BATCH)
-            .map(move |s| Ok(data[s..(s + BATCH).min(len)].to_vec())),
+            .map(move |s| Ok(Batch::Shared(data.clone(), s, (s + BATCH).min(len)))),
     )
 }
 
 /// Streams owned records as batches.
 pub(crate) fn batches_from_vec<T: 'static>(data: Vec<T>) -> BatchIter<T> {
     if data.len() <= BATCH {
-        return Box::new((!data.is_empty()).then_some(Ok(data)).into_iter());
+        return Box::new((!data.is_empty()).then_some(Ok(Batch::Owned(data))).into_iter());
     }
     let mut it = data.into_iter();
     Box::new(std::iter::from_fn(move || {
         let b: Vec<T> = it.by_ref().take(BATCH).collect();
-        (!b.is_empty()).then_some(Ok(b))
+        (!b.is_empty()).then_some(Ok(Batch::Owned(b)))
     }))
 }
 
@@ -148,7 +149,7 @@ pub(crate) fn batches_from_vec<T: 'static>(data: Vec<T>) -> BatchIter<T> {
 pub(crate) fn rebatch<T: 'static>(mut it: impl Iterator<Item = T> + 'static) -> BatchIter<T> {
     Box::new(std::iter::from_fn(move || {
         let b: Vec<T> = it.by_ref().take(BATCH).collect();
-        (!b.is_empty()).then_some(Ok(b))
+        (!b.is_empty()).then_some(Ok(Batch::Owned(b)))
     }))
 }
 
@@ -158,7 +159,7 @@ pub(crate) fn rebatch<T: 'static>(mut it: impl Iterator<Item = T> + 'static) -> 
 /// error once the user function's output is consumed.
 pub struct Records<T> {
     inner: BatchIter<T>,
-    cur: std::vec::IntoIter<T>,
+    cur: BatchRecords<T>,
     slot: std::rc::Rc<std::cell::RefCell<Option<crate::Error>>>,
 }
 
@@ -169,7 +170,7 @@ impl<T> Records<T> {
     ) -> Self {
         Records {
             inner,
-            cur: Vec::new().into_iter(),
+            cur: BatchRecords::Owned(Vec::new().into_iter()),
             slot,
         }
     }
@@ -181,7 +182,7 @@ impl<T> std::fmt::Debug for Records<T> {
     }
 }
 
-impl<T> Iterator for Records<T> {
+impl<T: Clone> Iterator for Records<T> {
     type Item = T;
     #[inline]
     fn next(&mut self) -> Option<T> {
@@ -203,7 +204,7 @@ impl<T> Iterator for Records<T> {
 /// Runs a record-level user function over a batch stream: the user sees a plain iterator of
 /// records, and its output is batched again. An upstream error ends the user's input and is
 /// reported after its output.
-pub(crate) fn through_records<T: 'static, U: 'static, I>(
+pub(crate) fn through_records<T: Clone + 'static, U: 'static, I>(
     input: BatchIter<T>,
     f: impl FnOnce(Records<T>) -> I,
 ) -> BatchIter<U>
@@ -285,9 +286,11 @@ impl Rdd<i64> for RangeRdd {
         let (start, step) = (self.start, self.step);
         Ok(Box::new((lo..hi).step_by(BATCH).map(move |s| {
             let e = (s + BATCH as u64).min(hi);
-            Ok((s..e)
-                .map(|i| start.wrapping_add((i as i64).wrapping_mul(step)))
-                .collect())
+            Ok(Batch::Owned(
+                (s..e)
+                    .map(|i| start.wrapping_add((i as i64).wrapping_mul(step)))
+                    .collect(),
+            ))
         })))
     }
 }
@@ -515,7 +518,7 @@ impl<T: crate::Data, U: crate::Data> Rdd<(T, U)> for ZippedRdd<T, U> {
                 done = true;
                 return Some(Err(e));
             }
-            (!b.is_empty()).then_some(Ok(b))
+            (!b.is_empty()).then_some(Ok(Batch::Owned(b)))
         })))
     }
 }

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use rustc_hash::FxHashMap;
 
+use crate::batch::Batch;
 use crate::context::ContextInner;
 use crate::error::{Error, Result};
 use crate::metrics::TaskCounters;
@@ -528,7 +529,7 @@ fn batch_results<R: 'static, E: 'static>(
                 }
             }
         }
-        (!b.is_empty()).then_some(Ok(b))
+        (!b.is_empty()).then_some(Ok(Batch::Owned(b)))
     }))
 }
 
@@ -663,7 +664,7 @@ impl<K: Data + Hash + Eq, C: Data> ExternalMap<K, C> {
                     }
                 }
             }
-            (!out.is_empty()).then_some(Ok(out))
+            (!out.is_empty()).then_some(Ok(Batch::Owned(out)))
         })))
     }
 }
@@ -809,7 +810,7 @@ pub(crate) fn external_sort<K: Data + Ord, V: Data>(
                 mem.next()
             };
         }
-        (!out.is_empty()).then_some(Ok(out))
+        (!out.is_empty()).then_some(Ok(Batch::Owned(out)))
     })))
 }
 

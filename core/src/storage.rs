@@ -382,7 +382,7 @@ pub(crate) fn get_or_compute<T: Data>(
     for b in rdd.compute(split, tc)? {
         let b = b?;
         if all.is_empty() {
-            all = b;
+            all = b.into_vec();
         } else {
             all.extend(b);
         }

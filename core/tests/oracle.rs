@@ -154,7 +154,7 @@ fn full_outer_oracle(a: &[(u8, i64)], b: &[(u8, i64)]) -> Vec<(u8, (Option<i64>,
 // ----- properties -----
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1500))]
+    #![proptest_config(ProptestConfig::with_cases(32))]
 
     /// collect, count, map, filter, flat_map, key_by, map_partitions(_with_index), glom.
     #[test]
@@ -275,7 +275,12 @@ proptest! {
         let got = d.tree_aggregate(0i64, |a, x| a + x, |a, b| a + b, depth).unwrap();
         prop_assert_eq!(got, total);
         let got = d
-            .tree_aggregate((0i64, 0u64), |(s, c), x| (s + x, c + 1), |a, b| (a.0 + b.0, a.1 + b.1), depth)
+            .tree_aggregate(
+                (0i64, 0u64),
+                |(s, c), x| (s + x, c + 1),
+                |a, b| (a.0 + b.0, a.1 + b.1),
+                depth,
+            )
             .unwrap();
         prop_assert_eq!(got, (total, input.len() as u64));
         // The combining order is fixed: concatenation gives back the partition order.
@@ -335,7 +340,8 @@ proptest! {
             .enumerate()
             .map(|(i, x)| (x, i as u64))
             .collect();
-        prop_assert_eq!(da.filter(|x| x % 2 != 0).zip_with_index().unwrap().collect().unwrap(), after);
+        let got = da.filter(|x| x % 2 != 0).zip_with_index().unwrap().collect().unwrap();
+        prop_assert_eq!(got, after);
 
         let c = da.cartesian(&db);
         prop_assert_eq!(c.num_partitions(), na * nb);
@@ -456,7 +462,8 @@ proptest! {
             prop_assert_eq!(s.collect().unwrap(), got.clone());
             all.extend(got);
         }
-        let expected: Vec<(i64, u64)> = input.iter().enumerate().map(|(i, &x)| (x, i as u64)).collect();
+        let expected: Vec<(i64, u64)> =
+            input.iter().enumerate().map(|(i, &x)| (x, i as u64)).collect();
         prop_assert_eq!(sorted(all.into_iter().map(|(x, i)| (i, x)).collect()),
             expected.into_iter().map(|(x, i)| (i, x)).collect::<Vec<_>>());
         // Same seed, same splits.
@@ -485,7 +492,8 @@ proptest! {
         prop_assert_eq!(sorted(r.collect().unwrap()), sums.clone());
         assert_placed_by(&r, &hp);
         // Reducing again by the same partitioner needs no shuffle and changes nothing.
-        prop_assert_eq!(sorted(r.reduce_by_key_with(|a, b| a + b, hp).collect().unwrap()), sums.clone());
+        let again = r.reduce_by_key_with(|a, b| a + b, hp).collect().unwrap();
+        prop_assert_eq!(sorted(again), sums.clone());
 
         prop_assert_eq!(sorted(d.fold_by_key(0, |a, b| a + b).collect().unwrap()), sums.clone());
         // A zero that is not neutral but idempotent: the maximum is unaffected by how often
@@ -517,7 +525,12 @@ proptest! {
             .unwrap();
         prop_assert_eq!(sorted(got), sorted_groups.clone());
         let got = d
-            .combine_by_key_with(|v| vec![v], |mut c, v| { c.push(v); c }, |mut a, b| { a.extend(b); a }, hp)
+            .combine_by_key_with(
+                |v| vec![v],
+                |mut c, v| { c.push(v); c },
+                |mut a, b| { a.extend(b); a },
+                hp,
+            )
             .map_values(sorted)
             .collect()
             .unwrap();
@@ -551,10 +564,15 @@ proptest! {
             .iter()
             .flat_map(|&(k, v)| (0..v.rem_euclid(3)).map(move |i| (k, v + i)))
             .collect();
-        let got = d.flat_map_values(|v| (0..v.rem_euclid(3)).map(move |i| v + i)).collect().unwrap();
+        let got = d
+            .flat_map_values(|v| (0..v.rem_euclid(3)).map(move |i| v + i))
+            .collect()
+            .unwrap();
         prop_assert_eq!(got, fmv);
-        prop_assert_eq!(d.keys().collect().unwrap(), input.iter().map(|p| p.0).collect::<Vec<_>>());
-        prop_assert_eq!(d.values().collect().unwrap(), input.iter().map(|p| p.1).collect::<Vec<_>>());
+        let keys: Vec<u8> = input.iter().map(|p| p.0).collect();
+        prop_assert_eq!(d.keys().collect().unwrap(), keys);
+        let vals: Vec<i64> = input.iter().map(|p| p.1).collect();
+        prop_assert_eq!(d.values().collect().unwrap(), vals);
 
         // Partitioning is kept by map_values, flat_map_values and filter, not by map.
         let r = d.reduce_by_key(|a, b| a + b);
@@ -597,13 +615,15 @@ proptest! {
         let j = da.join(&db);
         prop_assert_eq!(j.num_partitions(), na.max(nb));
         prop_assert_eq!(sorted(j.collect().unwrap()), join_oracle(&a, &b));
-        prop_assert_eq!(sorted(da.left_outer_join(&db).collect().unwrap()), left_outer_oracle(&a, &b));
+        let got = da.left_outer_join(&db).collect().unwrap();
+        prop_assert_eq!(sorted(got), left_outer_oracle(&a, &b));
         let right: Vec<(u8, (Option<i64>, i64))> = left_outer_oracle(&b, &a)
             .into_iter()
             .map(|(k, (w, v))| (k, (v, w)))
             .collect();
         prop_assert_eq!(sorted(da.right_outer_join(&db).collect().unwrap()), sorted(right));
-        prop_assert_eq!(sorted(da.full_outer_join(&db).collect().unwrap()), full_outer_oracle(&a, &b));
+        let got = da.full_outer_join(&db).collect().unwrap();
+        prop_assert_eq!(sorted(got), full_outer_oracle(&a, &b));
 
         let ga = group_oracle(&a);
         let gb = group_oracle(&b);
@@ -647,8 +667,10 @@ proptest! {
         prop_assert_eq!(lineage.matches("+-").count(), 2, "{}", lineage);
         prop_assert_eq!(sorted(j.collect().unwrap()), join_oracle(&a, &b));
         assert_placed_by(&j, &hp);
-        prop_assert_eq!(sorted(pa.left_outer_join(&pb).collect().unwrap()), left_outer_oracle(&a, &b));
-        prop_assert_eq!(sorted(pa.full_outer_join(&pb).collect().unwrap()), full_outer_oracle(&a, &b));
+        let got = pa.left_outer_join(&pb).collect().unwrap();
+        prop_assert_eq!(sorted(got), left_outer_oracle(&a, &b));
+        let got = pa.full_outer_join(&pb).collect().unwrap();
+        prop_assert_eq!(sorted(got), full_outer_oracle(&a, &b));
 
         // One side partitioned, the other not; and join_with an explicit partitioner.
         let db = ctx.parallelize(b.clone(), nb);
@@ -663,6 +685,26 @@ proptest! {
         prop_assert_eq!(re.num_partitions(), m + 1);
         assert_placed_by(&re, &other);
         prop_assert_eq!(sorted(re.collect().unwrap()), sorted(a.clone()));
+        // Sides partitioned differently: the partitioner with more partitions wins.
+        let jm = pa.join(&ctx.parallelize(b.clone(), nb).partition_by(other));
+        prop_assert_eq!(jm.num_partitions(), m + 1);
+        prop_assert_eq!(sorted(jm.collect().unwrap()), join_oracle(&a, &b));
+        let got = pa
+            .cogroup(&pb)
+            .map_values(|(vs, ws)| (sorted(vs), sorted(ws)))
+            .collect()
+            .unwrap();
+        let (ga, gb) = (group_oracle(&a), group_oracle(&b));
+        let keys: std::collections::BTreeSet<u8> = ga.keys().chain(gb.keys()).copied().collect();
+        let expected: Vec<(u8, (Vec<i64>, Vec<i64>))> = keys
+            .into_iter()
+            .map(|k| {
+                let vs = sorted(ga.get(&k).cloned().unwrap_or_default());
+                let ws = sorted(gb.get(&k).cloned().unwrap_or_default());
+                (k, (vs, ws))
+            })
+            .collect();
+        prop_assert_eq!(sorted(got), expected);
     }
 
     /// sort_by_key, ascending and descending, into the default or a given partition count.
@@ -687,6 +729,48 @@ proptest! {
         prop_assert_eq!(sorted(got.clone()), sorted(input.clone()));
         prop_assert_eq!(s.glom().collect().unwrap().concat(), got);
         prop_assert_eq!(s.count().unwrap(), input.len() as u64);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Shuffles and caching under budgets so small that every shuffle spills and cached
+    /// partitions are evicted: results must not change.
+    #[test]
+    fn shuffles_under_tiny_budgets(a in pairs(), na in parts(), b in pairs(), nb in parts()) {
+        let ctx = Context::builder()
+            .threads(2)
+            .shuffle_memory(256)
+            .memory(256)
+            .build()
+            .expect("building a test context");
+        let da = ctx.parallelize(a.clone(), na).cache();
+        let db = ctx.parallelize(b.clone(), nb);
+        prop_assert_eq!(da.collect().unwrap(), a.clone());
+        prop_assert_eq!(da.collect().unwrap(), a.clone());
+
+        let groups = group_oracle(&a);
+        let sums: Vec<(u8, i64)> = groups.iter().map(|(k, vs)| (*k, vs.iter().sum())).collect();
+        prop_assert_eq!(sorted(da.reduce_by_key(|x, y| x + y).collect().unwrap()), sums);
+        let expected: Vec<(u8, Vec<i64>)> = groups.into_iter().collect();
+        prop_assert_eq!(sorted(da.group_by_key().collect().unwrap()), expected);
+        prop_assert_eq!(sorted(da.join(&db).collect().unwrap()), join_oracle(&a, &b));
+        let got = da.full_outer_join(&db).collect().unwrap();
+        prop_assert_eq!(sorted(got), full_outer_oracle(&a, &b));
+
+        let s = da.sort_by_key(true, Some(3)).unwrap().collect().unwrap();
+        prop_assert!(s.windows(2).all(|w| w[0].0 <= w[1].0));
+        prop_assert_eq!(sorted(s), sorted(a.clone()));
+
+        let set: HashSet<(u8, i64)> = a.iter().copied().collect();
+        let expected: Vec<(u8, i64)> = sorted(set.into_iter().collect());
+        prop_assert_eq!(sorted(da.distinct().collect().unwrap()), expected);
+        prop_assert_eq!(sorted(da.repartition(5).collect().unwrap()), sorted(a.clone()));
+        // The budgets are small enough that the shuffles did spill.
+        if a.len() >= 40 {
+            prop_assert!(ctx.metrics().totals.bytes_spilled > 0, "nothing spilled");
+        }
     }
 }
 
