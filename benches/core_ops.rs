@@ -3,6 +3,8 @@
 //! Run with `cargo bench --bench core_ops`. Set `FIRESTEEL_BENCH_N` to change the record
 //! count (default 10 million).
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;

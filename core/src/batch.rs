@@ -63,7 +63,9 @@ impl<T: Clone> Batch<T> {
                 v.retain(|x| f(x));
                 Batch::Owned(v)
             }
-            Batch::Shared(a, s, e) => Batch::Owned(a[s..e].iter().filter(|x| f(x)).cloned().collect()),
+            Batch::Shared(a, s, e) => {
+                Batch::Owned(a[s..e].iter().filter(|x| f(x)).cloned().collect())
+            }
         }
     }
 

@@ -345,7 +345,13 @@ impl Context {
         ))
     }
 
-    /// Reads a text file, or a directory of part files, as lines. See [`crate::io`].
+    /// Reads a text file, or a directory of part files (files starting with `_` or `.` are
+    /// skipped), as lines without their terminators (`\n` or `\r\n`).
+    ///
+    /// Files are cut into byte ranges of at most 32 MiB, and into at least `min_partitions`
+    /// ranges in total, which partitions read in parallel, as Hadoop input splits. A line
+    /// belongs to the range in which its first byte lies. Invalid UTF-8 fails the job with
+    /// [`Error::Parse`] naming the file and line.
     ///
     /// # Errors
     /// The path cannot be read.

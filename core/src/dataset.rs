@@ -148,7 +148,7 @@ impl<T: Data> Dataset<T> {
             let f = f.clone();
             Box::new(
                 it.map(move |b| b.map(|b| b.filter(|x| f(x))))
-                .filter(|b| !matches!(b, Ok(b) if b.is_empty())),
+                    .filter(|b| !matches!(b, Ok(b) if b.is_empty())),
             )
         })
     }
@@ -235,7 +235,7 @@ impl<T: Data> Dataset<T> {
     /// replacement), or kept a Poisson(`fraction`) number of times (with replacement).
     /// The same seed and partitioning give the same sample.
     pub fn sample(&self, with_replacement: bool, fraction: f64, seed: u64) -> Result<Dataset<T>> {
-        if !(fraction >= 0.0) || (!with_replacement && fraction > 1.0) {
+        if fraction.is_nan() || fraction < 0.0 || (!with_replacement && fraction > 1.0) {
             return Err(Error::InvalidArgument(format!(
                 "sample fraction must be in [0, 1] without replacement and >= 0 with, got {fraction}"
             )));
@@ -263,13 +263,13 @@ impl<T: Data> Dataset<T> {
     /// Splits the records randomly by `weights` (normalized): every record lands in exactly
     /// one split, as with Spark's `randomSplit`.
     pub fn random_split(&self, weights: &[f64], seed: u64) -> Result<Vec<Dataset<T>>> {
-        if weights.is_empty() || weights.iter().any(|w| !(*w >= 0.0)) {
+        if weights.is_empty() || weights.iter().any(|w| w.is_nan() || *w < 0.0) {
             return Err(Error::InvalidArgument(
                 "random_split weights must be non-negative".into(),
             ));
         }
         let total: f64 = weights.iter().sum();
-        if !(total > 0.0) {
+        if total.is_nan() || total <= 0.0 {
             return Err(Error::InvalidArgument(
                 "random_split weights must sum to more than 0".into(),
             ));
@@ -716,8 +716,7 @@ impl<T: Data> Dataset<T> {
         depth: usize,
     ) -> Result<U> {
         let seq = &seq;
-        let mut level =
-            self.fold_partitions(|| zero.clone(), |acc, b| b.fold(acc, seq))?;
+        let mut level = self.fold_partitions(|| zero.clone(), |acc, b| b.fold(acc, seq))?;
         let depth = depth.max(1);
         let scale = ((level.len() as f64).powf(1.0 / depth as f64).ceil() as usize).max(2);
         while level.len() > scale {

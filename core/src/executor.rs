@@ -55,11 +55,7 @@ impl Executor for LocalExecutor {
             self.pool.install(|| task(0));
             return;
         }
-        self.pool.install(|| {
-            (0..count)
-                .into_par_iter()
-                .with_max_len(1)
-                .for_each(|i| task(i))
-        });
+        self.pool
+            .install(|| (0..count).into_par_iter().with_max_len(1).for_each(task));
     }
 }

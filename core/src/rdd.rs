@@ -136,7 +136,11 @@ pub(crate) fn batches_of<T: Clone + 'static>(data: Arc<Vec<T>>) -> BatchIter<T> 
 /// Streams owned records as batches.
 pub(crate) fn batches_from_vec<T: 'static>(data: Vec<T>) -> BatchIter<T> {
     if data.len() <= BATCH {
-        return Box::new((!data.is_empty()).then_some(Ok(Batch::Owned(data))).into_iter());
+        return Box::new(
+            (!data.is_empty())
+                .then_some(Ok(Batch::Owned(data)))
+                .into_iter(),
+        );
     }
     let mut it = data.into_iter();
     Box::new(std::iter::from_fn(move || {

@@ -170,11 +170,9 @@ impl SizeTracker {
 
     /// Estimated bytes of everything added since the last reset.
     pub(crate) fn bytes(&self) -> u64 {
-        if self.sampled == 0 {
-            0
-        } else {
-            self.sampled_bytes * self.count / self.sampled
-        }
+        (self.sampled_bytes * self.count)
+            .checked_div(self.sampled)
+            .unwrap_or(0)
     }
 
     pub(crate) fn reset(&mut self) {

@@ -46,7 +46,7 @@ macro_rules! prim {
     };
 }
 
-impl<'a> ser::Serializer for &'a mut Counter {
+impl ser::Serializer for &mut Counter {
     type Ok = ();
     type Error = Never;
     type SerializeSeq = Self;
@@ -144,7 +144,7 @@ impl<'a> ser::Serializer for &'a mut Counter {
 
 macro_rules! compound {
     ($tr:ident, $m:ident $(, $key:ty)?) => {
-        impl<'a> ser::$tr for &'a mut Counter {
+        impl ser::$tr for &mut Counter {
             type Ok = ();
             type Error = Never;
             fn $m<T: ?Sized + Serialize>(&mut self, $(_: $key,)? v: &T) -> Result<(), Never> {
@@ -164,7 +164,7 @@ compound!(SerializeTupleVariant, serialize_field);
 compound!(SerializeStruct, serialize_field, &'static str);
 compound!(SerializeStructVariant, serialize_field, &'static str);
 
-impl<'a> ser::SerializeMap for &'a mut Counter {
+impl ser::SerializeMap for &mut Counter {
     type Ok = ();
     type Error = Never;
     fn serialize_key<T: ?Sized + Serialize>(&mut self, k: &T) -> Result<(), Never> {
