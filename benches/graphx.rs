@@ -1,0 +1,3 @@
+//! graphx benchmarks (to be written).
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! mllib benchmarks (to be written).
+
+fn main() {}
