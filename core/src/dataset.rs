@@ -321,6 +321,48 @@ impl<T: Data> Dataset<T> {
         ))
     }
 
+    /// Computes each partition from the matching partitions of `self` and `other`, which
+    /// must have the same number of partitions (Spark's `zipPartitions`). With
+    /// `preserves_partitioning`, the result keeps `self`'s partitioner.
+    ///
+    /// # Errors
+    /// Different partition counts.
+    pub fn zip_partitions<U: Data, V: Data, I>(
+        &self,
+        other: &Dataset<U>,
+        preserves_partitioning: bool,
+        f: impl Fn(Records<T>, Records<U>) -> I + Send + Sync + 'static,
+    ) -> Result<Dataset<V>>
+    where
+        I: IntoIterator<Item = V> + 'static,
+        I::IntoIter: 'static,
+    {
+        if self.num_partitions() != other.num_partitions() {
+            return Err(Error::InvalidArgument(format!(
+                "can only zip partitions of datasets with the same number of partitions ({} vs {})",
+                self.num_partitions(),
+                other.num_partitions()
+            )));
+        }
+        let f = Arc::new(f);
+        let zf = move |l: BatchIter<T>, r: BatchIter<U>| -> BatchIter<V> {
+            let f = f.clone();
+            let slot = crate::rdd::ErrorSlot::default();
+            let out = f(Records::new(l, slot.clone()), Records::new(r, slot.clone()));
+            crate::rdd::rebatch_checked(out.into_iter(), slot)
+        };
+        Ok(Dataset::from_rdd(
+            &self.ctx,
+            Arc::new(crate::rdd::ZipPartitionsRdd {
+                meta: self.meta("zip_partitions"),
+                left: self.rdd.clone(),
+                right: other.rdd.clone(),
+                f: Arc::new(zf),
+                preserves_partitioning,
+            }),
+        ))
+    }
+
     /// Pairs each record with its index: partition order, then position. Like Spark, this
     /// runs a job to count the records of all partitions but the last.
     pub fn zip_with_index(&self) -> Result<Dataset<(T, u64)>> {
@@ -789,7 +831,7 @@ impl<T: Data> Dataset<T> {
     /// Runs `f` on each partition's records.
     pub fn foreach_partition(&self, f: impl Fn(Records<T>) + Sync) -> Result<()> {
         self.run_all(|_, it| {
-            let slot = std::rc::Rc::new(std::cell::RefCell::new(None));
+            let slot = crate::rdd::ErrorSlot::default();
             f(Records::new(it, slot.clone()));
             let err = slot.borrow_mut().take();
             err.map_or(Ok(()), Err)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::dataset::partition_rng;
 use crate::error::Result;
 use crate::partitioner::{
-    erase, unerase, ErasedPartitioner, HashPartitioner, Partitioner, RangePartitioner,
+    unerase, ErasedPartitioner, HashPartitioner, Partitioner, RangePartitioner,
 };
 use crate::rdd::{through_records, RddMeta};
 use crate::shuffle::{
@@ -372,15 +372,8 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
 
     /// Inner join: every pair of values for keys present in both.
     pub fn join<W: Data>(&self, other: &Dataset<(K, W)>) -> Dataset<(K, (V, W))> {
-        self.cogroup(other).flat_map_values(|(vs, ws)| {
-            let mut out = Vec::with_capacity(vs.len() * ws.len());
-            for v in &vs {
-                for w in &ws {
-                    out.push((v.clone(), w.clone()));
-                }
-            }
-            out
-        })
+        let p = self.default_partitioner(&[(other.erased_partitioner(), other.num_partitions())]);
+        self.join_with(other, p)
     }
 
     /// As [`join`](Self::join), into the given partitioning.
@@ -538,10 +531,4 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
         })?;
         Ok(found.concat())
     }
-}
-
-/// Erases a partitioner for storage in lineage (used by tests of co-partitioning).
-#[allow(dead_code)]
-pub(crate) fn erased<K: 'static>(p: Arc<dyn Partitioner<K>>) -> ErasedPartitioner {
-    erase(p)
 }

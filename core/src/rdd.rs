@@ -164,14 +164,11 @@ pub(crate) fn rebatch<T: 'static>(mut it: impl Iterator<Item = T> + 'static) -> 
 pub struct Records<T> {
     inner: BatchIter<T>,
     cur: BatchRecords<T>,
-    slot: std::rc::Rc<std::cell::RefCell<Option<crate::Error>>>,
+    slot: ErrorSlot,
 }
 
 impl<T> Records<T> {
-    pub(crate) fn new(
-        inner: BatchIter<T>,
-        slot: std::rc::Rc<std::cell::RefCell<Option<crate::Error>>>,
-    ) -> Self {
+    pub(crate) fn new(inner: BatchIter<T>, slot: ErrorSlot) -> Self {
         Records {
             inner,
             cur: BatchRecords::Owned(Vec::new().into_iter()),
@@ -215,8 +212,20 @@ pub(crate) fn through_records<T: Clone + 'static, U: 'static, I>(
 where
     I: Iterator<Item = U> + 'static,
 {
-    let slot = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let slot = ErrorSlot::default();
     let out = f(Records::new(input, slot.clone()));
+    rebatch_checked(out, slot)
+}
+
+/// Where a [`Records`] iterator parks the error that ended it.
+pub(crate) type ErrorSlot = std::rc::Rc<std::cell::RefCell<Option<crate::Error>>>;
+
+/// Batches the output of user code that read [`Records`] sharing `slot`; after the output,
+/// the parked error (if any) is reported.
+pub(crate) fn rebatch_checked<U: 'static>(
+    out: impl Iterator<Item = U> + 'static,
+    slot: ErrorSlot,
+) -> BatchIter<U> {
     let mut out = rebatch(out);
     let mut done = false;
     Box::new(std::iter::from_fn(move || {
@@ -524,6 +533,52 @@ impl<T: crate::Data, U: crate::Data> Rdd<(T, U)> for ZippedRdd<T, U> {
             }
             (!b.is_empty()).then_some(Ok(Batch::Owned(b)))
         })))
+    }
+}
+
+/// The function of a [`ZipPartitionsRdd`].
+pub(crate) type ZipFn<T, U, V> = dyn Fn(BatchIter<T>, BatchIter<U>) -> BatchIter<V> + Send + Sync;
+
+/// `zip_partitions`: partition `i` of the result is computed from partitions `i` of two
+/// parents with the same number of partitions.
+pub(crate) struct ZipPartitionsRdd<T, U, V> {
+    pub meta: RddMeta,
+    pub left: Arc<dyn Rdd<T>>,
+    pub right: Arc<dyn Rdd<U>>,
+    pub f: Arc<ZipFn<T, U, V>>,
+    pub preserves_partitioning: bool,
+}
+
+impl<T: crate::Data, U: crate::Data, V: crate::Data> RddBase for ZipPartitionsRdd<T, U, V> {
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn kind(&self) -> &'static str {
+        "ZippedPartitionsDataset"
+    }
+    fn num_partitions(&self) -> usize {
+        self.left.num_partitions()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![
+            Dependency::Narrow(self.left.clone()),
+            Dependency::Narrow(self.right.clone()),
+        ]
+    }
+    fn partitioner(&self) -> Option<ErasedPartitioner> {
+        if self.preserves_partitioning {
+            self.left.partitioner()
+        } else {
+            None
+        }
+    }
+}
+
+impl<T: crate::Data, U: crate::Data, V: crate::Data> Rdd<V> for ZipPartitionsRdd<T, U, V> {
+    fn compute(&self, split: usize, tc: &Tc) -> Result<BatchIter<V>> {
+        let l = iterator(&self.left, split, tc)?;
+        let r = iterator(&self.right, split, tc)?;
+        Ok((self.f)(l, r))
     }
 }
 

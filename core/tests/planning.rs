@@ -206,3 +206,33 @@ fn repartition_balances_records() {
     assert_eq!(sizes.iter().sum::<usize>(), 1000);
     assert!(sizes.iter().all(|&s| (240..=260).contains(&s)), "{sizes:?}");
 }
+
+#[test]
+fn zip_partitions_combines_matching_partitions() {
+    let ctx = Context::local(2).unwrap();
+    let a = ctx.parallelize((0..100u64).collect(), 4);
+    let b = a.map(|x| x * 2);
+    let sums = a
+        .zip_partitions(&b, false, |l, r| l.zip(r).map(|(x, y)| x + y))
+        .unwrap();
+    assert_eq!(
+        sums.collect().unwrap(),
+        (0..100).map(|x| 3 * x).collect::<Vec<_>>()
+    );
+    // One record per partition: the partition sizes of both sides.
+    let sizes = a
+        .zip_partitions(&b.filter(|x| x % 4 == 0), false, |l, r| {
+            std::iter::once((l.count(), r.count()))
+        })
+        .unwrap()
+        .collect()
+        .unwrap();
+    assert_eq!(sizes, vec![(25, 13), (25, 12), (25, 13), (25, 12)]);
+    assert!(a
+        .zip_partitions(&a.coalesce(2, false), false, |l, _| l)
+        .is_err());
+    let keyed = a.map(|x| (x % 7, x)).partition_by(HashPartitioner::new(3));
+    let kept = keyed.zip_partitions(&keyed, true, |l, _| l).unwrap();
+    assert!(kept.is_partitioned());
+    assert_eq!(kept.count().unwrap(), 100);
+}
