@@ -141,6 +141,45 @@ impl<T: Data> Dataset<T> {
         })
     }
 
+    /// Applies a fallible `f` to every record. The first error fails the task (and, once its
+    /// attempts run out, the job, with this error as the cause): use it to parse input and
+    /// report bad records, for example as [`Error::parse`] naming the file and line.
+    pub fn try_map<U: Data>(
+        &self,
+        f: impl Fn(T) -> Result<U> + Send + Sync + 'static,
+    ) -> Dataset<U> {
+        let f = Arc::new(f);
+        self.pipe("try_map", false, move |_, _, it| {
+            let f = f.clone();
+            Box::new(it.map(move |b| {
+                let b = b?;
+                let mut out = Vec::with_capacity(b.len());
+                for x in b {
+                    out.push(f(x)?);
+                }
+                Ok(out.into())
+            }))
+        })
+    }
+
+    /// As [`map_partitions`](Self::map_partitions) with a fallible `f`, which gets the
+    /// partition index and its records and returns all its output at once.
+    pub fn try_map_partitions<U: Data>(
+        &self,
+        f: impl Fn(usize, Records<T>) -> Result<Vec<U>> + Send + Sync + 'static,
+    ) -> Dataset<U> {
+        let f = Arc::new(f);
+        self.pipe("try_map_partitions", false, move |_, split, it| {
+            let slot = crate::rdd::ErrorSlot::default();
+            let out = f(split, Records::new(it, slot.clone()));
+            let parked = slot.borrow_mut().take();
+            match (parked, out) {
+                (Some(e), _) | (None, Err(e)) => Box::new(std::iter::once(Err(e))),
+                (None, Ok(v)) => crate::rdd::batches_from_vec(v),
+            }
+        })
+    }
+
     /// Keeps the records for which `f` is true. Keeps the partitioner.
     pub fn filter(&self, f: impl Fn(&T) -> bool + Send + Sync + 'static) -> Dataset<T> {
         let f = Arc::new(f);

@@ -167,3 +167,55 @@ fn invalid_utf8_names_path_and_line() {
     }
     assert!(err.to_string().contains("bad.txt:3"), "{err}");
 }
+
+#[test]
+fn try_map_reports_the_first_bad_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nums.txt");
+    std::fs::write(&path, "1\n2\nthree\n4\n").unwrap();
+    let ctx = Context::local(2).unwrap();
+    let p2 = path.clone();
+    let parsed = ctx
+        .text_file(&path, 1)
+        .unwrap()
+        .zip_with_index()
+        .unwrap()
+        .try_map(move |(line, i)| {
+            line.parse::<u32>()
+                .map_err(|e| Error::parse(&p2, i + 1, format!("`{line}`: {e}")))
+        });
+    let err = parsed.collect().unwrap_err();
+    assert!(
+        matches!(err.root_cause(), Error::Parse { line: 3, .. }),
+        "{err:?}"
+    );
+    assert!(
+        matches!(err, Error::JobFailed { attempts: 1, .. }),
+        "bad input is not retried"
+    );
+    assert!(err.to_string().contains("nums.txt:3: `three`"), "{err}");
+    let p3 = path.clone();
+    let sums = ctx
+        .text_file(&path, 1)
+        .unwrap()
+        .try_map_partitions(move |_, lines| {
+            let mut total = 0u32;
+            for (i, l) in lines.enumerate() {
+                total += l
+                    .parse::<u32>()
+                    .map_err(|e| Error::parse(&p3, i as u64 + 1, e.to_string()))?;
+            }
+            Ok(vec![total])
+        });
+    assert!(matches!(
+        sums.collect().unwrap_err().root_cause(),
+        Error::Parse { line: 3, .. }
+    ));
+    let ok = ctx
+        .parallelize(vec!["5".to_string(), "6".to_string()], 2)
+        .try_map(|s| {
+            s.parse::<u32>()
+                .map_err(|e| Error::task_failed(e.to_string()))
+        });
+    assert_eq!(ok.collect().unwrap(), vec![5, 6]);
+}
