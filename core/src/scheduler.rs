@@ -328,10 +328,9 @@ impl Job<'_> {
                         metrics.failed_attempts += 1;
                         attempts[i] += 1;
                         // Bad input fails the same way every time: do not retry it.
-                        if matches!(e, Error::Parse { .. }) {
-                            attempts[i] = attempts[i].max(ctx.config.max_task_attempts);
-                        }
-                        if attempts[i] >= ctx.config.max_task_attempts && abort.is_none() {
+                        let fatal = matches!(e, Error::Parse { .. });
+                        if (fatal || attempts[i] >= ctx.config.max_task_attempts) && abort.is_none()
+                        {
                             abort = Some(Error::JobFailed {
                                 job: self.id,
                                 stage: stage_id,
