@@ -1,0 +1,540 @@
+//! Loaders and the blocked training-data layout.
+//!
+//! Training data is cached as one record per block: an [`InstanceBlock`] behind an `Arc`,
+//! holding a contiguous feature matrix, labels and weights (as Spark ML's `InstanceBlock`).
+//! A cached dataset's records are cloned on read, so each read clones a pointer and the
+//! algorithms' inner loops run over ndarray matrices.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use firesteel_core::{Context, Dataset};
+use ndarray::{Array1, Array2, ArrayView1, Axis};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{MlError, Result};
+
+/// Default number of rows in one block.
+pub const DEFAULT_BLOCK_ROWS: usize = 4096;
+
+/// A block of training instances: row `i` of `features` has label `labels[i]` and weight
+/// `weights[i]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceBlock {
+    /// Features, one row per instance.
+    pub features: Array2<f64>,
+    /// Labels (0 where the data has none).
+    pub labels: Array1<f64>,
+    /// Instance weights (1 unless given).
+    pub weights: Array1<f64>,
+}
+
+impl InstanceBlock {
+    /// A block with unit weights.
+    ///
+    /// # Panics
+    /// If `labels` does not have one entry per row.
+    pub fn new(features: Array2<f64>, labels: Array1<f64>) -> Self {
+        assert_eq!(features.nrows(), labels.len(), "one label per row");
+        let weights = Array1::ones(labels.len());
+        InstanceBlock {
+            features,
+            labels,
+            weights,
+        }
+    }
+
+    /// A block with explicit weights.
+    ///
+    /// # Panics
+    /// If `labels` or `weights` does not have one entry per row.
+    pub fn with_weights(features: Array2<f64>, labels: Array1<f64>, weights: Array1<f64>) -> Self {
+        assert_eq!(features.nrows(), labels.len(), "one label per row");
+        assert_eq!(features.nrows(), weights.len(), "one weight per row");
+        InstanceBlock {
+            features,
+            labels,
+            weights,
+        }
+    }
+
+    /// Number of instances.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the block has no instances.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Number of features.
+    pub fn num_features(&self) -> usize {
+        self.features.ncols()
+    }
+}
+
+/// A labeled point, the per-record form that [`blockify`] turns into blocks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabeledPoint {
+    /// The label.
+    pub label: f64,
+    /// Dense features.
+    pub features: Vec<f64>,
+}
+
+/// Data loaded on the driver: a feature matrix and labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalData {
+    /// Features, one row per instance.
+    pub features: Array2<f64>,
+    /// Labels (0 where the file has none).
+    pub labels: Array1<f64>,
+}
+
+impl LocalData {
+    /// Number of instances.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are no instances.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Splits the rows into `num_partitions` contiguous partitions of blocks of at most
+    /// `block_rows` rows and caches them (one `Arc<InstanceBlock>` record per block).
+    pub fn to_blocks(
+        &self,
+        ctx: &Context,
+        num_partitions: usize,
+        block_rows: usize,
+    ) -> Dataset<Arc<InstanceBlock>> {
+        to_blocks(
+            ctx,
+            &self.features,
+            &self.labels,
+            None,
+            num_partitions,
+            block_rows,
+        )
+    }
+}
+
+/// Caches rows as blocks: `num_partitions` contiguous partitions (at least 1), each cut
+/// into blocks of at most `block_rows` rows. Weights default to 1.
+pub fn to_blocks(
+    ctx: &Context,
+    features: &Array2<f64>,
+    labels: &Array1<f64>,
+    weights: Option<&Array1<f64>>,
+    num_partitions: usize,
+    block_rows: usize,
+) -> Dataset<Arc<InstanceBlock>> {
+    let n = features.nrows();
+    let parts = num_partitions.max(1);
+    let block_rows = block_rows.max(1);
+    let mut partitions: Vec<Vec<Arc<InstanceBlock>>> = Vec::with_capacity(parts);
+    for p in 0..parts {
+        let (lo, hi) = (p * n / parts, (p + 1) * n / parts);
+        let mut blocks = Vec::new();
+        let mut s = lo;
+        while s < hi {
+            let e = (s + block_rows).min(hi);
+            let f = features.slice(ndarray::s![s..e, ..]).to_owned();
+            let l = labels.slice(ndarray::s![s..e]).to_owned();
+            let w = match weights {
+                Some(w) => w.slice(ndarray::s![s..e]).to_owned(),
+                None => Array1::ones(e - s),
+            };
+            blocks.push(Arc::new(InstanceBlock::with_weights(f, l, w)));
+            s = e;
+        }
+        partitions.push(blocks);
+    }
+    ctx.parallelize(partitions, parts)
+        .flat_map(|blocks| blocks)
+        .cache()
+}
+
+/// Turns a dataset of labeled points into blocks of at most `block_rows` rows, partition
+/// by partition (the result is not cached; call `.cache()` on it).
+pub fn blockify(data: &Dataset<LabeledPoint>, block_rows: usize) -> Dataset<Arc<InstanceBlock>> {
+    let block_rows = block_rows.max(1);
+    data.map_partitions(move |recs| {
+        let mut out = Vec::new();
+        let mut rows: Vec<LabeledPoint> = Vec::with_capacity(block_rows);
+        let flush = |rows: &mut Vec<LabeledPoint>, out: &mut Vec<Arc<InstanceBlock>>| {
+            if rows.is_empty() {
+                return;
+            }
+            let d = rows[0].features.len();
+            let mut f = Array2::zeros((rows.len(), d));
+            let mut l = Array1::zeros(rows.len());
+            for (i, r) in rows.iter().enumerate() {
+                f.row_mut(i).assign(&ArrayView1::from(&r.features[..]));
+                l[i] = r.label;
+            }
+            out.push(Arc::new(InstanceBlock::new(f, l)));
+            rows.clear();
+        };
+        for r in recs {
+            rows.push(r);
+            if rows.len() == block_rows {
+                flush(&mut rows, &mut out);
+            }
+        }
+        flush(&mut rows, &mut out);
+        out
+    })
+}
+
+fn read_lines(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| MlError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn parse_err(path: &Path, line: usize, message: impl Into<String>) -> MlError {
+    MlError::Parse {
+        path: path.to_path_buf(),
+        line,
+        message: message.into(),
+    }
+}
+
+fn parse_finite(path: &Path, line: usize, s: &str, what: &str) -> Result<f64> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| parse_err(path, line, format!("cannot parse {what} {s:?} as a number")))?;
+    if !v.is_finite() {
+        return Err(parse_err(path, line, format!("{what} {s:?} is not finite")));
+    }
+    Ok(v)
+}
+
+/// Parses LIBSVM text (`label index:value ...`, 1-based ascending indices). Empty lines and
+/// lines starting with `#` are skipped. `num_features` is inferred as the largest index
+/// when `None`; when given, larger indices are an error.
+pub fn parse_libsvm(text: &str, path: &Path, num_features: Option<usize>) -> Result<LocalData> {
+    let mut labels = Vec::new();
+    let mut rows: Vec<Vec<(usize, f64)>> = Vec::new();
+    let mut max_index = 0usize;
+    for (i, line) in text.lines().enumerate() {
+        let ln = i + 1;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut it = line.split_whitespace();
+        let label = parse_finite(path, ln, it.next().unwrap_or(""), "label")?;
+        let mut row = Vec::new();
+        let mut prev = 0usize;
+        for tok in it {
+            let (idx, val) = tok
+                .split_once(':')
+                .ok_or_else(|| parse_err(path, ln, format!("expected index:value, got {tok:?}")))?;
+            let idx: usize = idx
+                .parse()
+                .map_err(|_| parse_err(path, ln, format!("bad feature index {idx:?}")))?;
+            if idx == 0 {
+                return Err(parse_err(path, ln, "feature indices are 1-based, got 0"));
+            }
+            if idx <= prev {
+                return Err(parse_err(
+                    path,
+                    ln,
+                    format!("feature indices must be strictly increasing ({idx} after {prev})"),
+                ));
+            }
+            if let Some(n) = num_features {
+                if idx > n {
+                    return Err(parse_err(
+                        path,
+                        ln,
+                        format!("feature index {idx} exceeds num_features {n}"),
+                    ));
+                }
+            }
+            prev = idx;
+            let val = parse_finite(path, ln, val, "feature value")?;
+            row.push((idx - 1, val));
+        }
+        max_index = max_index.max(prev);
+        labels.push(label);
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err(MlError::EmptyInput(path.display().to_string()));
+    }
+    let d = num_features.unwrap_or(max_index);
+    let mut features = Array2::zeros((rows.len(), d));
+    for (i, row) in rows.iter().enumerate() {
+        for &(j, v) in row {
+            features[[i, j]] = v;
+        }
+    }
+    Ok(LocalData {
+        features,
+        labels: Array1::from(labels),
+    })
+}
+
+/// Loads a LIBSVM file (see [`parse_libsvm`]).
+pub fn load_libsvm(path: impl AsRef<Path>, num_features: Option<usize>) -> Result<LocalData> {
+    let path = path.as_ref();
+    parse_libsvm(&read_lines(path)?, path, num_features)
+}
+
+fn rows_to_matrix(path: &Path, rows: Vec<(usize, Vec<f64>)>) -> Result<Array2<f64>> {
+    let d = match rows.first() {
+        Some((_, r)) => r.len(),
+        None => return Err(MlError::EmptyInput(path.display().to_string())),
+    };
+    let mut m = Array2::zeros((rows.len(), d));
+    for (i, (ln, r)) in rows.into_iter().enumerate() {
+        if r.len() != d {
+            return Err(parse_err(
+                path,
+                ln,
+                format!("expected {d} values, found {}", r.len()),
+            ));
+        }
+        m.row_mut(i).assign(&Array1::from(r));
+    }
+    Ok(m)
+}
+
+/// Parses whitespace-separated dense vectors, one per line (as `kmeans_data.txt`).
+/// Empty lines are skipped; every row must have the same width.
+pub fn parse_dense(text: &str, path: &Path) -> Result<Array2<f64>> {
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let r = line
+            .split_whitespace()
+            .map(|t| parse_finite(path, i + 1, t, "value"))
+            .collect::<Result<Vec<_>>>()?;
+        rows.push((i + 1, r));
+    }
+    rows_to_matrix(path, rows)
+}
+
+/// Loads whitespace-separated dense vectors (see [`parse_dense`]).
+pub fn load_dense(path: impl AsRef<Path>) -> Result<Array2<f64>> {
+    let path = path.as_ref();
+    parse_dense(&read_lines(path)?, path)
+}
+
+/// Parses comma-separated numeric rows. With `has_header` the first non-empty line is
+/// skipped. With `label_column = Some(c)`, column `c` is the label and the others are
+/// features; otherwise all columns are features and labels are 0.
+pub fn parse_csv(
+    text: &str,
+    path: &Path,
+    has_header: bool,
+    label_column: Option<usize>,
+) -> Result<LocalData> {
+    let mut rows = Vec::new();
+    let mut header_pending = has_header;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if header_pending {
+            header_pending = false;
+            continue;
+        }
+        let r = line
+            .split(',')
+            .map(|t| parse_finite(path, i + 1, t, "value"))
+            .collect::<Result<Vec<_>>>()?;
+        rows.push((i + 1, r));
+    }
+    let m = rows_to_matrix(path, rows)?;
+    match label_column {
+        None => Ok(LocalData {
+            labels: Array1::zeros(m.nrows()),
+            features: m,
+        }),
+        Some(c) => {
+            if c >= m.ncols() {
+                return Err(MlError::DimensionMismatch {
+                    expected: c + 1,
+                    got: m.ncols(),
+                });
+            }
+            let labels = m.column(c).to_owned();
+            let keep: Vec<usize> = (0..m.ncols()).filter(|&j| j != c).collect();
+            let features = m.select(Axis(1), &keep);
+            Ok(LocalData { features, labels })
+        }
+    }
+}
+
+/// Loads a CSV file (see [`parse_csv`]).
+pub fn load_csv(
+    path: impl AsRef<Path>,
+    has_header: bool,
+    label_column: Option<usize>,
+) -> Result<LocalData> {
+    let path = path.as_ref();
+    parse_csv(&read_lines(path)?, path, has_header, label_column)
+}
+
+/// One rating of an item by a user.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Rating {
+    /// The user id.
+    pub user: u32,
+    /// The item id.
+    pub item: u32,
+    /// The rating (or, in implicit mode, the strength of the interaction).
+    pub rating: f32,
+}
+
+/// Parses ratings, either MovieLens `user::item::rating[::timestamp]` or CSV
+/// `user,item,rating[,timestamp]`, detected per line. A first CSV line whose user field is
+/// not a number is taken as a header and skipped.
+pub fn parse_ratings(text: &str, path: &Path) -> Result<Vec<Rating>> {
+    let mut out = Vec::new();
+    let mut first = true;
+    for (i, line) in text.lines().enumerate() {
+        let ln = i + 1;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = if line.contains("::") {
+            line.split("::").collect()
+        } else {
+            line.split(',').map(str::trim).collect()
+        };
+        let is_first = std::mem::replace(&mut first, false);
+        if is_first && !line.contains("::") && fields[0].parse::<f64>().is_err() {
+            continue; // CSV header
+        }
+        if fields.len() < 3 || fields.len() > 4 {
+            return Err(parse_err(
+                path,
+                ln,
+                format!(
+                    "expected user, item, rating[, timestamp], found {} fields",
+                    fields.len()
+                ),
+            ));
+        }
+        let user: u32 = fields[0]
+            .parse()
+            .map_err(|_| parse_err(path, ln, format!("bad user id {:?}", fields[0])))?;
+        let item: u32 = fields[1]
+            .parse()
+            .map_err(|_| parse_err(path, ln, format!("bad item id {:?}", fields[1])))?;
+        let rating = parse_finite(path, ln, fields[2], "rating")? as f32;
+        out.push(Rating { user, item, rating });
+    }
+    if out.is_empty() {
+        return Err(MlError::EmptyInput(path.display().to_string()));
+    }
+    Ok(out)
+}
+
+/// Loads ratings (see [`parse_ratings`]).
+pub fn load_ratings(path: impl AsRef<Path>) -> Result<Vec<Rating>> {
+    let path = path.as_ref();
+    parse_ratings(&read_lines(path)?, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> &'static Path {
+        Path::new("mem.txt")
+    }
+
+    #[test]
+    fn libsvm_parses_and_infers_width() {
+        let d = parse_libsvm("1 1:0.5 3:2\n\n# c\n0 2:1\n", p(), None).unwrap();
+        assert_eq!(d.features.shape(), &[2, 3]);
+        assert_eq!(d.features[[0, 2]], 2.0);
+        assert_eq!(d.features[[1, 1]], 1.0);
+        assert_eq!(d.labels.to_vec(), vec![1.0, 0.0]);
+        let d = parse_libsvm("1 1:0.5\n", p(), Some(5)).unwrap();
+        assert_eq!(d.features.ncols(), 5);
+    }
+
+    #[test]
+    fn libsvm_errors_name_the_line() {
+        let e = parse_libsvm("1 1:1\n1 0:1\n", p(), None).unwrap_err();
+        assert!(e.to_string().starts_with("mem.txt:2:"), "{e}");
+        let e = parse_libsvm("1 2:1 2:3\n", p(), None).unwrap_err();
+        assert!(e.to_string().contains("increasing"), "{e}");
+        let e = parse_libsvm("1 3:1\n", p(), Some(2)).unwrap_err();
+        assert!(e.to_string().contains("exceeds"), "{e}");
+        let e = parse_libsvm("1 1:NaN\n", p(), None).unwrap_err();
+        assert!(e.to_string().contains("not finite"), "{e}");
+        let e = parse_libsvm("inf 1:1\n", p(), None).unwrap_err();
+        assert!(e.to_string().contains("not finite"), "{e}");
+        let e = parse_libsvm("1 1-1\n", p(), None).unwrap_err();
+        assert!(matches!(e, MlError::Parse { line: 1, .. }));
+        assert!(matches!(
+            parse_libsvm("\n# only comments\n", p(), None),
+            Err(MlError::EmptyInput(_))
+        ));
+    }
+
+    #[test]
+    fn dense_and_csv() {
+        let m = parse_dense("0 0 1\n1 2 3\n", p()).unwrap();
+        assert_eq!(m.shape(), &[2, 3]);
+        let e = parse_dense("0 0 1\n1 2\n", p()).unwrap_err();
+        assert!(e.to_string().starts_with("mem.txt:2:"), "{e}");
+        assert!(parse_dense("1 inf\n", p()).is_err());
+        assert!(matches!(parse_dense("", p()), Err(MlError::EmptyInput(_))));
+        let d = parse_csv("y,a,b\n1,2,3\n0,4,5\n", p(), true, Some(0)).unwrap();
+        assert_eq!(d.labels.to_vec(), vec![1.0, 0.0]);
+        assert_eq!(d.features.row(1).to_vec(), vec![4.0, 5.0]);
+        let e = parse_csv("1,2\n3,x\n", p(), false, None).unwrap_err();
+        assert!(e.to_string().starts_with("mem.txt:2:"), "{e}");
+        assert!(parse_csv("1,nan\n", p(), false, None).is_err());
+    }
+
+    #[test]
+    fn ratings_both_formats() {
+        let r = parse_ratings("0::2::3::1424380312\n1::5::1\n", p()).unwrap();
+        assert_eq!(
+            r[0],
+            Rating {
+                user: 0,
+                item: 2,
+                rating: 3.0
+            }
+        );
+        assert_eq!(r.len(), 2);
+        let r = parse_ratings("userId,movieId,rating\n4,7,2.5\n", p()).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].rating, 2.5);
+        let e = parse_ratings("1,2,3\n-1,2,3\n", p()).unwrap_err();
+        assert!(e.to_string().starts_with("mem.txt:2:"), "{e}");
+        assert!(parse_ratings("1,2,NaN\n", p()).is_err());
+        assert!(parse_ratings("1,2\n", p()).is_err());
+        assert!(matches!(
+            parse_ratings("\n", p()),
+            Err(MlError::EmptyInput(_))
+        ));
+    }
+
+    #[test]
+    fn missing_file_names_the_path() {
+        let e = load_dense("/nonexistent/firesteel.txt").unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/firesteel.txt"));
+    }
+}
