@@ -9,6 +9,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
+
+mod bench;
+mod charts;
+mod generate;
 use firesteel::core::metrics::{StageInfo, TaskEnd};
 use firesteel::core::{Context, Listener};
 
@@ -59,6 +63,20 @@ enum Command {
         #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data"))]
         data_dir: PathBuf,
     },
+    /// Writes seeded synthetic data for benchmarks.
+    Generate {
+        #[command(subcommand)]
+        what: Generate,
+        /// Seed.
+        #[arg(long, default_value_t = 42, global = true)]
+        seed: u64,
+        /// Output file.
+        #[arg(long, global = true)]
+        output: Option<PathBuf>,
+    },
+    /// Cached vs MapReduce-style iterations of logistic regression, k-means and PageRank,
+    /// and the memory-pressure curve; writes bench.json and SVG charts.
+    Bench(BenchArgs),
     /// Counts words, sorted by word.
     Wordcount {
         #[command(flatten)]
@@ -67,6 +85,212 @@ enum Command {
         #[arg(long)]
         input: PathBuf,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum Generate {
+    /// A Graph500 R-MAT edge list (`src dst`).
+    Rmat {
+        /// log2 of the vertex count.
+        #[arg(long, default_value_t = 18)]
+        scale: u32,
+        /// Edges per vertex.
+        #[arg(long, default_value_t = 16)]
+        edge_factor: usize,
+    },
+    /// Gaussian blobs as dense vectors (as `kmeans_data.txt`).
+    Blobs {
+        #[arg(long, default_value_t = 500_000)]
+        points: usize,
+        #[arg(long, default_value_t = 16)]
+        dims: usize,
+        #[arg(long, default_value_t = 16)]
+        k: usize,
+    },
+    /// Labelled points for logistic regression, in LIBSVM format.
+    Logistic {
+        #[arg(long, default_value_t = 200_000)]
+        points: usize,
+        #[arg(long, default_value_t = 50)]
+        dims: usize,
+    },
+    /// Low-rank ratings `user,item,rating`.
+    Ratings {
+        #[arg(long, default_value_t = 10_000)]
+        users: usize,
+        #[arg(long, default_value_t = 5_000)]
+        items: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        ratings: usize,
+        #[arg(long, default_value_t = 10)]
+        rank: usize,
+    },
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Partitions of every input.
+    #[arg(long, default_value_t = 8)]
+    partitions: usize,
+    /// Iterations of each job.
+    #[arg(long, default_value_t = 10)]
+    iterations: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Comma-separated jobs: lr, kmeans, pagerank.
+    #[arg(long, default_value = "lr,kmeans,pagerank", value_delimiter = ',')]
+    jobs: Vec<String>,
+    /// Logistic regression points and dimensions.
+    #[arg(long, default_value_t = 200_000)]
+    lr_points: usize,
+    #[arg(long, default_value_t = 20)]
+    lr_dims: usize,
+    /// k-means points, dimensions and k.
+    #[arg(long, default_value_t = 200_000)]
+    km_points: usize,
+    #[arg(long, default_value_t = 16)]
+    km_dims: usize,
+    #[arg(long, default_value_t = 16)]
+    km_k: usize,
+    /// R-MAT scale of the PageRank graph (edge factor 16).
+    #[arg(long, default_value_t = 16)]
+    rmat_scale: u32,
+    /// Cache budgets of the memory-pressure curve, as fractions of the dataset.
+    #[arg(long, default_value = "0,0.25,0.5,0.75,1", value_delimiter = ',')]
+    fractions: Vec<f64>,
+    /// Directory for the data, bench.json and the charts.
+    #[arg(long, default_value = "bench-out")]
+    output: PathBuf,
+    /// Print bench.json on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn run_generate(what: &Generate, seed: u64, output: Option<&Path>) -> firesteel::Result<()> {
+    let default = match what {
+        Generate::Rmat { scale, .. } => format!("rmat-{scale}.txt"),
+        Generate::Blobs { .. } => "blobs.txt".into(),
+        Generate::Logistic { .. } => "logistic.libsvm".into(),
+        Generate::Ratings { .. } => "ratings.csv".into(),
+    };
+    let path = output.map_or_else(|| PathBuf::from(default), Path::to_path_buf);
+    match *what {
+        Generate::Rmat { scale, edge_factor } => generate::rmat(&path, scale, edge_factor, seed)?,
+        Generate::Blobs { points, dims, k } => generate::blobs(&path, points, dims, k, seed)?,
+        Generate::Logistic { points, dims } => generate::logistic(&path, points, dims, seed)?,
+        Generate::Ratings {
+            users,
+            items,
+            ratings,
+            rank,
+        } => generate::ratings(&path, users, items, ratings, rank, seed)?,
+    }
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+fn run_bench(a: &BenchArgs) -> firesteel::Result<()> {
+    if a.partitions == 0 || a.iterations == 0 {
+        return Err(firesteel::Error::InvalidArgument(
+            "--partitions and --iterations must be at least 1".into(),
+        ));
+    }
+    if let Some(j) = a
+        .jobs
+        .iter()
+        .find(|j| !["lr", "kmeans", "pagerank"].contains(&j.as_str()))
+    {
+        return Err(firesteel::Error::InvalidArgument(format!(
+            "unknown job `{j}` (expected lr, kmeans, pagerank)"
+        )));
+    }
+    if let Some(f) = a.fractions.iter().find(|f| !(0.0..=1.0).contains(*f)) {
+        return Err(firesteel::Error::InvalidArgument(format!(
+            "fraction {f} is not in [0, 1]"
+        )));
+    }
+    std::fs::create_dir_all(&a.output).map_err(|e| firesteel::Error::Io {
+        op: "creating",
+        path: a.output.clone(),
+        source: e,
+    })?;
+    let cfg = bench::BenchConfig {
+        threads: a.threads,
+        partitions: a.partitions,
+        iterations: a.iterations,
+        seed: a.seed,
+        lr_points: a.lr_points,
+        lr_dims: a.lr_dims,
+        km_points: a.km_points,
+        km_dims: a.km_dims,
+        km_k: a.km_k,
+        rmat_scale: a.rmat_scale,
+        jobs: a.jobs.clone(),
+        fractions: a.fractions.clone(),
+        out: a.output.clone(),
+    };
+    let quiet = a.json;
+    let r = bench::run(&cfg, &|m| {
+        if !quiet {
+            eprintln!("{m}")
+        }
+    })?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r).expect("report serializes"));
+        return Ok(());
+    }
+    println!(
+        "{} threads, {} partitions, {} iterations",
+        r.threads, r.partitions, r.iterations
+    );
+    println!("job                  mode        first (s)  later (s)  ns/record/iter  speedup");
+    for j in &r.jobs {
+        for m in [&j.mapreduce, &j.cached] {
+            let ns = if m.mode == "cached" {
+                j.cached_ns_per_record_iter
+            } else {
+                j.mapreduce_ns_per_record_iter
+            };
+            let speedup = if m.mode == "cached" {
+                format!("{:.1}x", j.speedup_later)
+            } else {
+                String::new()
+            };
+            println!(
+                "{:<20} {:<10} {:>10.4} {:>10.4} {:>15.1}  {speedup}",
+                j.job, m.mode, m.first_s, m.later_mean_s, ns
+            );
+        }
+        if !j.results_agree {
+            println!("  WARNING: the two modes computed different results");
+        }
+    }
+    if !r.memory_pressure.is_empty() {
+        println!(
+            "memory pressure (logistic regression, cached data {} bytes):",
+            r.cached_dataset_bytes
+        );
+        for p in &r.memory_pressure {
+            println!(
+                "  {:>5.0} % cacheable: {:.4} s per later iteration",
+                p.fraction_cached * 100.0,
+                p.later_mean_s
+            );
+        }
+    }
+    println!(
+        "wrote {}/bench.json, iterations.svg{}",
+        a.output.display(),
+        if r.memory_pressure.is_empty() {
+            ""
+        } else {
+            ", memory_pressure.svg"
+        }
+    );
+    Ok(())
 }
 
 fn parse_bytes(s: &str) -> Result<usize, String> {
@@ -277,6 +501,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Demo { common, data_dir } => run_demo(common, data_dir),
         Command::Wordcount { common, input } => run_wordcount(common, input),
+        Command::Generate { what, seed, output } => run_generate(what, *seed, output.as_deref()),
+        Command::Bench(args) => run_bench(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,767 @@
+//! `firesteel bench`: the RDD paper's headline experiments on our engine.
+//!
+//! Logistic regression, k-means and PageRank run on generated data in two modes in the same
+//! run:
+//! - **cached**: the input is parsed once, cached, and every iteration runs over memory;
+//! - **MapReduce-style**: every iteration is a separate job that re-reads and re-parses the
+//!   input from disk, reads the previous iteration's result (weights, centers, ranks) from a
+//!   file and writes its own, as a Hadoop job chain does. Nothing is cached.
+//!
+//! Both modes run the same per-iteration computation, so the ratio measures what caching
+//! saves. A memory-pressure run repeats cached logistic regression with the cache budget at
+//! a fraction of the cached dataset's size; partitions that do not fit are recomputed from
+//! the file on every pass (the RDD paper's Figure 12).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use firesteel::core::{Context, Dataset, Error, HashPartitioner, Records, Result};
+use serde::{Deserialize, Serialize};
+
+/// Sizes and settings of a bench run.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    pub threads: Option<usize>,
+    pub partitions: usize,
+    pub iterations: usize,
+    pub seed: u64,
+    pub lr_points: usize,
+    pub lr_dims: usize,
+    pub km_points: usize,
+    pub km_dims: usize,
+    pub km_k: usize,
+    pub rmat_scale: u32,
+    pub jobs: Vec<String>,
+    pub fractions: Vec<f64>,
+    pub out: PathBuf,
+}
+
+/// Per-iteration times of one mode.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeRun {
+    pub mode: String,
+    pub iteration_s: Vec<f64>,
+    pub first_s: f64,
+    pub later_mean_s: f64,
+}
+
+impl ModeRun {
+    fn new(mode: &str, iteration_s: Vec<f64>) -> Self {
+        let first_s = iteration_s.first().copied().unwrap_or(0.0);
+        let later = &iteration_s[1.min(iteration_s.len())..];
+        let later_mean_s = if later.is_empty() {
+            first_s
+        } else {
+            later.iter().sum::<f64>() / later.len() as f64
+        };
+        ModeRun {
+            mode: mode.into(),
+            iteration_s,
+            first_s,
+            later_mean_s,
+        }
+    }
+}
+
+/// Both modes of one job.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobReport {
+    pub job: String,
+    /// Records (points or edges) per iteration.
+    pub records: u64,
+    pub cached: ModeRun,
+    pub mapreduce: ModeRun,
+    /// MapReduce-style later-iteration time over cached later-iteration time.
+    pub speedup_later: f64,
+    pub cached_ns_per_record_iter: f64,
+    pub mapreduce_ns_per_record_iter: f64,
+    /// Both modes computed the same result (up to float rounding).
+    pub results_agree: bool,
+}
+
+/// One point of the memory-pressure curve.
+#[derive(Debug, Clone, Serialize)]
+pub struct PressurePoint {
+    pub fraction_cached: f64,
+    pub budget_bytes: usize,
+    pub later_mean_s: f64,
+    pub iteration_s: Vec<f64>,
+}
+
+/// Everything a bench run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub threads: usize,
+    pub partitions: usize,
+    pub iterations: usize,
+    pub jobs: Vec<JobReport>,
+    pub memory_pressure: Vec<PressurePoint>,
+    pub cached_dataset_bytes: usize,
+}
+
+/// Dense points of one partition, row-major.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Block {
+    dims: usize,
+    x: Vec<f64>,
+    y: Vec<f64>,
+}
+
+impl Block {
+    fn rows(&self) -> usize {
+        self.y.len()
+    }
+}
+
+fn parse_err(path: &Path, line: usize, msg: impl Into<String>) -> Error {
+    Error::parse(path, line as u64, msg)
+}
+
+/// Parses a partition of LIBSVM lines (labels and 1-based `index:value` pairs) into one block.
+/// Line numbers are relative to the partition, which is enough to find the record.
+fn parse_libsvm(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<Arc<Block>>> {
+    let mut b = Block {
+        dims,
+        x: Vec::new(),
+        y: Vec::new(),
+    };
+    for (n, line) in lines.enumerate() {
+        let mut toks = line.split_ascii_whitespace();
+        let Some(label) = toks.next() else { continue };
+        let y: f64 = label
+            .parse()
+            .map_err(|_| parse_err(path, n + 1, format!("bad label `{label}`")))?;
+        let row = b.x.len();
+        b.x.resize(row + dims, 0.0);
+        for t in toks {
+            let (i, v) = t
+                .split_once(':')
+                .ok_or_else(|| parse_err(path, n + 1, format!("bad feature `{t}`")))?;
+            let i: usize = i
+                .parse()
+                .ok()
+                .filter(|&i| i >= 1 && i <= dims)
+                .ok_or_else(|| parse_err(path, n + 1, format!("bad index in `{t}`")))?;
+            b.x[row + i - 1] = v
+                .parse()
+                .map_err(|_| parse_err(path, n + 1, format!("bad value in `{t}`")))?;
+        }
+        b.y.push(y);
+    }
+    Ok(vec![Arc::new(b)])
+}
+
+/// Parses a partition of whitespace-separated dense vectors into one block.
+fn parse_dense(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<Arc<Block>>> {
+    let mut b = Block {
+        dims,
+        x: Vec::new(),
+        y: Vec::new(),
+    };
+    for (n, line) in lines.enumerate() {
+        let before = b.x.len();
+        for t in line.split_ascii_whitespace() {
+            b.x.push(
+                t.parse()
+                    .map_err(|_| parse_err(path, n + 1, format!("bad number `{t}`")))?,
+            );
+        }
+        match b.x.len() - before {
+            0 => continue,
+            d if d == dims => b.y.push(0.0),
+            d => {
+                return Err(parse_err(
+                    path,
+                    n + 1,
+                    format!("{d} values, expected {dims}"),
+                ))
+            }
+        }
+    }
+    Ok(vec![Arc::new(b)])
+}
+
+fn add_into(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
+    a
+}
+
+/// A dot product with four independent accumulators, so that it vectorizes.
+#[inline]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..4 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
+/// Gradient of the logistic loss over a block, plus the count in the last slot.
+fn lr_gradient(b: &Block, w: &[f64]) -> Vec<f64> {
+    let d = b.dims;
+    let mut g = vec![0.0; d + 1];
+    for (row, &y) in b.x.chunks_exact(d).zip(&b.y) {
+        let dot = dot(row, w);
+        let err = 1.0 / (1.0 + (-dot).exp()) - y;
+        for (gi, xi) in g.iter_mut().zip(row) {
+            *gi += err * xi;
+        }
+    }
+    g[d] = b.rows() as f64;
+    g
+}
+
+fn lr_step(w: &mut [f64], g: &[f64]) {
+    let n = g[w.len()].max(1.0);
+    for (wi, gi) in w.iter_mut().zip(g) {
+        *wi -= 1.0 * gi / n;
+    }
+}
+
+/// Per-center coordinate sums and counts: `k * (dims + 1)` values.
+fn km_partials(b: &Block, centers: &[f64], k: usize) -> Vec<f64> {
+    let d = b.dims;
+    let mut acc = vec![0.0; k * (d + 1)];
+    for row in b.x.chunks_exact(d) {
+        let mut best = (f64::INFINITY, 0);
+        for (c, center) in centers.chunks_exact(d).enumerate() {
+            let dist: f64 = row.iter().zip(center).map(|(x, c)| (x - c) * (x - c)).sum();
+            if dist < best.0 {
+                best = (dist, c);
+            }
+        }
+        let slot = &mut acc[best.1 * (d + 1)..(best.1 + 1) * (d + 1)];
+        for (s, x) in slot.iter_mut().zip(row) {
+            *s += x;
+        }
+        slot[d] += 1.0;
+    }
+    acc
+}
+
+fn km_update(centers: &mut [f64], partials: &[f64], dims: usize) {
+    for (c, p) in centers
+        .chunks_exact_mut(dims)
+        .zip(partials.chunks_exact(dims + 1))
+    {
+        if p[dims] > 0.0 {
+            for (ci, si) in c.iter_mut().zip(p) {
+                *ci = si / p[dims];
+            }
+        }
+    }
+}
+
+fn write_vector(path: &Path, v: &[f64]) -> Result<()> {
+    let text: Vec<String> = v.iter().map(|x| format!("{x:e}")).collect();
+    std::fs::write(path, text.join("\n")).map_err(|e| Error::Io {
+        op: "writing",
+        path: path.to_path_buf(),
+        source: e,
+    })
+}
+
+fn read_vector(path: &Path) -> Result<Vec<f64>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        op: "reading",
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| l.parse().map_err(|_| parse_err(path, i + 1, "bad number")))
+        .collect()
+}
+
+fn timed(f: impl FnOnce() -> Result<()>) -> Result<f64> {
+    let start = Instant::now();
+    f()?;
+    Ok(start.elapsed().as_secs_f64())
+}
+
+fn libsvm_blocks(
+    ctx: &Context,
+    input: &Path,
+    dims: usize,
+    parts: usize,
+) -> Result<Dataset<Arc<Block>>> {
+    let path = input.to_path_buf();
+    Ok(ctx
+        .text_file(input, parts)?
+        .try_map_partitions(move |_, lines| parse_libsvm(&path, dims, lines)))
+}
+
+fn dense_blocks(
+    ctx: &Context,
+    input: &Path,
+    dims: usize,
+    parts: usize,
+) -> Result<Dataset<Arc<Block>>> {
+    let path = input.to_path_buf();
+    Ok(ctx
+        .text_file(input, parts)?
+        .try_map_partitions(move |_, lines| parse_dense(&path, dims, lines)))
+}
+
+fn lr_iteration(blocks: &Dataset<Arc<Block>>, w: &mut [f64]) -> Result<()> {
+    let wb = Arc::new(w.clone());
+    let g = blocks.map(move |b| lr_gradient(&b, &wb)).tree_aggregate(
+        vec![0.0; w.len() + 1],
+        add_into,
+        add_into,
+        2,
+    )?;
+    lr_step(w, &g);
+    Ok(())
+}
+
+/// Cached logistic regression: returns per-iteration times and the final weights.
+fn lr_cached(ctx: &Context, input: &Path, cfg: &BenchConfig) -> Result<(Vec<f64>, Vec<f64>)> {
+    let blocks = libsvm_blocks(ctx, input, cfg.lr_dims, cfg.partitions)?.cache();
+    let mut w = vec![0.0; cfg.lr_dims];
+    let mut times = Vec::new();
+    for _ in 0..cfg.iterations {
+        times.push(timed(|| lr_iteration(&blocks, &mut w))?);
+    }
+    Ok((times, w))
+}
+
+fn lr_mapreduce(
+    ctx: &Context,
+    input: &Path,
+    cfg: &BenchConfig,
+    dir: &Path,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    write_vector(&dir.join("w-0"), &vec![0.0; cfg.lr_dims])?;
+    let mut times = Vec::new();
+    for i in 0..cfg.iterations {
+        times.push(timed(|| {
+            let mut w = read_vector(&dir.join(format!("w-{i}")))?;
+            let blocks = libsvm_blocks(ctx, input, cfg.lr_dims, cfg.partitions)?;
+            lr_iteration(&blocks, &mut w)?;
+            write_vector(&dir.join(format!("w-{}", i + 1)), &w)
+        })?);
+    }
+    Ok((
+        times,
+        read_vector(&dir.join(format!("w-{}", cfg.iterations)))?,
+    ))
+}
+
+fn initial_centers(blocks: &Dataset<Arc<Block>>, k: usize) -> Result<Vec<f64>> {
+    // The first k points, as a fixed, reproducible start for both modes.
+    let first = blocks.first()?;
+    let d = first.dims;
+    if first.rows() < k {
+        return Err(Error::InvalidArgument(format!(
+            "the first partition has {} points, fewer than k = {k}",
+            first.rows()
+        )));
+    }
+    Ok(first.x[..k * d].to_vec())
+}
+
+fn km_iteration(
+    blocks: &Dataset<Arc<Block>>,
+    centers: &mut [f64],
+    k: usize,
+    dims: usize,
+) -> Result<()> {
+    let cb = Arc::new(centers.to_vec());
+    let p = blocks
+        .map(move |b| km_partials(&b, &cb, k))
+        .tree_aggregate(vec![0.0; k * (dims + 1)], add_into, add_into, 2)?;
+    km_update(centers, &p, dims);
+    Ok(())
+}
+
+fn km_cached(ctx: &Context, input: &Path, cfg: &BenchConfig) -> Result<(Vec<f64>, Vec<f64>)> {
+    let blocks = dense_blocks(ctx, input, cfg.km_dims, cfg.partitions)?.cache();
+    let mut times = Vec::new();
+    let mut centers = Vec::new();
+    for i in 0..cfg.iterations {
+        times.push(timed(|| {
+            if i == 0 {
+                centers = initial_centers(&blocks, cfg.km_k)?;
+            }
+            km_iteration(&blocks, &mut centers, cfg.km_k, cfg.km_dims)
+        })?);
+    }
+    Ok((times, centers))
+}
+
+fn km_mapreduce(
+    ctx: &Context,
+    input: &Path,
+    cfg: &BenchConfig,
+    dir: &Path,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let mut times = Vec::new();
+    for i in 0..cfg.iterations {
+        times.push(timed(|| {
+            let blocks = dense_blocks(ctx, input, cfg.km_dims, cfg.partitions)?;
+            let mut centers = if i == 0 {
+                initial_centers(&blocks, cfg.km_k)?
+            } else {
+                read_vector(&dir.join(format!("c-{i}")))?
+            };
+            km_iteration(&blocks, &mut centers, cfg.km_k, cfg.km_dims)?;
+            write_vector(&dir.join(format!("c-{}", i + 1)), &centers)
+        })?);
+    }
+    Ok((
+        times,
+        read_vector(&dir.join(format!("c-{}", cfg.iterations)))?,
+    ))
+}
+
+fn edges(ctx: &Context, input: &Path, parts: usize) -> Result<Dataset<(u64, u64)>> {
+    let path = input.to_path_buf();
+    Ok(ctx.text_file(input, parts)?.try_map(move |l| {
+        let mut t = l.split_ascii_whitespace().map(str::parse::<u64>);
+        match (t.next(), t.next()) {
+            (Some(Ok(s)), Some(Ok(d))) => Ok((s, d)),
+            _ => Err(Error::parse(&path, 0, format!("bad edge `{l}`"))),
+        }
+    }))
+}
+
+/// One PageRank step, as Spark's PageRank example: contributions joined from the links
+/// table, summed by a shuffle into the links' partitioning.
+fn pr_step(
+    links: &Dataset<(u64, Arc<Vec<u64>>)>,
+    ranks: &Dataset<(u64, f64)>,
+    p: HashPartitioner,
+) -> Dataset<(u64, f64)> {
+    links
+        .join(ranks)
+        .values()
+        .flat_map(|(dests, r)| {
+            let share = r / dests.len() as f64;
+            dests.iter().map(|&d| (d, share)).collect::<Vec<_>>()
+        })
+        .reduce_by_key_with(|a, b| a + b, p)
+        .map_values(|s| 0.15 + 0.85 * s)
+}
+
+fn pr_cached(
+    ctx: &Context,
+    input: &Path,
+    cfg: &BenchConfig,
+) -> Result<(Vec<f64>, Vec<(u64, f64)>)> {
+    let p = HashPartitioner::new(cfg.partitions);
+    // Adjacency lists behind an Arc: a cache read then clones a pointer, not the list.
+    let links = edges(ctx, input, cfg.partitions)?
+        .group_by_key_with(p)
+        .map_values(Arc::new)
+        .cache();
+    let mut ranks = links.map_values(|_| 1.0);
+    let mut times = Vec::new();
+    for _ in 0..cfg.iterations {
+        times.push(timed(|| {
+            let next = pr_step(&links, &ranks, p).cache();
+            next.count()?;
+            let _ = ranks.unpersist();
+            ranks = next;
+            Ok(())
+        })?);
+    }
+    let mut out = ranks.collect()?;
+    out.sort_by_key(|r| r.0);
+    Ok((times, out))
+}
+
+fn pr_mapreduce(
+    ctx: &Context,
+    input: &Path,
+    cfg: &BenchConfig,
+    dir: &Path,
+) -> Result<(Vec<f64>, Vec<(u64, f64)>)> {
+    let p = HashPartitioner::new(cfg.partitions);
+    let mut times = Vec::new();
+    for i in 0..cfg.iterations {
+        times.push(timed(|| {
+            let links = edges(ctx, input, cfg.partitions)?
+                .group_by_key_with(p)
+                .map_values(Arc::new);
+            let ranks = if i == 0 {
+                links.map_values(|_| 1.0)
+            } else {
+                let path = dir.join(format!("ranks-{i}"));
+                let p2 = path.clone();
+                ctx.text_file(&path, cfg.partitions)?.try_map(move |l| {
+                    let parsed = l
+                        .split_once('\t')
+                        .and_then(|(v, r)| Some((v.parse().ok()?, r.parse().ok()?)));
+                    parsed.ok_or_else(|| Error::parse(&p2, 0, format!("bad rank `{l}`")))
+                })
+            };
+            pr_step(&links, &ranks, p)
+                .map(|(v, r)| format!("{v}\t{r:e}"))
+                .save_as_text_file(dir.join(format!("ranks-{}", i + 1)))
+        })?);
+    }
+    let path = dir.join(format!("ranks-{}", cfg.iterations));
+    let mut out: Vec<(u64, f64)> = ctx
+        .text_file(&path, 1)?
+        .try_map(|l| {
+            let (v, r) = l.split_once('\t').unwrap_or(("", ""));
+            match (v.parse(), r.parse()) {
+                (Ok(v), Ok(r)) => Ok((v, r)),
+                _ => Err(Error::task_failed(format!("bad rank line `{l}`"))),
+            }
+        })
+        .collect()?;
+    out.sort_by_key(|r| r.0);
+    Ok((times, out))
+}
+
+fn close(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= 1e-6 * (1.0 + x.abs()))
+}
+
+fn report(job: &str, records: u64, cached: Vec<f64>, mr: Vec<f64>, agree: bool) -> JobReport {
+    let cached = ModeRun::new("cached", cached);
+    let mapreduce = ModeRun::new("mapreduce", mr);
+    let ns = |s: f64| s * 1e9 / records.max(1) as f64;
+    JobReport {
+        job: job.into(),
+        records,
+        speedup_later: mapreduce.later_mean_s / cached.later_mean_s.max(1e-12),
+        cached_ns_per_record_iter: ns(cached.later_mean_s),
+        mapreduce_ns_per_record_iter: ns(mapreduce.later_mean_s),
+        cached,
+        mapreduce,
+        results_agree: agree,
+    }
+}
+
+fn context(cfg: &BenchConfig, memory: usize) -> Result<Context> {
+    let mut b = Context::builder().memory(memory).max_task_attempts(1);
+    if let Some(t) = cfg.threads {
+        b = b.threads(t);
+    }
+    b.build()
+}
+
+/// Runs the benchmark, writing `bench.json` and the SVG charts into `cfg.out`.
+pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
+    let data = cfg.out.join("data");
+    let work = tempfile::tempdir_in(&cfg.out).map_err(|e| Error::Io {
+        op: "creating a work dir in",
+        path: cfg.out.clone(),
+        source: e,
+    })?;
+    let big = 64usize << 30;
+    let ctx = context(cfg, big)?;
+    let threads = ctx.threads();
+    let mut jobs = Vec::new();
+    let mut memory_pressure = Vec::new();
+    let mut cached_dataset_bytes = 0;
+    let want = |j: &str| cfg.jobs.iter().any(|x| x == j);
+
+    if want("lr") {
+        let input = data.join(format!("logistic-{}x{}.libsvm", cfg.lr_points, cfg.lr_dims));
+        if !input.exists() {
+            log(&format!("generating {}", input.display()));
+            crate::generate::logistic(&input, cfg.lr_points, cfg.lr_dims, cfg.seed)?;
+        }
+        log("logistic regression: cached");
+        let (c, wc) = lr_cached(&context(cfg, big)?, &input, cfg)?;
+        log("logistic regression: MapReduce-style");
+        let dir = work.path().join("lr");
+        std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
+            op: "creating",
+            path: dir.clone(),
+            source: e,
+        })?;
+        let (m, wm) = lr_mapreduce(&ctx, &input, cfg, &dir)?;
+        jobs.push(report(
+            "logistic_regression",
+            cfg.lr_points as u64,
+            c,
+            m,
+            close(&wc, &wm),
+        ));
+
+        // Memory pressure: the same cached run under smaller cache budgets.
+        let probe = context(cfg, big)?;
+        let blocks = libsvm_blocks(&probe, &input, cfg.lr_dims, cfg.partitions)?.cache();
+        blocks.count()?;
+        cached_dataset_bytes = blocks.cached_bytes();
+        drop(probe);
+        for &f in &cfg.fractions {
+            let budget = (cached_dataset_bytes as f64 * f) as usize;
+            log(&format!(
+                "logistic regression with {:.0} % of the data cacheable",
+                f * 100.0
+            ));
+            let (times, w) = lr_cached(&context(cfg, budget)?, &input, cfg)?;
+            if !close(&w, &wc) {
+                return Err(Error::task_failed(format!(
+                    "memory pressure at {f} changed the result"
+                )));
+            }
+            let run = ModeRun::new("cached", times);
+            memory_pressure.push(PressurePoint {
+                fraction_cached: f,
+                budget_bytes: budget,
+                later_mean_s: run.later_mean_s,
+                iteration_s: run.iteration_s,
+            });
+        }
+    }
+    if want("kmeans") {
+        let input = data.join(format!(
+            "blobs-{}x{}-k{}.txt",
+            cfg.km_points, cfg.km_dims, cfg.km_k
+        ));
+        if !input.exists() {
+            log(&format!("generating {}", input.display()));
+            crate::generate::blobs(&input, cfg.km_points, cfg.km_dims, cfg.km_k, cfg.seed)?;
+        }
+        log("k-means: cached");
+        let (c, cc) = km_cached(&context(cfg, big)?, &input, cfg)?;
+        log("k-means: MapReduce-style");
+        let dir = work.path().join("km");
+        std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
+            op: "creating",
+            path: dir.clone(),
+            source: e,
+        })?;
+        let (m, cm) = km_mapreduce(&ctx, &input, cfg, &dir)?;
+        jobs.push(report(
+            "kmeans",
+            cfg.km_points as u64,
+            c,
+            m,
+            close(&cc, &cm),
+        ));
+    }
+    if want("pagerank") {
+        let input = data.join(format!("rmat-{}.txt", cfg.rmat_scale));
+        if !input.exists() {
+            log(&format!("generating {}", input.display()));
+            crate::generate::rmat(&input, cfg.rmat_scale, 16, cfg.seed)?;
+        }
+        let n_edges = (1u64 << cfg.rmat_scale) * 16;
+        log("PageRank: cached");
+        let (c, rc) = pr_cached(&context(cfg, big)?, &input, cfg)?;
+        log("PageRank: MapReduce-style");
+        let dir = work.path().join("pr");
+        std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
+            op: "creating",
+            path: dir.clone(),
+            source: e,
+        })?;
+        let (m, rm) = pr_mapreduce(&ctx, &input, cfg, &dir)?;
+        let agree = rc.len() == rm.len()
+            && rc
+                .iter()
+                .zip(&rm)
+                .all(|(a, b)| a.0 == b.0 && (a.1 - b.1).abs() <= 1e-9 * (1.0 + a.1));
+        jobs.push(report("pagerank", n_edges, c, m, agree));
+    }
+    let report = BenchReport {
+        threads,
+        partitions: cfg.partitions,
+        iterations: cfg.iterations,
+        jobs,
+        memory_pressure,
+        cached_dataset_bytes,
+    };
+    let json =
+        serde_json::to_string_pretty(&report).map_err(|e| Error::task_failed(e.to_string()))?;
+    let path = cfg.out.join("bench.json");
+    std::fs::write(&path, json).map_err(|e| Error::Io {
+        op: "writing",
+        path,
+        source: e,
+    })?;
+    crate::charts::iterations(&report, &cfg.out.join("iterations.svg"))?;
+    if !report.memory_pressure.is_empty() {
+        crate::charts::memory_pressure(&report, &cfg.out.join("memory_pressure.svg"))?;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_modes_agree_on_a_small_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = BenchConfig {
+            threads: Some(2),
+            partitions: 4,
+            iterations: 3,
+            seed: 1,
+            lr_points: 400,
+            lr_dims: 3,
+            km_points: 300,
+            km_dims: 2,
+            km_k: 3,
+            rmat_scale: 7,
+            jobs: vec!["lr".into(), "kmeans".into(), "pagerank".into()],
+            fractions: vec![0.0, 0.5, 1.0],
+            out: dir.path().to_path_buf(),
+        };
+        let r = run(&cfg, &|_| {}).unwrap();
+        assert_eq!(r.jobs.len(), 3);
+        for j in &r.jobs {
+            assert!(j.results_agree, "{} modes disagree", j.job);
+            assert_eq!(j.cached.iteration_s.len(), 3);
+            assert_eq!(j.mapreduce.iteration_s.len(), 3);
+        }
+        assert_eq!(r.memory_pressure.len(), 3);
+        assert!(r.cached_dataset_bytes > 400 * 3 * 8);
+        assert!(dir.path().join("bench.json").exists());
+        assert!(dir.path().join("iterations.svg").exists());
+        assert!(dir.path().join("memory_pressure.svg").exists());
+    }
+
+    #[test]
+    fn lr_gradient_matches_a_finite_difference() {
+        let b = Block {
+            dims: 2,
+            x: vec![1.0, 2.0, -1.0, 0.5, 0.3, -0.7],
+            y: vec![1.0, 0.0, 1.0],
+        };
+        let loss = |w: &[f64]| -> f64 {
+            b.x.chunks_exact(2)
+                .zip(&b.y)
+                .map(|(x, y)| {
+                    let p = 1.0 / (1.0 + (-(x[0] * w[0] + x[1] * w[1])).exp());
+                    -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
+                })
+                .sum()
+        };
+        let w = [0.3, -0.2];
+        let g = lr_gradient(&b, &w);
+        for i in 0..2 {
+            let mut wp = w;
+            let mut wm = w;
+            wp[i] += 1e-6;
+            wm[i] -= 1e-6;
+            let fd = (loss(&wp) - loss(&wm)) / 2e-6;
+            assert!((fd - g[i]).abs() < 1e-6, "{fd} vs {}", g[i]);
+        }
+        assert_eq!(g[2], 3.0);
+    }
+}
