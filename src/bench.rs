@@ -316,7 +316,7 @@ fn dense_blocks(
 }
 
 fn lr_iteration(blocks: &Dataset<Arc<Block>>, w: &mut [f64]) -> Result<()> {
-    let wb = Arc::new(w.clone());
+    let wb = Arc::new(w.to_vec());
     let g = blocks.map(move |b| lr_gradient(&b, &wb)).tree_aggregate(
         vec![0.0; w.len() + 1],
         add_into,
