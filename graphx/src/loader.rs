@@ -1,0 +1,159 @@
+//! Loading graphs: GraphX's `GraphLoader.edgeListFile`, and conversion to and from
+//! `petgraph`.
+
+use std::path::Path;
+
+use firesteel_core::{Context, Data};
+use petgraph::visit::EdgeRef;
+
+use crate::{Edge, Graph, GraphError, PartitionStrategy, Result, VertexId};
+
+/// Options of [`edge_list_file`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EdgeListOptions {
+    /// Orient every edge from the smaller id to the larger (GraphX's
+    /// `canonicalOrientation`).
+    pub canonical_orientation: bool,
+    /// How many edge partitions (0: the context's default parallelism).
+    pub num_partitions: usize,
+    /// Repartition the edges by this strategy (GraphX leaves them as read).
+    pub strategy: Option<PartitionStrategy>,
+}
+
+fn parse_id(tok: &str, path: &Path, line: u64) -> Result<VertexId> {
+    tok.parse::<VertexId>().map_err(|e| GraphError::Parse {
+        path: path.to_path_buf(),
+        line,
+        message: format!("invalid vertex id {tok:?}: {e}"),
+    })
+}
+
+/// Parses an edge list: one `src dst` pair per line (separated by whitespace; further
+/// columns are ignored), with `#` comment lines and blank lines skipped.
+pub(crate) fn parse_edge_list(
+    text: &str,
+    path: &Path,
+    canonical: bool,
+) -> Result<Vec<(VertexId, VertexId)>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i as u64 + 1;
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let mut toks = t.split_whitespace();
+        let (Some(a), Some(b)) = (toks.next(), toks.next()) else {
+            return Err(GraphError::Parse {
+                path: path.to_path_buf(),
+                line: line_no,
+                message: format!("expected `src dst`, got {t:?}"),
+            });
+        };
+        let (mut s, mut d) = (parse_id(a, path, line_no)?, parse_id(b, path, line_no)?);
+        if canonical && s > d {
+            std::mem::swap(&mut s, &mut d);
+        }
+        out.push((s, d));
+    }
+    Ok(out)
+}
+
+/// GraphX's `GraphLoader.edgeListFile`: a graph from a file of `src dst` lines. Lines
+/// starting with `#` are comments; every edge has attribute 1, and the vertices are the
+/// ids the edges name, each with attribute 1.
+///
+/// The file is read and parsed on the driver (so that errors can name the line), then
+/// distributed over the edge partitions.
+///
+/// # Errors
+/// [`GraphError::Io`] if the file cannot be read; [`GraphError::Parse`] naming
+/// `path:line` for a line without two non-negative integer ids.
+pub fn edge_list_file(
+    ctx: &Context,
+    path: impl AsRef<Path>,
+    options: EdgeListOptions,
+) -> Result<Graph<i32, i32>> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|source| GraphError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let pairs = parse_edge_list(&text, path, options.canonical_orientation)?;
+    let n = if options.num_partitions == 0 {
+        ctx.default_parallelism()
+    } else {
+        options.num_partitions
+    };
+    let edges: Vec<Edge<i32>> = pairs.into_iter().map(|(s, d)| Edge::new(s, d, 1)).collect();
+    let g = Graph::from_edges(&ctx.parallelize(edges, n), 1);
+    Ok(match options.strategy {
+        Some(s) => g.partition_by(s, n),
+        None => g,
+    })
+}
+
+impl<VD: Data, ED: Data> Graph<VD, ED> {
+    /// A graph from a `petgraph` graph: vertex ids are node indices, and edges keep their
+    /// weights. Edges are spread over `num_partitions` partitions.
+    pub fn from_petgraph<Ty: petgraph::EdgeType, Ix: petgraph::graph::IndexType>(
+        ctx: &Context,
+        g: &petgraph::Graph<VD, ED, Ty, Ix>,
+        num_partitions: usize,
+    ) -> Self {
+        let verts: Vec<(VertexId, VD)> = g
+            .node_indices()
+            .map(|i| (i.index() as VertexId, g[i].clone()))
+            .collect();
+        let edges: Vec<Edge<ED>> = g
+            .edge_references()
+            .map(|e| {
+                Edge::new(
+                    e.source().index() as VertexId,
+                    e.target().index() as VertexId,
+                    e.weight().clone(),
+                )
+            })
+            .collect();
+        let n = num_partitions.max(1);
+        Graph::build(
+            Some(ctx.parallelize(verts, n)),
+            ctx.parallelize(edges, n).glom(),
+            None,
+            0,
+        )
+    }
+
+    /// Collects the graph into a directed `petgraph` graph whose node weights are
+    /// `(vertex id, attribute)`, nodes in increasing id order.
+    pub fn to_petgraph(&self) -> Result<petgraph::Graph<(VertexId, VD), ED>> {
+        let mut verts = self.vertices().collect()?;
+        verts.sort_by_key(|v| v.0);
+        let mut g = petgraph::Graph::with_capacity(verts.len(), 0);
+        let mut index = std::collections::HashMap::with_capacity(verts.len());
+        for (id, a) in verts {
+            index.insert(id, g.add_node((id, a)));
+        }
+        for e in self.edges().collect()? {
+            g.add_edge(index[&e.src_id], index[&e.dst_id], e.attr);
+        }
+        Ok(g)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_reports_path_and_line() {
+        let p = Path::new("x.txt");
+        let ok = parse_edge_list("# c\n1 2\n\n 3\t4 extra\n5 1\n", p, true).unwrap();
+        assert_eq!(ok, vec![(1, 2), (3, 4), (1, 5)]);
+        let e = parse_edge_list("1 2\n3\n", p, false).unwrap_err();
+        assert_eq!(e.to_string().split(": ").next(), Some("x.txt:2"));
+        let e = parse_edge_list("1 2\n# ok\n3 -4\n", p, false).unwrap_err();
+        assert!(matches!(e, GraphError::Parse { line: 3, .. }), "{e}");
+        assert!(e.to_string().starts_with("x.txt:3: invalid vertex id"));
+    }
+}

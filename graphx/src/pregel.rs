@@ -1,0 +1,94 @@
+//! GraphX's Pregel: bulk-synchronous message passing with an active set.
+
+use std::sync::Arc;
+
+use firesteel_core::{Data, Dataset};
+
+use crate::{EdgeContext, EdgeDirection, Graph, Result, TripletFields, VertexId};
+
+/// How many messages an aligned message dataset holds.
+pub(crate) fn count_messages<A: Data>(msgs: &Dataset<Arc<Vec<Option<A>>>>) -> Result<u64> {
+    Ok(msgs
+        .map(|m| m.iter().filter(|x| x.is_some()).count() as u64)
+        .sum()?)
+}
+
+impl<VD: Data, ED: Data> Graph<VD, ED> {
+    /// GraphX's `Pregel`: first every vertex runs `vprog` on `initial_msg`; then, in each
+    /// superstep, edges run `send_msg` (which messages either end through the context),
+    /// messages to a vertex are merged with `merge_msg`, and every vertex that received a
+    /// message runs `vprog` on it. Only vertices that received a message in the previous
+    /// superstep are active: in the next one, an edge sends only if its ends are active as
+    /// `active_direction` says (`Out`: the source, `In`: the destination, `Either`, `Both`).
+    /// The first round of messages is sent over all edges. The loop stops when no message
+    /// is sent or after `max_iter` supersteps.
+    ///
+    /// Each superstep's vertices and messages are cached and the previous ones dropped;
+    /// with a [checkpoint interval](Graph::with_checkpoint_interval), both are checkpointed
+    /// every that many supersteps so that lineage stays short.
+    pub fn pregel<A: Data>(
+        &self,
+        initial_msg: A,
+        max_iter: usize,
+        active_direction: EdgeDirection,
+        vprog: impl Fn(VertexId, &VD, A) -> VD + Send + Sync + 'static,
+        send_msg: impl Fn(&mut EdgeContext<'_, VD, ED, A>) + Send + Sync + 'static,
+        merge_msg: impl Fn(A, A) -> A + Send + Sync + 'static,
+    ) -> Result<Graph<VD, ED>> {
+        let vprog = Arc::new(vprog);
+        let send = Arc::new(send_msg);
+        let merge = Arc::new(merge_msg);
+        let sender = || {
+            let s = send.clone();
+            move |c: &mut EdgeContext<'_, VD, ED, A>| s(c)
+        };
+        let merger = || {
+            let m = merge.clone();
+            move |a: A, b: A| m(a, b)
+        };
+        let mut g = {
+            let vp = vprog.clone();
+            self.map_vertices(move |id, a| vp(id, a, initial_msg.clone()))
+                .cache()
+        };
+        let mut msgs = g
+            .aggregate_aligned(sender(), merger(), TripletFields::All, None)
+            .cache();
+        let mut active = count_messages(&msgs)?;
+        let mut i = 0;
+        while active > 0 && i < max_iter {
+            let vp = vprog.clone();
+            let new_g = g
+                .join_aligned(&msgs, move |id, a, m| match m {
+                    Some(m) => vp(id, a, m.clone()),
+                    None => a.clone(),
+                })
+                .cache();
+            let flags = msgs.map(|m| Arc::new(m.iter().map(Option::is_some).collect::<Vec<_>>()));
+            let new_msgs = new_g
+                .aggregate_aligned(
+                    sender(),
+                    merger(),
+                    TripletFields::All,
+                    Some((&flags, active_direction)),
+                )
+                .cache();
+            active = count_messages(&new_msgs)?;
+            g.unpersist_vertices();
+            let _ = msgs.unpersist();
+            g = new_g;
+            msgs = new_msgs;
+            i += 1;
+            if self.checkpoint_interval > 0 && i % self.checkpoint_interval == 0 {
+                let cg = g.checkpoint()?;
+                let cm = msgs.checkpoint()?.cache();
+                g.unpersist_vertices();
+                let _ = msgs.unpersist();
+                g = cg;
+                msgs = cm;
+            }
+        }
+        let _ = msgs.unpersist();
+        Ok(g)
+    }
+}
