@@ -450,7 +450,7 @@ fn pr_step(
         .values()
         .flat_map(|(dests, r)| {
             let share = r / dests.len() as f64;
-            dests.iter().map(|&d| (d, share)).collect::<Vec<_>>()
+            (0..dests.len()).map(move |i| (dests[i], share))
         })
         .reduce_by_key_with(|a, b| a + b, p)
         .map_values(|s| 0.15 + 0.85 * s)

@@ -11,8 +11,8 @@ use crate::partitioner::{
 };
 use crate::rdd::{through_records, RddMeta};
 use crate::shuffle::{
-    external_sort, Aggregator, CoGroupSide, CoGroupedRdd, ExternalMap, FnAggregator, NoCombine,
-    PlainShuffledRdd, ShuffleDependency, ShuffledRdd,
+    external_sort, Aggregator, CoGroupSide, CoGroupedRdd, ExternalMap, FnAggregator, JoinedRdd,
+    NoCombine, PlainShuffledRdd, ShuffleDependency, ShuffledRdd,
 };
 use crate::{Data, Dataset};
 
@@ -337,28 +337,7 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     ) -> Dataset<(K, (Vec<V>, Vec<W>))> {
         let p = partitioning.into_partitioner();
         let inner = &self.ctx.inner;
-        let left = if same(&p, &self.erased_partitioner()) {
-            CoGroupSide::Narrow(self.rdd.clone())
-        } else {
-            CoGroupSide::Shuffle(Arc::new(ShuffleDependency::new(
-                inner,
-                self.rdd.clone(),
-                p.clone(),
-                None::<Arc<NoCombine>>,
-                false,
-            )))
-        };
-        let right = if same(&p, &other.erased_partitioner()) {
-            CoGroupSide::Narrow(other.rdd.clone())
-        } else {
-            CoGroupSide::Shuffle(Arc::new(ShuffleDependency::new(
-                inner,
-                other.rdd.clone(),
-                p.clone(),
-                None::<Arc<NoCombine>>,
-                false,
-            )))
-        };
+        let (left, right) = (self.side(&p), other.side(&p));
         Dataset::from_rdd(
             &self.ctx,
             Arc::new(CoGroupedRdd {
@@ -370,28 +349,46 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
         )
     }
 
+    /// This dataset as one side of a cogroup or join into `p`: read in place when already
+    /// partitioned by `p`, shuffled otherwise.
+    fn side(&self, p: &Arc<dyn Partitioner<K>>) -> CoGroupSide<K, V> {
+        if same(p, &self.erased_partitioner()) {
+            CoGroupSide::Narrow(self.rdd.clone())
+        } else {
+            CoGroupSide::Shuffle(Arc::new(ShuffleDependency::new(
+                &self.ctx.inner,
+                self.rdd.clone(),
+                p.clone(),
+                None::<Arc<NoCombine>>,
+                false,
+            )))
+        }
+    }
+
     /// Inner join: every pair of values for keys present in both.
     pub fn join<W: Data>(&self, other: &Dataset<(K, W)>) -> Dataset<(K, (V, W))> {
         let p = self.default_partitioner(&[(other.erased_partitioner(), other.num_partitions())]);
         self.join_with(other, p)
     }
 
-    /// As [`join`](Self::join), into the given partitioning.
+    /// As [`join`](Self::join), into the given partitioning. A side already partitioned
+    /// that way is read in place; the join itself is a hash join on the other side's
+    /// partition (see `core/DESIGN.md`).
     pub fn join_with<W: Data>(
         &self,
         other: &Dataset<(K, W)>,
         partitioning: impl IntoPartitioner<K>,
     ) -> Dataset<(K, (V, W))> {
-        self.cogroup_with(other, partitioning)
-            .flat_map_values(|(vs, ws)| {
-                let mut out = Vec::with_capacity(vs.len() * ws.len());
-                for v in &vs {
-                    for w in &ws {
-                        out.push((v.clone(), w.clone()));
-                    }
-                }
-                out
-            })
+        let p = partitioning.into_partitioner();
+        Dataset::from_rdd(
+            &self.ctx,
+            Arc::new(JoinedRdd {
+                meta: RddMeta::new(&self.ctx.inner, "join"),
+                left: self.side(&p),
+                right: other.side(&p),
+                partitioner: p,
+            }),
+        )
     }
 
     /// Left outer join: keys of `self`, with `None` where `other` has no value.

@@ -152,7 +152,8 @@ pub(crate) fn batches_from_vec<T: 'static>(data: Vec<T>) -> BatchIter<T> {
 /// Re-batches a record iterator.
 pub(crate) fn rebatch<T: 'static>(mut it: impl Iterator<Item = T> + 'static) -> BatchIter<T> {
     Box::new(std::iter::from_fn(move || {
-        let b: Vec<T> = it.by_ref().take(BATCH).collect();
+        let mut b: Vec<T> = Vec::with_capacity(BATCH.min(it.size_hint().0.max(64)));
+        b.extend(it.by_ref().take(BATCH));
         (!b.is_empty()).then_some(Ok(Batch::Owned(b)))
     }))
 }

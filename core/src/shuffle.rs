@@ -960,37 +960,151 @@ impl<K: Data + Hash + Eq, V: Data, W: Data> RddBase for CoGroupedRdd<K, V, W> {
 
 impl<K: Data + Hash + Eq, V: Data, W: Data> Rdd<(K, (Vec<V>, Vec<W>))> for CoGroupedRdd<K, V, W> {
     fn compute(&self, split: usize, tc: &Tc) -> Result<BatchIter<(K, (Vec<V>, Vec<W>))>> {
-        let mut map = ExternalMap::<K, (Vec<V>, Vec<W>)>::new(tc);
-        for batch in self.left.read(split, tc)? {
-            for (k, v) in batch? {
-                map.insert(
-                    k,
-                    v,
-                    |v| (vec![v], Vec::new()),
-                    |mut c, v| {
-                        c.0.push(v);
-                        c
-                    },
-                )?;
-            }
+        cogroup_partition(&self.left, &self.right, split, tc)
+    }
+}
+
+/// One partition of a cogroup, through an [`ExternalMap`] (so it spills).
+fn cogroup_partition<K: Data + Hash + Eq, V: Data, W: Data>(
+    left: &CoGroupSide<K, V>,
+    right: &CoGroupSide<K, W>,
+    split: usize,
+    tc: &Tc,
+) -> Result<BatchIter<(K, (Vec<V>, Vec<W>))>> {
+    let mut map = ExternalMap::<K, (Vec<V>, Vec<W>)>::new(tc);
+    for batch in left.read(split, tc)? {
+        for (k, v) in batch? {
+            map.insert(
+                k,
+                v,
+                |v| (vec![v], Vec::new()),
+                |mut c, v| {
+                    c.0.push(v);
+                    c
+                },
+            )?;
         }
-        for batch in self.right.read(split, tc)? {
+    }
+    for batch in right.read(split, tc)? {
+        for (k, w) in batch? {
+            map.insert(
+                k,
+                w,
+                |w| (Vec::new(), vec![w]),
+                |mut c, w| {
+                    c.1.push(w);
+                    c
+                },
+            )?;
+        }
+    }
+    map.into_batches(|mut a, b| {
+        a.0.extend(b.0);
+        a.1.extend(b.1);
+        a
+    })
+}
+
+/// The values a hash-join table holds for one key; most keys have one, stored inline.
+enum JoinValues<W> {
+    One(W),
+    Many(Vec<W>),
+}
+
+/// Inner join into the target partitioning, as a hash join: each task builds a table from
+/// its partition of the right side and streams the left side through it, so no per-key
+/// groups are built for the left side. If the right partition outgrows the shuffle budget,
+/// the task falls back to the cogroup plan, which spills.
+pub(crate) struct JoinedRdd<K, V, W> {
+    pub meta: RddMeta,
+    pub left: CoGroupSide<K, V>,
+    pub right: CoGroupSide<K, W>,
+    pub partitioner: Arc<dyn Partitioner<K>>,
+}
+
+impl<K: Data + Hash + Eq, V: Data, W: Data> RddBase for JoinedRdd<K, V, W> {
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn kind(&self) -> &'static str {
+        "JoinedDataset"
+    }
+    fn num_partitions(&self) -> usize {
+        self.partitioner.num_partitions()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![self.left.dependency(), self.right.dependency()]
+    }
+    fn partitioner(&self) -> Option<ErasedPartitioner> {
+        Some(erase(self.partitioner.clone()))
+    }
+}
+
+impl<K: Data + Hash + Eq, V: Data, W: Data> Rdd<(K, (V, W))> for JoinedRdd<K, V, W> {
+    fn compute(&self, split: usize, tc: &Tc) -> Result<BatchIter<(K, (V, W))>> {
+        let budget = tc.ctx.config.shuffle_memory as u64;
+        let mut table: FxHashMap<K, JoinValues<W>> = FxHashMap::default();
+        let mut tracker = SizeTracker::default();
+        let mut fits = true;
+        'build: for batch in self.right.read(split, tc)? {
             for (k, w) in batch? {
-                map.insert(
-                    k,
-                    w,
-                    |w| (Vec::new(), vec![w]),
-                    |mut c, w| {
-                        c.1.push(w);
-                        c
-                    },
-                )?;
+                tracker.add(&(&k, &w));
+                match table.entry(k) {
+                    MapEntry::Vacant(e) => {
+                        e.insert(JoinValues::One(w));
+                    }
+                    MapEntry::Occupied(mut e) => {
+                        let slot = e.get_mut();
+                        match slot {
+                            JoinValues::Many(ws) => ws.push(w),
+                            JoinValues::One(_) => {
+                                let JoinValues::One(first) =
+                                    std::mem::replace(slot, JoinValues::Many(Vec::new()))
+                                else {
+                                    unreachable!("matched One")
+                                };
+                                *slot = JoinValues::Many(vec![first, w]);
+                            }
+                        }
+                    }
+                }
+                if tracker.bytes() > budget {
+                    fits = false;
+                    break 'build;
+                }
             }
         }
-        map.into_batches(|mut a, b| {
-            a.0.extend(b.0);
-            a.1.extend(b.1);
-            a
-        })
+        if !fits {
+            drop(table);
+            let groups = cogroup_partition(&self.left, &self.right, split, tc)?;
+            return Ok(crate::rdd::through_records(groups, |recs| {
+                recs.flat_map(|(k, (vs, ws))| {
+                    let mut out = Vec::with_capacity(vs.len() * ws.len());
+                    for v in &vs {
+                        for w in &ws {
+                            out.push((k.clone(), (v.clone(), w.clone())));
+                        }
+                    }
+                    out
+                })
+            }));
+        }
+        let left = self.left.read(split, tc)?;
+        Ok(Box::new(left.map(move |b| {
+            let b = b?;
+            let mut out = Vec::with_capacity(b.len());
+            for (k, v) in b {
+                match table.get(&k) {
+                    None => {}
+                    Some(JoinValues::One(w)) => out.push((k, (v, w.clone()))),
+                    Some(JoinValues::Many(ws)) => {
+                        for w in ws {
+                            out.push((k.clone(), (v.clone(), w.clone())));
+                        }
+                    }
+                }
+            }
+            Ok(Batch::Owned(out))
+        })))
     }
 }
