@@ -1,0 +1,54 @@
+//! Logistic regression on Spark's sample data:
+//! `cargo run --release --example logistic_regression`.
+
+use firesteel::mllib::data;
+use firesteel::mllib::logistic::LogisticRegression;
+use firesteel::Context;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let ctx = Context::local(2)?;
+    let d = data::load_libsvm(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample_libsvm_data.txt"),
+        None,
+    )?;
+    let blocks = d.to_blocks(&ctx, 2, 4096);
+
+    let l2 = LogisticRegression::params().max_iter(100).reg_param(0.01).fit(&blocks)?;
+    let s = l2.summary().expect("summary");
+    println!("binomial, L2 (reg 0.01): {} iterations", s.total_iterations);
+    for (i, v) in s.objective_history.iter().enumerate().step_by(5) {
+        println!("  iteration {i}: objective {v:.6}");
+    }
+    println!(
+        "  accuracy {} (Spark 1.0), area under ROC {:?} (Spark 1.0)",
+        s.accuracy, s.area_under_roc
+    );
+
+    let en = LogisticRegression::params()
+        .max_iter(10)
+        .reg_param(0.3)
+        .elastic_net_param(0.8)
+        .fit(&blocks)?;
+    let nnz = en.coefficients().iter().filter(|v| **v != 0.0).count();
+    println!(
+        "binomial, elastic net (reg 0.3, alpha 0.8, 10 iterations): {nnz} non-zeros (Spark 29), \
+         intercept {:.16} (Spark -0.5991460286401435)",
+        en.intercept()
+    );
+
+    let m = data::load_libsvm(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample_multiclass_classification_data.txt"),
+        None,
+    )?;
+    let mb = m.to_blocks(&ctx, 2, 4096);
+    let multi = LogisticRegression::params().fit(&mb)?;
+    let ms = multi.summary().expect("summary");
+    println!(
+        "multinomial ({} classes): {} iterations, accuracy {} (Spark 0.9866666666666667)",
+        multi.num_classes(),
+        ms.total_iterations,
+        ms.accuracy
+    );
+    println!("  intercepts {}", multi.intercepts());
+    Ok(())
+}
