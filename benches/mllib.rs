@@ -128,7 +128,8 @@ fn als(c: &mut Criterion) {
     let ctx = ctx();
     let s = scale();
     let (nu, ni) = ((6000.0 * s) as usize, (4000.0 * s) as usize);
-    let (ratings, _, _) = datasets::low_rank_ratings(nu, ni, 10, 1_000_000.0 / (6000.0 * 4000.0), 0.1, 3);
+    let (ratings, _, _) =
+        datasets::low_rank_ratings(nu, ni, 10, 1_000_000.0 / (6000.0 * 4000.0), 0.1, 3);
     let n = ratings.len();
     let ds = ctx.parallelize(ratings, THREADS * 4);
     let split = ds.random_split(&[0.9, 0.1], 1).unwrap();

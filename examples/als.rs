@@ -19,8 +19,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .max_iter(5)
         .reg_param(0.01)
         .cold_start_strategy(ColdStartStrategy::Drop)
-        .fit_with_progress(&train, |it, secs| println!("iteration {it}: {:.1} ms", secs * 1e3))?;
-    println!("training RMSE {:.4} (Spark: about 0.26)", model.rmse(&train)?);
+        .fit_with_progress(&train, |it, secs| {
+            println!("iteration {it}: {:.1} ms", secs * 1e3)
+        })?;
+    println!(
+        "training RMSE {:.4} (Spark: about 0.26)",
+        model.rmse(&train)?
+    );
     println!("held-out RMSE {:.4}", model.rmse(&test)?);
     for (item, score) in model.recommend_for_user(0, 5) {
         println!("user 0: item {item} predicted {score:.3}");

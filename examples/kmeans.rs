@@ -10,14 +10,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let x = data::load_dense(concat!(env!("CARGO_MANIFEST_DIR"), "/data/kmeans_data.txt"))?;
     let n = x.nrows();
     let blocks = data::to_blocks(&ctx, &x, &Array1::zeros(n), None, 2, 4096);
-    let model = KMeans::params(2).seed(1).fit_with_progress(&blocks, |it, cost| {
-        println!("iteration {it}: cost {cost:.6}");
-    })?;
+    let model = KMeans::params(2)
+        .seed(1)
+        .fit_with_progress(&blocks, |it, cost| {
+            println!("iteration {it}: cost {cost:.6}");
+        })?;
     let s = model.summary();
-    println!("k-means on {n} points: {} iterations, converged: {}", s.iterations, s.converged);
+    println!(
+        "k-means on {n} points: {} iterations, converged: {}",
+        s.iterations, s.converged
+    );
     for (j, c) in model.centers().outer_iter().enumerate() {
         println!("center {j}: {c} ({} points)", s.cluster_sizes[j]);
     }
-    println!("training cost (WSSSE): {:.6}  (Spark: 0.12)", s.training_cost);
+    println!(
+        "training cost (WSSSE): {:.6}  (Spark: 0.12)",
+        s.training_cost
+    );
     Ok(())
 }

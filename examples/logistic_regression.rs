@@ -13,7 +13,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let blocks = d.to_blocks(&ctx, 2, 4096);
 
-    let l2 = LogisticRegression::params().max_iter(100).reg_param(0.01).fit(&blocks)?;
+    let l2 = LogisticRegression::params()
+        .max_iter(100)
+        .reg_param(0.01)
+        .fit(&blocks)?;
     let s = l2.summary().expect("summary");
     println!("binomial, L2 (reg 0.01): {} iterations", s.total_iterations);
     for (i, v) in s.objective_history.iter().enumerate().step_by(5) {
@@ -37,7 +40,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let m = data::load_libsvm(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample_multiclass_classification_data.txt"),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/sample_multiclass_classification_data.txt"
+        ),
         None,
     )?;
     let mb = m.to_blocks(&ctx, 2, 4096);

@@ -287,8 +287,7 @@ fn make_blocks(
                     (r.item, r.user)
                 }
             };
-            rs.sort_by(|a, b| key(a).cmp(&key(b)));
-            rs.dedup_by(|a, b| key(a) == key(b));
+            rs.sort_by_key(key);
             // Per other-side block: sorted distinct ids rated here (the shipped list).
             let mut lists: Vec<Vec<u32>> = vec![Vec::new(); num_other];
             for r in &rs {

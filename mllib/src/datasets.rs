@@ -10,7 +10,13 @@ use crate::util::{gaussian, rng};
 /// Gaussian blobs: `k` centers drawn uniformly from `[-10, 10]^d`, and `n` points, point
 /// `i` drawn around center `i % k` with standard deviation `spread` per coordinate.
 /// Returns the points (labels = true cluster) and the true centers.
-pub fn gaussian_blobs(n: usize, d: usize, k: usize, spread: f64, seed: u64) -> (LocalData, Array2<f64>) {
+pub fn gaussian_blobs(
+    n: usize,
+    d: usize,
+    k: usize,
+    spread: f64,
+    seed: u64,
+) -> (LocalData, Array2<f64>) {
     let mut r = rng(seed);
     let centers = Array2::from_shape_fn((k, d), |_| r.random_range(-10.0..10.0));
     let mut x = Array2::zeros((n, d));
@@ -22,7 +28,13 @@ pub fn gaussian_blobs(n: usize, d: usize, k: usize, spread: f64, seed: u64) -> (
             x[[i, j]] = centers[[c, j]] + spread * gaussian(&mut r);
         }
     }
-    (LocalData { features: x, labels }, centers)
+    (
+        LocalData {
+            features: x,
+            labels,
+        },
+        centers,
+    )
 }
 
 /// Logistic data: standard normal features, a true weight vector with entries
@@ -42,7 +54,13 @@ pub fn logistic_data(n: usize, d: usize, seed: u64) -> (LocalData, Array1<f64>) 
             0.0
         }
     });
-    (LocalData { features: x, labels }, w)
+    (
+        LocalData {
+            features: x,
+            labels,
+        },
+        w,
+    )
 }
 
 /// Low-rank ratings: user and item factors with `N(0, 1/√rank)` entries, so that true

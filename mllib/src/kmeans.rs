@@ -487,8 +487,8 @@ fn local_kmeans_pp(
         }
         let chosen = j.saturating_sub(1);
         centers.row_mut(c).assign(&points.row(chosen));
-        for p in 0..n {
-            cost[p] = cost[p].min(sq_dist(points.row(p), centers.row(c)));
+        for (p, cp) in cost.iter_mut().enumerate() {
+            *cp = cp.min(sq_dist(points.row(p), centers.row(c)));
         }
     }
     let mut old = vec![usize::MAX; n];
@@ -513,14 +513,12 @@ fn local_kmeans_pp(
                 old[p] = best.0;
             }
         }
-        for j in 0..k {
-            if counts[j] == 0.0 {
+        for (j, &count) in counts.iter().enumerate() {
+            if count == 0.0 {
                 let p = r.random_range(0..n);
                 centers.row_mut(j).assign(&points.row(p));
             } else {
-                centers
-                    .row_mut(j)
-                    .assign(&sums.row(j).mapv(|s| s / counts[j]));
+                centers.row_mut(j).assign(&sums.row(j).mapv(|s| s / count));
             }
         }
         it += 1;

@@ -35,6 +35,6 @@ mod util;
 
 pub use data::{InstanceBlock, LabeledPoint, LocalData, Rating};
 pub use error::{MlError, Result};
-pub use persist::Model;
 /// The ndarray version this crate uses (re-exported for callers).
 pub use ndarray;
+pub use persist::Model;

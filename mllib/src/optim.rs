@@ -251,14 +251,14 @@ fn direction(s: &State, g: &[f64]) -> Result<Vec<f64>, Fail> {
 fn take_step(s: &State, dir: &[f64], alpha: f64, owlqn: bool) -> Vec<f64> {
     let mut x: Vec<f64> = s.x.iter().zip(dir).map(|(x, d)| x + d * alpha).collect();
     if owlqn {
-        for i in 0..x.len() {
+        for (i, xi) in x.iter_mut().enumerate() {
             let orth = if s.x[i] != 0.0 {
                 signum(s.x[i])
             } else {
                 signum(-s.adj_grad[i])
             };
-            if signum(x[i]) != orth {
-                x[i] = 0.0;
+            if signum(*xi) != orth {
+                *xi = 0.0;
             }
         }
     }
@@ -469,6 +469,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_range_loop)]
     fn lbfgs_finds_quadratic_minimum() {
         // f(x) = Σ c_i (x_i - a_i)^2, minimum at a.
         let a = [1.0, -2.0, 3.0, 0.5];
