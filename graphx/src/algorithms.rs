@@ -16,21 +16,16 @@ use crate::{Edge, EdgeDirection, Graph, Result, TripletFields, VertexId};
 /// GraphX's default reset probability (`1 − damping`).
 pub const RESET_PROB: f64 = 0.15;
 
-/// Caches `next`, materializes it, drops `prev`'s vertices, and checkpoints every
-/// `interval` iterations.
+/// Materializes `next` and truncates its lineage in memory ([`Graph::localize`]), and
+/// checkpoints it every `interval` iterations.
 fn advance<VD: Data, ED: Data>(
-    prev: &Graph<VD, ED>,
     next: Graph<VD, ED>,
     iteration: usize,
     interval: usize,
 ) -> Result<Graph<VD, ED>> {
-    let next = next.cache();
-    next.verts.count()?;
-    prev.unpersist_vertices();
+    let next = next.localize()?;
     if interval > 0 && iteration % interval == 0 {
-        let c = next.checkpoint()?;
-        next.unpersist_vertices();
-        return Ok(c);
+        return next.checkpoint();
     }
     Ok(next)
 }
@@ -39,7 +34,7 @@ fn advance<VD: Data, ED: Data>(
 fn weighted<VD: Data, ED: Data, R: Data>(
     g: &Graph<VD, ED>,
     init: impl Fn(VertexId) -> R + Send + Sync + 'static,
-) -> Graph<R, f64> {
+) -> Result<Graph<R, f64>> {
     let deg = g.aggregate_aligned(
         |c| c.send_to_src(1u64),
         |a, b| a + b,
@@ -49,7 +44,7 @@ fn weighted<VD: Data, ED: Data, R: Data>(
     g.join_aligned(&deg, |_, _, d| d.copied().unwrap_or(0))
         .map_triplets(|t| 1.0 / *t.src_attr() as f64, TripletFields::Src)
         .map_vertices(move |id, _| init(id))
-        .cache()
+        .localize()
 }
 
 fn static_rank<VD: Data, ED: Data>(
@@ -61,7 +56,7 @@ fn static_rank<VD: Data, ED: Data>(
     let mut rank = weighted(g, move |id| match src {
         Some(s) if s != id => 0.0,
         _ => 1.0,
-    });
+    })?;
     for i in 1..=num_iter {
         let msgs = rank.aggregate_aligned(
             |c| {
@@ -79,7 +74,7 @@ fn static_rank<VD: Data, ED: Data>(
             };
             reset + (1.0 - reset_prob) * m.copied().unwrap_or(0.0)
         });
-        rank = advance(&rank, next, i, g.checkpoint_interval)?;
+        rank = advance(next, i, g.checkpoint_interval)?;
     }
     normalize(&rank, src.is_some())
 }
@@ -93,7 +88,7 @@ fn normalize(rank: &Graph<f64, f64>, personalized: bool) -> Result<Graph<f64, f6
     } else {
         rank.num_vertices()? as f64 / sum
     };
-    Ok(rank.map_vertices(move |_, r| r * factor).cache())
+    rank.map_vertices(move |_, r| r * factor).localize()
 }
 
 /// GraphX's static PageRank (`staticPageRank(numIter, resetProb)`): every rank starts at
@@ -139,7 +134,7 @@ pub fn parallel_personalized_page_rank<VD: Data, ED: Data>(
             v[i] = 1.0;
         }
         v
-    });
+    })?;
     for i in 1..=num_iter {
         let msgs = rank.aggregate_aligned(
             |c| {
@@ -167,7 +162,7 @@ pub fn parallel_personalized_page_rank<VD: Data, ED: Data>(
             }
             v
         });
-        rank = advance(&rank, next, i, g.checkpoint_interval)?;
+        rank = advance(next, i, g.checkpoint_interval)?;
     }
     let sums = rank
         .vertices()
@@ -178,9 +173,8 @@ pub fn parallel_personalized_page_rank<VD: Data, ED: Data>(
             }
             a
         })?;
-    Ok(rank
-        .map_vertices(move |_, v| v.iter().zip(&sums).map(|(x, s)| x / s).collect())
-        .cache())
+    rank.map_vertices(move |_, v| v.iter().zip(&sums).map(|(x, s)| x / s).collect())
+        .localize()
 }
 
 /// GraphX's `PageRank.runUntilConvergence`: Pregel over `(rank, delta)`; a vertex sends
@@ -218,7 +212,7 @@ fn dynamic_rank<VD: Data, ED: Data>(
         } else {
             (0.0, 0.0)
         }
-    });
+    })?;
     let initial = if personalized {
         0.0
     } else {
@@ -245,8 +239,7 @@ fn dynamic_rank<VD: Data, ED: Data>(
         },
         |a, b| a + b,
     )?;
-    let rank = out.map_vertices(|_, r| r.0).cache();
-    out.unpersist_vertices();
+    let rank = out.map_vertices(|_, r| r.0).localize()?;
     normalize(&rank, personalized)
 }
 
@@ -282,8 +275,8 @@ pub fn strongly_connected_components<VD: Data, ED: Data>(
     g: &Graph<VD, ED>,
     num_iter: usize,
 ) -> Result<Graph<VertexId, ED>> {
-    let mut scc_graph = g.map_vertices(|id, _| id).cache();
-    let mut work = g.map_vertices(|id, _| (id, false)).cache();
+    let mut scc_graph = g.map_vertices(|id, _| id).localize()?;
+    let mut work = g.map_vertices(|id, _| (id, false)).localize()?;
     let mut iter = 0;
     while work.num_vertices()? > 0 && iter < num_iter {
         iter += 1;
@@ -300,23 +293,16 @@ pub fn strongly_connected_components<VD: Data, ED: Data>(
                     &ind,
                     |id, &d, deg| if deg.is_some() { d } else { (id, true) },
                 )
-                .cache();
+                .localize()?;
             let finals = marked
                 .vertices()
                 .filter(|(_, (_, f))| *f)
                 .map(|(id, (c, _))| (id, c));
-            let next_scc = scc_graph
+            scc_graph = scc_graph
                 .outer_join_vertices(&finals, |_, &c, f| f.unwrap_or(c))
-                .cache();
-            next_scc.verts.count()?;
-            scc_graph.unpersist_vertices();
-            scc_graph = next_scc;
-            let next_work = marked.subgraph(|_| true, |_, &(_, f)| !f).cache();
-            let m = next_work.num_vertices()?;
-            work.unpersist_vertices();
-            marked.unpersist_vertices();
-            work = next_work;
-            if m >= n {
+                .localize()?;
+            work = marked.subgraph(|_| true, |_, &(_, f)| !f).localize()?;
+            if work.num_vertices()? >= n {
                 break;
             }
         }
@@ -349,8 +335,6 @@ pub fn strongly_connected_components<VD: Data, ED: Data>(
                 },
                 |a, b| a || b,
             )?;
-            coloured.unpersist_vertices();
-            work.unpersist_vertices();
             work = confirmed;
         }
     }
@@ -398,7 +382,7 @@ pub fn triangle_count<VD: Data, ED: Data>(g: &Graph<VD, ED>) -> Result<Graph<u64
             v.dedup();
             v
         })
-        .cache();
+        .localize()?;
     let counts = sets.aggregate_messages(
         |c| {
             let n = intersection_size(c.src_attr(), c.dst_attr());
@@ -408,12 +392,8 @@ pub fn triangle_count<VD: Data, ED: Data>(g: &Graph<VD, ED>) -> Result<Graph<u64
         |a, b| a + b,
         TripletFields::All,
     );
-    let out = g
-        .outer_join_vertices(&counts, |_, _, c| c.unwrap_or(0) / 2)
-        .cache();
-    out.verts.count()?;
-    sets.unpersist_vertices();
-    Ok(out)
+    g.outer_join_vertices(&counts, |_, _, c| c.unwrap_or(0) / 2)
+        .localize()
 }
 
 fn intersection_size(a: &[VertexId], b: &[VertexId]) -> u64 {

@@ -349,6 +349,16 @@ impl<VD: Data, ED: Data> Graph<VD, ED> {
         })
     }
 
+    /// Truncates the vertices' lineage in memory, as Spark's `localCheckpoint`: computes
+    /// the vertex partitions (one job; cheap when cached), then returns a graph whose
+    /// vertices are those partitions, held by the driver (`Arc` clones, no copy), with no
+    /// lineage at all. Iterative algorithms do this every iteration, so that neither
+    /// recomputation nor shuffle outputs accumulate along a growing lineage.
+    pub fn localize(&self) -> Result<Self> {
+        let parts = self.verts.collect()?;
+        Ok(self.with_verts(self.context().parallelize(parts, self.nv)))
+    }
+
     // ----- views -----
 
     /// The vertices with their attributes.

@@ -4,14 +4,8 @@ use std::sync::Arc;
 
 use firesteel_core::{Data, Dataset};
 
+use crate::graph::zip1;
 use crate::{EdgeContext, EdgeDirection, Graph, Result, TripletFields, VertexId};
-
-/// How many messages an aligned message dataset holds.
-pub(crate) fn count_messages<A: Data>(msgs: &Dataset<Arc<Vec<Option<A>>>>) -> Result<u64> {
-    Ok(msgs
-        .map(|m| m.iter().filter(|x| x.is_some()).count() as u64)
-        .sum()?)
-}
 
 impl<VD: Data, ED: Data> Graph<VD, ED> {
     /// GraphX's `Pregel`: first every vertex runs `vprog` on `initial_msg`; then, in each
@@ -23,9 +17,11 @@ impl<VD: Data, ED: Data> Graph<VD, ED> {
     /// The first round of messages is sent over all edges. The loop stops when no message
     /// is sent or after `max_iter` supersteps.
     ///
-    /// Each superstep's vertices and messages are cached and the previous ones dropped;
-    /// with a [checkpoint interval](Graph::with_checkpoint_interval), both are checkpointed
-    /// every that many supersteps so that lineage stays short.
+    /// Each superstep's vertices and messages are computed in one job and their lineage is
+    /// truncated in memory (as Spark's `localCheckpoint`), so nothing accumulates across
+    /// supersteps; with a [checkpoint interval](Graph::with_checkpoint_interval), both are
+    /// also written to the scratch directory every that many supersteps (GraphX's
+    /// `checkpointInterval`). The returned graph's vertices have no lineage.
     pub fn pregel<A: Data>(
         &self,
         initial_msg: A,
@@ -46,49 +42,54 @@ impl<VD: Data, ED: Data> Graph<VD, ED> {
             let m = merge.clone();
             move |a: A, b: A| m(a, b)
         };
-        let mut g = {
+        let nv = self.nv;
+        let ctx = self.context().clone();
+        // Computes a superstep's vertices and messages in one job and truncates both
+        // lineages in memory (Spark's `localCheckpoint`); returns the message count.
+        let settle = |g: Graph<VD, ED>,
+                      msgs: Dataset<Arc<Vec<Option<A>>>>|
+         -> Result<(Graph<VD, ED>, Dataset<Arc<Vec<Option<A>>>>, u64)> {
+            let g = g.cache();
+            let both = zip1(&g.verts, &msgs).collect()?;
+            g.unpersist_vertices();
+            let (vs, ms): (Vec<_>, Vec<_>) = both.into_iter().unzip();
+            let active = ms
+                .iter()
+                .map(|m| m.iter().filter(|x| x.is_some()).count() as u64)
+                .sum();
+            Ok((
+                g.with_verts(ctx.parallelize(vs, nv)),
+                ctx.parallelize(ms, nv),
+                active,
+            ))
+        };
+        let g0 = {
             let vp = vprog.clone();
             self.map_vertices(move |id, a| vp(id, a, initial_msg.clone()))
-                .cache()
         };
-        let mut msgs = g
-            .aggregate_aligned(sender(), merger(), TripletFields::All, None)
-            .cache();
-        let mut active = count_messages(&msgs)?;
+        let m0 = g0.aggregate_aligned(sender(), merger(), TripletFields::All, None);
+        let (mut g, mut msgs, mut active) = settle(g0, m0)?;
         let mut i = 0;
         while active > 0 && i < max_iter {
             let vp = vprog.clone();
-            let new_g = g
-                .join_aligned(&msgs, move |id, a, m| match m {
-                    Some(m) => vp(id, a, m.clone()),
-                    None => a.clone(),
-                })
-                .cache();
+            let new_g = g.join_aligned(&msgs, move |id, a, m| match m {
+                Some(m) => vp(id, a, m.clone()),
+                None => a.clone(),
+            });
             let flags = msgs.map(|m| Arc::new(m.iter().map(Option::is_some).collect::<Vec<_>>()));
-            let new_msgs = new_g
-                .aggregate_aligned(
-                    sender(),
-                    merger(),
-                    TripletFields::All,
-                    Some((&flags, active_direction)),
-                )
-                .cache();
-            active = count_messages(&new_msgs)?;
-            g.unpersist_vertices();
-            let _ = msgs.unpersist();
-            g = new_g;
-            msgs = new_msgs;
+            let new_msgs = new_g.aggregate_aligned(
+                sender(),
+                merger(),
+                TripletFields::All,
+                Some((&flags, active_direction)),
+            );
+            (g, msgs, active) = settle(new_g, new_msgs)?;
             i += 1;
             if self.checkpoint_interval > 0 && i % self.checkpoint_interval == 0 {
-                let cg = g.checkpoint()?;
-                let cm = msgs.checkpoint()?.cache();
-                g.unpersist_vertices();
-                let _ = msgs.unpersist();
-                g = cg;
-                msgs = cm;
+                g = g.checkpoint()?;
+                msgs = msgs.checkpoint()?;
             }
         }
-        let _ = msgs.unpersist();
         Ok(g)
     }
 }
