@@ -47,7 +47,12 @@ fn weighted<VD: Data, ED: Data, R: Data>(
         .localize()
 }
 
-fn static_rank<VD: Data, ED: Data>(
+/// Static PageRank (personalized to `src` when set) written with
+/// [`Graph::aggregate_messages`]-style message passing and vertex joins, exactly as GraphX
+/// writes it. [`page_rank`] and [`personalized_page_rank`] compute the same thing on a
+/// specialized loop over the same partitions (dense arrays, no shuffle); this version is
+/// the reference that loop is tested against.
+pub fn static_page_rank_message_passing<VD: Data, ED: Data>(
     g: &Graph<VD, ED>,
     num_iter: usize,
     reset_prob: f64,
@@ -95,12 +100,16 @@ fn normalize(rank: &Graph<f64, f64>, personalized: bool) -> Result<Graph<f64, f6
 /// 1.0; each iteration sets `rank = reset_prob + (1 − reset_prob) × Σ rank(src) /
 /// outdeg(src)` over in-edges; at the end the ranks are rescaled to sum to the number of
 /// vertices. Edge attributes of the result are the weights `1 / outdeg(src)`.
+///
+/// Runs on a specialized loop over the graph's partitions (two engine jobs per iteration,
+/// dense arrays, nothing shuffled), tested against
+/// [`static_page_rank_message_passing`].
 pub fn page_rank<VD: Data, ED: Data>(
     g: &Graph<VD, ED>,
     num_iter: usize,
     reset_prob: f64,
 ) -> Result<Graph<f64, f64>> {
-    static_rank(g, num_iter, reset_prob, None)
+    crate::fast::static_rank_fast(g, num_iter, reset_prob, None)
 }
 
 /// GraphX's personalized static PageRank from `src`: the source starts at 1.0 and
@@ -112,7 +121,7 @@ pub fn personalized_page_rank<VD: Data, ED: Data>(
     num_iter: usize,
     reset_prob: f64,
 ) -> Result<Graph<f64, f64>> {
-    static_rank(g, num_iter, reset_prob, Some(src))
+    crate::fast::static_rank_fast(g, num_iter, reset_prob, Some(src))
 }
 
 /// GraphX's `runParallelPersonalizedPageRank`: personalized PageRank from every source in

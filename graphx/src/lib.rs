@@ -31,6 +31,7 @@
 
 pub mod algorithms;
 mod error;
+mod fast;
 mod graph;
 mod loader;
 mod partition;

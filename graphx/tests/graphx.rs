@@ -75,6 +75,8 @@ fn followers_match_spark() {
         .into_iter()
         .collect();
         assert_close(&map_of(&pr.vertices()), &want, 1e-9);
+        let mp = algorithms::static_page_rank_message_passing(&g, 20, RESET_PROB, None).unwrap();
+        assert_close(&map_of(&mp.vertices()), &want, 1e-9);
 
         let cc = algorithms::connected_components(&g, None).unwrap();
         let want: BTreeMap<VertexId, VertexId> = [(1, 1), (2, 1), (4, 1), (3, 3), (6, 3), (7, 3)]
@@ -322,6 +324,28 @@ fn algorithms_match_references_on_random_graphs() {
                 assert_eq!(g.num_edges().unwrap(), edges.len() as u64, "{what}");
                 let pr = algorithms::page_rank(&g, 15, RESET_PROB).unwrap();
                 assert_close(&map_of(&pr.vertices()), &pr_want, 1e-9);
+                // The fast loop against the message-passing version, edge weights included.
+                let mp =
+                    algorithms::static_page_rank_message_passing(&g, 15, RESET_PROB, None).unwrap();
+                assert_close(&map_of(&pr.vertices()), &map_of(&mp.vertices()), 1e-12);
+                let mut we: Vec<(u64, u64, u64)> = pr
+                    .edges()
+                    .map(|e| (e.src_id, e.dst_id, e.attr.to_bits()))
+                    .collect()
+                    .unwrap();
+                let mut wm: Vec<(u64, u64, u64)> = mp
+                    .edges()
+                    .map(|e| (e.src_id, e.dst_id, e.attr.to_bits()))
+                    .collect()
+                    .unwrap();
+                we.sort();
+                wm.sort();
+                assert_eq!(we, wm, "{what}");
+                let src = ids[2];
+                let fp = algorithms::personalized_page_rank(&g, src, 6, RESET_PROB).unwrap();
+                let mp = algorithms::static_page_rank_message_passing(&g, 6, RESET_PROB, Some(src))
+                    .unwrap();
+                assert_close(&map_of(&fp.vertices()), &map_of(&mp.vertices()), 1e-12);
                 let cc = algorithms::connected_components(&g, None).unwrap();
                 assert_eq!(map_of(&cc.vertices()), cc_want, "{what}");
                 let scc = algorithms::strongly_connected_components(&g, 50).unwrap();

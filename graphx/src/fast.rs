@@ -1,0 +1,225 @@
+//! A specialized static PageRank loop on the graph's own edge and vertex partitions.
+//!
+//! Each iteration is two engine jobs: one task per edge partition gathers the sources'
+//! contributions (`rank / outdeg`) through the routing table and sums them over its local
+//! CSR into a dense array per local vertex; then one task per vertex partition adds up the
+//! partial sums of its vertices (again through the routing table) and applies the update.
+//! No records are shuffled, hashed or boxed: per iteration only two dense `f64` arrays per
+//! partition move, as `Arc`s. It computes exactly what the message-passing version
+//! ([`crate::algorithms::static_page_rank_message_passing`]) computes, in the same
+//! summation order.
+
+use std::sync::Arc;
+
+use firesteel_core::{Data, Dataset};
+
+use crate::partition::{EdgePartition, VPart, VertexIndex};
+use crate::{Graph, Result, VertexId};
+
+/// Per edge partition `p` and vertex partition `q`: where `q`'s range starts among `p`'s
+/// local ids.
+fn range_starts(indices: &[Arc<VertexIndex>], ne: usize) -> Vec<Vec<usize>> {
+    (0..ne)
+        .map(|p| {
+            let mut s = 0;
+            indices
+                .iter()
+                .map(|ix| {
+                    let start = s;
+                    s += ix.routes[p].len();
+                    start
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Runs an edge job: `f(p, edge partition, gathered per-local values)` for every edge
+/// partition, where the gathered value of local vertex `l` is `values[q][routes]`.
+fn edge_job<R: Data>(
+    edges: &Dataset<Arc<EdgePartition<impl Data>>>,
+    indices: &Arc<Vec<Arc<VertexIndex>>>,
+    values: Option<Arc<Vec<Arc<Vec<f64>>>>>,
+    f: impl Fn(&[u32], &[u32], &[f64]) -> R + Send + Sync + 'static,
+) -> Result<Vec<R>> {
+    let indices = indices.clone();
+    let f = Arc::new(f);
+    Ok(edges
+        .map_partitions_with_index(move |p, eps| {
+            let indices = indices.clone();
+            let values = values.clone();
+            let f = f.clone();
+            eps.map(move |ep| {
+                let mut local = Vec::new();
+                if let Some(values) = &values {
+                    local.reserve(ep.num_local());
+                    for (ix, vals) in indices.iter().zip(values.iter()) {
+                        local.extend(ix.routes[p].iter().map(|&i| vals[i as usize]));
+                    }
+                }
+                f(&ep.offsets, &ep.dst, &local)
+            })
+        })
+        .collect()?)
+}
+
+/// Runs a vertex job: for every vertex partition `q`, the sum over edge partitions of
+/// their per-local arrays, scattered onto `q`'s vertices, then `apply(q, index, sums)`.
+fn vertex_job<R: Data>(
+    index_ds: &Dataset<(u64, Arc<VertexIndex>)>,
+    partials: Arc<Vec<Vec<f64>>>,
+    starts: &Arc<Vec<Vec<usize>>>,
+    apply: impl Fn(usize, &VertexIndex, Vec<f64>) -> R + Send + Sync + 'static,
+) -> Result<Vec<R>> {
+    let starts = starts.clone();
+    Ok(index_ds
+        .map(move |(q, ix)| {
+            let q = q as usize;
+            let mut sums = vec![0.0f64; ix.ids.len()];
+            for (p, part) in partials.iter().enumerate() {
+                let start = starts[p][q];
+                let route = &ix.routes[p];
+                for (pos, &i) in route.iter().enumerate() {
+                    sums[i as usize] += part[start + pos];
+                }
+            }
+            apply(q, &ix, sums)
+        })
+        .collect()?)
+}
+
+/// Static PageRank (personalized when `src` is set), GraphX semantics, on the fast path.
+pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
+    g: &Graph<VD, ED>,
+    num_iter: usize,
+    reset_prob: f64,
+    src: Option<VertexId>,
+) -> Result<Graph<f64, f64>> {
+    let ctx = g.context().clone();
+    let (nv, ne) = (g.nv, g.ne);
+    let indices: Vec<Arc<VertexIndex>> = g.verts.map(|vp| vp.index).collect()?;
+    let indices = Arc::new(indices);
+    let starts = Arc::new(range_starts(&indices, ne));
+    let index_ds = ctx.parallelize(
+        indices
+            .iter()
+            .enumerate()
+            .map(|(q, ix)| (q as u64, ix.clone()))
+            .collect(),
+        nv,
+    );
+
+    // Out-degrees, through the same two jobs.
+    let local_out = edge_job(&g.edges, &indices, None, |offsets, _, _| {
+        offsets
+            .windows(2)
+            .map(|w| (w[1] - w[0]) as f64)
+            .collect::<Vec<f64>>()
+    })?;
+    let outdeg: Vec<Arc<Vec<f64>>> =
+        vertex_job(&index_ds, Arc::new(local_out), &starts, |_, _, s| {
+            Arc::new(s)
+        })?;
+    let inv_out: Arc<Vec<Arc<Vec<f64>>>> = Arc::new(
+        outdeg
+            .iter()
+            .map(|d| {
+                Arc::new(
+                    d.iter()
+                        .map(|&d| if d > 0.0 { 1.0 / d } else { 0.0 })
+                        .collect(),
+                )
+            })
+            .collect(),
+    );
+
+    let start_rank = |id: VertexId| match src {
+        Some(s) if s != id => 0.0,
+        _ => 1.0,
+    };
+    let mut ranks: Vec<Arc<Vec<f64>>> = indices
+        .iter()
+        .map(|ix| Arc::new(ix.ids.iter().map(|&id| start_rank(id)).collect()))
+        .collect();
+    for _ in 0..num_iter {
+        let contrib: Arc<Vec<Arc<Vec<f64>>>> = Arc::new(
+            ranks
+                .iter()
+                .zip(inv_out.iter())
+                .map(|(r, w)| Arc::new(r.iter().zip(w.iter()).map(|(r, w)| r * w).collect()))
+                .collect(),
+        );
+        let partials = edge_job(&g.edges, &indices, Some(contrib), |offsets, dst, local| {
+            let mut acc = vec![0.0f64; local.len()];
+            for (s, &c) in local.iter().enumerate() {
+                for &d in &dst[offsets[s] as usize..offsets[s + 1] as usize] {
+                    acc[d as usize] += c;
+                }
+            }
+            acc
+        })?;
+        ranks = vertex_job(
+            &index_ds,
+            Arc::new(partials),
+            &starts,
+            move |_, ix, sums| {
+                Arc::new(
+                    ix.ids
+                        .iter()
+                        .zip(sums)
+                        .map(|(&id, s)| {
+                            let reset = match src {
+                                Some(x) if x != id => 0.0,
+                                _ => reset_prob,
+                            };
+                            reset + (1.0 - reset_prob) * s
+                        })
+                        .collect(),
+                )
+            },
+        )?;
+    }
+
+    let sum: f64 = ranks.iter().map(|r| r.iter().sum::<f64>()).sum();
+    let n: usize = ranks.iter().map(|r| r.len()).sum();
+    let factor = if src.is_some() {
+        1.0 / sum
+    } else {
+        n as f64 / sum
+    };
+    let parts: Vec<VPart<f64>> = indices
+        .iter()
+        .zip(ranks)
+        .map(|(ix, r)| VPart {
+            index: ix.clone(),
+            attrs: Arc::new(r.iter().map(|x| x * factor).collect()),
+        })
+        .collect();
+    let verts = ctx.parallelize(parts, nv);
+    // Edge weights 1 / outdeg(src), as GraphX's result carries; computed when read.
+    let w = inv_out;
+    let idx2 = indices.clone();
+    let edges = g
+        .edges
+        .map_partitions_with_index(move |p, eps| {
+            let w = w.clone();
+            let idx = idx2.clone();
+            eps.map(move |ep| {
+                let mut local: Vec<f64> = Vec::with_capacity(ep.num_local());
+                for (ix, inv) in idx.iter().zip(w.iter()) {
+                    local.extend(ix.routes[p].iter().map(|&i| inv[i as usize]));
+                }
+                let mut attrs = Vec::with_capacity(ep.len());
+                ep.for_each(|s, _, _| attrs.push(local[s as usize]));
+                Arc::new(ep.with_attrs(attrs))
+            })
+        })
+        .cache();
+    Ok(Graph {
+        verts,
+        edges,
+        nv,
+        ne,
+        checkpoint_interval: g.checkpoint_interval,
+    })
+}
