@@ -1,7 +1,6 @@
 //! The `firesteel` command-line tool, in the spirit of Spark's `run-example` and
 //! `spark-submit`.
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod bench;
 mod charts;
+mod demo;
 mod generate;
 use firesteel::core::metrics::{StageInfo, TaskEnd};
 use firesteel::core::{Context, Listener};
@@ -365,21 +365,6 @@ fn word_count(ctx: &Context, input: &Path, parts: usize) -> firesteel::Result<Ve
     counts.collect()
 }
 
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
 
 fn run_wordcount(common: &Common, input: &Path) -> firesteel::Result<()> {
     let ctx = context(common)?;
@@ -410,99 +395,33 @@ fn run_wordcount(common: &Common, input: &Path) -> firesteel::Result<()> {
     Ok(())
 }
 
-fn run_demo(common: &Common, data_dir: &Path) -> firesteel::Result<()> {
+fn run_demo(
+    common: &Common,
+    data_dir: &Path,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let ctx = context(common)?;
-    let parts = partitions(common, &ctx);
-    let text = data_dir.join("sample_text.txt");
     println!(
-        "Firesteel demo on {} ({} threads)",
+        "Firesteel demo on the bundled data in {} ({} threads)",
         data_dir.display(),
         ctx.threads()
     );
     println!();
-
-    // Word count, checked against a sequential count.
-    let start = Instant::now();
-    let counts = word_count(&ctx, &text, parts)?;
-    let took = start.elapsed();
-    let raw = std::fs::read_to_string(&text).map_err(|e| firesteel::Error::Io {
-        op: "reading",
-        path: text.clone(),
-        source: e,
-    })?;
-    let mut oracle: HashMap<&str, u64> = HashMap::new();
-    for w in raw.split_whitespace() {
-        *oracle.entry(w).or_default() += 1;
+    if demo::run(&ctx, data_dir, partitions(common, &ctx))? {
+        Ok(())
+    } else {
+        Err("some results differ from Spark's (marked NO above)".into())
     }
-    let matches = counts.len() == oracle.len()
-        && counts
-            .iter()
-            .all(|(w, c)| oracle.get(w.as_str()) == Some(c));
-    let mut top = counts.clone();
-    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    println!(
-        "word count ({}): {} distinct words in {:.1} ms",
-        text.display(),
-        counts.len(),
-        took.as_secs_f64() * 1e3
-    );
-    for (w, c) in top.iter().take(5) {
-        println!("  {w:<12} {c}");
-    }
-    println!(
-        "  check against a sequential HashMap count: {}",
-        if matches { "identical" } else { "DIFFERENT" }
-    );
-    println!();
-
-    // Cached vs recomputed: an iterative loop over parsed text.
-    let iterations = 10;
-    let parsed = ctx.text_file(&text, parts)?.map(|l| {
-        l.split_whitespace()
-            .map(|w| w.len() as u64)
-            .collect::<Vec<u64>>()
-    });
-    let timed = |ds: &firesteel::Dataset<Vec<u64>>| -> firesteel::Result<(f64, u64)> {
-        let start = Instant::now();
-        let mut total = 0;
-        for _ in 0..iterations {
-            total = ds.map(|v| v.iter().sum::<u64>()).sum()?;
-        }
-        Ok((start.elapsed().as_secs_f64(), total))
-    };
-    let (recompute_s, a) = timed(&parsed)?;
-    let cached = parsed.cache();
-    let (cached_s, b) = timed(&cached)?;
-    println!("{iterations} passes over the parsed text (total word length {a}):");
-    println!(
-        "  recomputed from the file every pass: {:.2} ms",
-        recompute_s * 1e3
-    );
-    println!(
-        "  cached after the first pass:         {:.2} ms ({:.1}x faster)",
-        cached_s * 1e3,
-        recompute_s / cached_s.max(1e-9)
-    );
-    assert_eq!(a, b, "cached and recomputed results agree");
-    println!();
-    println!("engine metrics: {}", ctx.metrics());
-    if common.json {
-        println!(
-            "{{\"job\":\"demo\",\"wordcount_matches\":{matches},\"distinct_words\":{},\"top_word\":{},\"recompute_s\":{recompute_s},\"cached_s\":{cached_s}}}",
-            counts.len(),
-            json_string(&top[0].0)
-        );
-    }
-    Ok(())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
+    let result: Result<(), Box<dyn std::error::Error + Send + Sync>> = match &cli.command {
         Command::Demo { common, data_dir } => run_demo(common, data_dir),
-        Command::Wordcount { common, input } => run_wordcount(common, input),
-        Command::Generate { what, seed, output } => run_generate(what, *seed, output.as_deref()),
-        Command::Bench(args) => run_bench(args),
+        Command::Wordcount { common, input } => run_wordcount(common, input).map_err(Into::into),
+        Command::Generate { what, seed, output } => {
+            run_generate(what, *seed, output.as_deref()).map_err(Into::into)
+        }
+        Command::Bench(args) => run_bench(args).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
