@@ -13,6 +13,7 @@ mod bench;
 mod charts;
 mod demo;
 mod generate;
+mod jobs;
 use firesteel::core::metrics::{StageInfo, TaskEnd};
 use firesteel::core::{Context, Listener};
 
@@ -29,7 +30,7 @@ struct Cli {
 
 /// Flags every job takes.
 #[derive(Args, Debug, Clone)]
-struct Common {
+pub(crate) struct Common {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -77,6 +78,20 @@ enum Command {
     /// Cached vs MapReduce-style iterations of logistic regression, k-means and PageRank,
     /// and the memory-pressure curve; writes bench.json and SVG charts.
     Bench(BenchArgs),
+    /// PageRank with GraphX semantics: TSV `vertex<TAB>rank`, sorted by vertex.
+    Pagerank(jobs::PageRankArgs),
+    /// Connected components: TSV `vertex<TAB>component` (the smallest id in it).
+    Cc(jobs::GraphArgs),
+    /// Strongly connected components: TSV `vertex<TAB>component`.
+    Scc(jobs::GraphArgs),
+    /// Triangles through each vertex: TSV `vertex<TAB>triangles`.
+    Triangles(jobs::GraphArgs),
+    /// k-means; `--output` writes the centers as TSV.
+    Kmeans(jobs::KMeansArgs),
+    /// Logistic regression; `--output` writes the model file.
+    Lr(jobs::LrArgs),
+    /// ALS matrix factorization; reports train and test RMSE.
+    Als(jobs::AlsArgs),
     /// Counts words, sorted by word.
     Wordcount {
         #[command(flatten)]
@@ -329,7 +344,7 @@ impl Listener for Progress {
     }
 }
 
-fn context(common: &Common) -> firesteel::Result<Context> {
+pub(crate) fn context(common: &Common) -> firesteel::Result<Context> {
     let mut b = Context::builder()
         .app_name("firesteel")
         .memory(common.memory);
@@ -347,11 +362,15 @@ fn context(common: &Common) -> firesteel::Result<Context> {
     Ok(ctx)
 }
 
-fn partitions(common: &Common, ctx: &Context) -> usize {
+pub(crate) fn partitions(common: &Common, ctx: &Context) -> usize {
     common.partitions.unwrap_or(2 * ctx.threads())
 }
 
-fn word_count(ctx: &Context, input: &Path, parts: usize) -> firesteel::Result<Vec<(String, u64)>> {
+pub(crate) fn word_count(
+    ctx: &Context,
+    input: &Path,
+    parts: usize,
+) -> firesteel::Result<Vec<(String, u64)>> {
     let counts = ctx
         .text_file(input, parts)?
         .flat_map(|line| {
@@ -364,7 +383,6 @@ fn word_count(ctx: &Context, input: &Path, parts: usize) -> firesteel::Result<Ve
         .sort_by_key(true, None)?;
     counts.collect()
 }
-
 
 fn run_wordcount(common: &Common, input: &Path) -> firesteel::Result<()> {
     let ctx = context(common)?;
@@ -422,6 +440,13 @@ fn main() -> ExitCode {
             run_generate(what, *seed, output.as_deref()).map_err(Into::into)
         }
         Command::Bench(args) => run_bench(args).map_err(Into::into),
+        Command::Pagerank(a) => jobs::pagerank(a),
+        Command::Cc(a) => jobs::vertex_job(a, jobs::VertexJob::Components),
+        Command::Scc(a) => jobs::vertex_job(a, jobs::VertexJob::Strong),
+        Command::Triangles(a) => jobs::vertex_job(a, jobs::VertexJob::Triangles),
+        Command::Kmeans(a) => jobs::kmeans(a),
+        Command::Lr(a) => jobs::lr(a),
+        Command::Als(a) => jobs::als(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

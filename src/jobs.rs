@@ -1,0 +1,474 @@
+//! The job subcommands: `pagerank`, `cc`, `scc`, `triangles`, `kmeans`, `lr` and `als`.
+//!
+//! Each loads its input (timed as `load_s`), trains or iterates (`fit_s`), and prints either a
+//! human summary or, with `--json`, exactly one JSON object holding the timings, the job's
+//! quality figures and the engine metrics.
+
+use std::error::Error as StdError;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use firesteel::core::Context;
+use firesteel::graphx::{algorithms, edge_list_file, EdgeListOptions, Graph};
+use firesteel::mllib::als::{Als, ColdStartStrategy};
+use firesteel::mllib::data;
+use firesteel::mllib::kmeans::{KMeans, KMeansInit};
+use firesteel::mllib::logistic::{Family, LogisticRegression};
+use firesteel::mllib::ndarray::Array1;
+use firesteel::mllib::Model;
+use serde_json::{json, Value};
+
+use crate::Common;
+
+pub(crate) type JobResult = Result<(), Box<dyn StdError + Send + Sync>>;
+
+/// What a job reports.
+struct Outcome {
+    job: &'static str,
+    load_s: f64,
+    fit_s: f64,
+    iterations: usize,
+    iteration_s: Vec<f64>,
+    quality: Value,
+}
+
+fn emit(common: &Common, ctx: &Context, o: Outcome) {
+    let m = ctx.metrics();
+    if common.json {
+        let t = m.totals;
+        let v = json!({
+            "job": o.job,
+            "load_s": o.load_s,
+            "fit_s": o.fit_s,
+            "iterations": o.iterations,
+            "iteration_s": o.iteration_s,
+            "quality": o.quality,
+            "metrics": {
+                "jobs": m.jobs_run,
+                "stages": m.stages_run,
+                "task_failures": m.task_failures,
+                "shuffle_bytes_written": t.shuffle_bytes_written,
+                "shuffle_bytes_read": t.shuffle_bytes_read,
+                "bytes_spilled": t.bytes_spilled,
+                "cache_hits": t.cache_hits,
+                "cache_misses": t.cache_misses,
+                "cache_evictions": t.cache_evictions,
+                "recomputations": t.recomputations,
+                "cache_memory_used": m.cache_memory_used,
+            }
+        });
+        println!("{v}");
+    } else {
+        eprintln!(
+            "{}: loaded in {:.3} s, ran {} iterations in {:.3} s; {}",
+            o.job, o.load_s, o.iterations, o.fit_s, o.quality
+        );
+    }
+}
+
+/// Writes `lines` to `--output` (a plain TSV file), or to stdout without `--json`.
+fn write_tsv(common: &Common, lines: impl Iterator<Item = String>) -> JobResult {
+    match &common.output {
+        Some(path) => {
+            let mut w = std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .map_err(|e| format!("creating {}: {e}", path.display()))?,
+            );
+            for l in lines {
+                writeln!(w, "{l}").map_err(|e| format!("writing {}: {e}", path.display()))?;
+            }
+            w.flush()
+                .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        }
+        None if !common.json => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            for l in lines {
+                writeln!(w, "{l}")?;
+            }
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// Graph jobs' flags.
+#[derive(Args, Debug)]
+pub(crate) struct GraphArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Edge list: `src dst` per line, `#` comments.
+    #[arg(long)]
+    input: PathBuf,
+}
+
+/// PageRank's flags.
+#[derive(Args, Debug)]
+pub(crate) struct PageRankArgs {
+    #[command(flatten)]
+    graph: GraphArgs,
+    /// Static PageRank with this many iterations (default 20).
+    #[arg(long, conflicts_with = "tolerance")]
+    iterations: Option<usize>,
+    /// Dynamic PageRank until ranks change by less than this.
+    #[arg(long)]
+    tolerance: Option<f64>,
+    /// Probability of a random reset.
+    #[arg(long, default_value_t = 0.15)]
+    reset_prob: f64,
+}
+
+fn load_graph(
+    ctx: &Context,
+    a: &GraphArgs,
+) -> Result<(Graph<i32, i32>, f64), Box<dyn StdError + Send + Sync>> {
+    let start = Instant::now();
+    let opts = EdgeListOptions {
+        num_partitions: a.common.partitions.unwrap_or(0),
+        ..Default::default()
+    };
+    let g = edge_list_file(ctx, &a.input, opts)?;
+    Ok((g, start.elapsed().as_secs_f64()))
+}
+
+pub(crate) fn pagerank(a: &PageRankArgs) -> JobResult {
+    let common = &a.graph.common;
+    if !(0.0..1.0).contains(&a.reset_prob) {
+        return Err(format!("--reset-prob {} is not in [0, 1)", a.reset_prob).into());
+    }
+    let ctx = crate::context(common)?;
+    let (g, load_s) = load_graph(&ctx, &a.graph)?;
+    let start = Instant::now();
+    let (ranks, iterations) = match a.tolerance {
+        Some(tol) if tol > 0.0 => (algorithms::dynamic_page_rank(&g, tol, a.reset_prob)?, 0),
+        Some(tol) => return Err(format!("--tolerance {tol} must be positive").into()),
+        None => {
+            let n = a.iterations.unwrap_or(20);
+            (algorithms::page_rank(&g, n, a.reset_prob)?, n)
+        }
+    };
+    let mut v = ranks.vertices().collect()?;
+    let fit_s = start.elapsed().as_secs_f64();
+    v.sort_by_key(|r| r.0);
+    let sum: f64 = v.iter().map(|r| r.1).sum();
+    write_tsv(common, v.iter().map(|(id, r)| format!("{id}\t{r}")))?;
+    emit(
+        common,
+        &ctx,
+        Outcome {
+            job: "pagerank",
+            load_s,
+            fit_s,
+            iterations,
+            iteration_s: Vec::new(),
+            quality: json!({ "vertices": v.len(), "rank_sum": sum }),
+        },
+    );
+    Ok(())
+}
+
+/// Which per-vertex graph algorithm to run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum VertexJob {
+    Components,
+    Strong,
+    Triangles,
+}
+
+pub(crate) fn vertex_job(a: &GraphArgs, which: VertexJob) -> JobResult {
+    let ctx = crate::context(&a.common)?;
+    let (g, load_s) = load_graph(&ctx, a)?;
+    let start = Instant::now();
+    let (name, mut v): (&'static str, Vec<(u64, u64)>) = match which {
+        VertexJob::Components => (
+            "cc",
+            algorithms::connected_components(&g, None)?
+                .vertices()
+                .collect()?,
+        ),
+        VertexJob::Strong => (
+            "scc",
+            algorithms::strongly_connected_components(&g, usize::MAX)?
+                .vertices()
+                .collect()?,
+        ),
+        VertexJob::Triangles => (
+            "triangles",
+            algorithms::triangle_count(&g)?.vertices().collect()?,
+        ),
+    };
+    let fit_s = start.elapsed().as_secs_f64();
+    v.sort_unstable();
+    let quality = match which {
+        VertexJob::Triangles => json!({
+            "vertices": v.len(),
+            "triangles": v.iter().map(|x| x.1).sum::<u64>() / 3,
+        }),
+        _ => {
+            let mut labels: Vec<u64> = v.iter().map(|x| x.1).collect();
+            labels.sort_unstable();
+            labels.dedup();
+            json!({ "vertices": v.len(), "components": labels.len() })
+        }
+    };
+    write_tsv(&a.common, v.iter().map(|(id, c)| format!("{id}\t{c}")))?;
+    emit(
+        &a.common,
+        &ctx,
+        Outcome {
+            job: name,
+            load_s,
+            fit_s,
+            iterations: 0,
+            iteration_s: Vec::new(),
+            quality,
+        },
+    );
+    Ok(())
+}
+
+/// Input formats of the ML jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    Libsvm,
+    Dense,
+}
+
+/// k-means initialization, as Spark names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Init {
+    #[value(name = "k-means-parallel", alias = "k-means||")]
+    KMeansParallel,
+    Random,
+}
+
+/// k-means flags.
+#[derive(Args, Debug)]
+pub(crate) struct KMeansArgs {
+    #[command(flatten)]
+    common: Common,
+    /// LIBSVM or dense text (whitespace-separated numbers).
+    #[arg(long)]
+    input: PathBuf,
+    /// Input format (default: detected from the first line).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    #[arg(long)]
+    k: usize,
+    #[arg(long, default_value_t = 20)]
+    iterations: usize,
+    #[arg(long, default_value_t = 1e-4)]
+    tol: f64,
+    #[arg(long, value_enum, default_value = "k-means-parallel")]
+    init: Init,
+}
+
+fn detect_format(path: &Path) -> Result<Format, Box<dyn StdError + Send + Sync>> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    Ok(if first.contains(':') {
+        Format::Libsvm
+    } else {
+        Format::Dense
+    })
+}
+
+pub(crate) fn kmeans(a: &KMeansArgs) -> JobResult {
+    let ctx = crate::context(&a.common)?;
+    let start = Instant::now();
+    let format = match a.format {
+        Some(f) => f,
+        None => detect_format(&a.input)?,
+    };
+    let parts = crate::partitions(&a.common, &ctx);
+    let blocks = match format {
+        Format::Libsvm => data::load_libsvm(&a.input, None)?.to_blocks(&ctx, parts, 4096),
+        Format::Dense => {
+            let x = data::load_dense(&a.input)?;
+            let n = x.nrows();
+            data::to_blocks(&ctx, &x, &Array1::zeros(n), None, parts, 4096)
+        }
+    };
+    let load_s = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let mut iteration_s = Vec::new();
+    let mut last = Instant::now();
+    let init = match a.init {
+        Init::KMeansParallel => KMeansInit::KMeansParallel,
+        Init::Random => KMeansInit::Random,
+    };
+    let model = KMeans::params(a.k)
+        .max_iter(a.iterations)
+        .tol(a.tol)
+        .init(init)
+        .seed(a.common.seed)
+        .fit_with_progress(&blocks, |_, _| {
+            iteration_s.push(last.elapsed().as_secs_f64());
+            last = Instant::now();
+        })?;
+    let fit_s = start.elapsed().as_secs_f64();
+    let s = model.summary();
+    write_tsv(
+        &a.common,
+        model.centers().outer_iter().map(|c| {
+            c.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join("\t")
+        }),
+    )?;
+    emit(
+        &a.common,
+        &ctx,
+        Outcome {
+            job: "kmeans",
+            load_s,
+            fit_s,
+            iterations: s.iterations,
+            iteration_s,
+            quality: json!({ "cost": s.training_cost, "converged": s.converged, "cluster_sizes": s.cluster_sizes }),
+        },
+    );
+    Ok(())
+}
+
+/// Logistic regression family names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FamilyArg {
+    Auto,
+    Binomial,
+    Multinomial,
+}
+
+/// Logistic regression flags.
+#[derive(Args, Debug)]
+pub(crate) struct LrArgs {
+    #[command(flatten)]
+    common: Common,
+    /// LIBSVM input.
+    #[arg(long)]
+    input: PathBuf,
+    #[arg(long, default_value_t = 100)]
+    iterations: usize,
+    /// Regularization strength (Spark's regParam).
+    #[arg(long, default_value_t = 0.0)]
+    reg: f64,
+    /// L1 share of the penalty (Spark's elasticNetParam).
+    #[arg(long, default_value_t = 0.0)]
+    elastic_net: f64,
+    #[arg(long, value_enum, default_value = "auto")]
+    family: FamilyArg,
+}
+
+pub(crate) fn lr(a: &LrArgs) -> JobResult {
+    let ctx = crate::context(&a.common)?;
+    let start = Instant::now();
+    let d = data::load_libsvm(&a.input, None)?;
+    let blocks = d.to_blocks(&ctx, crate::partitions(&a.common, &ctx), 4096);
+    let load_s = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let family = match a.family {
+        FamilyArg::Auto => Family::Auto,
+        FamilyArg::Binomial => Family::Binomial,
+        FamilyArg::Multinomial => Family::Multinomial,
+    };
+    let model = LogisticRegression::params()
+        .max_iter(a.iterations)
+        .reg_param(a.reg)
+        .elastic_net_param(a.elastic_net)
+        .family(family)
+        .fit(&blocks)?;
+    let fit_s = start.elapsed().as_secs_f64();
+    if let Some(path) = &a.common.output {
+        model.save(path)?;
+    }
+    let s = model.summary().ok_or("training produced no summary")?;
+    emit(
+        &a.common,
+        &ctx,
+        Outcome {
+            job: "lr",
+            load_s,
+            fit_s,
+            iterations: s.total_iterations,
+            iteration_s: Vec::new(),
+            quality: json!({
+                "accuracy": s.accuracy,
+                "area_under_roc": s.area_under_roc,
+                "classes": model.num_classes(),
+                "objective": s.objective_history.last(),
+            }),
+        },
+    );
+    Ok(())
+}
+
+/// ALS flags.
+#[derive(Args, Debug)]
+pub(crate) struct AlsArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Ratings: MovieLens `user::item::rating::timestamp` or `user,item,rating` CSV.
+    #[arg(long)]
+    input: PathBuf,
+    #[arg(long, default_value_t = 10)]
+    rank: usize,
+    #[arg(long, default_value_t = 10)]
+    iterations: usize,
+    #[arg(long, default_value_t = 0.1)]
+    reg: f64,
+    /// Implicit feedback (Hu, Koren and Volinsky).
+    #[arg(long)]
+    implicit: bool,
+    #[arg(long, default_value_t = 1.0)]
+    alpha: f64,
+    /// Share of the ratings held out for the test RMSE.
+    #[arg(long, default_value_t = 0.2)]
+    test_fraction: f64,
+}
+
+pub(crate) fn als(a: &AlsArgs) -> JobResult {
+    if !(0.0..1.0).contains(&a.test_fraction) {
+        return Err(format!("--test-fraction {} is not in [0, 1)", a.test_fraction).into());
+    }
+    let ctx = crate::context(&a.common)?;
+    let start = Instant::now();
+    let ratings = data::load_ratings(&a.input)?;
+    let all = ctx.parallelize(ratings, crate::partitions(&a.common, &ctx));
+    let split = all.random_split(&[1.0 - a.test_fraction, a.test_fraction], a.common.seed)?;
+    let (train, test) = (split[0].cache(), split[1].cache());
+    let load_s = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let model = Als::params()
+        .rank(a.rank)
+        .max_iter(a.iterations)
+        .reg_param(a.reg)
+        .implicit_prefs(a.implicit)
+        .alpha(a.alpha)
+        .seed(a.common.seed)
+        .cold_start_strategy(ColdStartStrategy::Drop)
+        .fit(&train)?;
+    let fit_s = start.elapsed().as_secs_f64();
+    let train_rmse = model.rmse(&train)?;
+    let test_rmse = if a.test_fraction > 0.0 {
+        Some(model.rmse(&test)?)
+    } else {
+        None
+    };
+    emit(
+        &a.common,
+        &ctx,
+        Outcome {
+            job: "als",
+            load_s,
+            fit_s,
+            iterations: a.iterations,
+            iteration_s: model.summary().iteration_seconds.clone(),
+            quality: json!({ "train_rmse": train_rmse, "test_rmse": test_rmse }),
+        },
+    );
+    Ok(())
+}
