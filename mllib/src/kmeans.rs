@@ -136,11 +136,11 @@ impl KMeansParams {
         let eps2 = self.tol * self.tol;
         while iteration < self.max_iter && !converged {
             let t = std::time::Instant::now();
-            let stats = lloyd_pass(data, &centers, self.aggregation_depth)?;
+            let (sums, weights, cost) = lloyd_pass(data, &centers, self.aggregation_depth)?;
             converged = true;
             for j in 0..k {
-                if stats.weights[j] > 0.0 {
-                    let new = stats.sums.row(j).mapv(|s| s / stats.weights[j]);
+                if weights[j] > 0.0 {
+                    let new = sums.row(j).mapv(|s| s / weights[j]);
                     let moved = sq_dist(new.view(), centers.row(j));
                     if moved > eps2 {
                         converged = false;
@@ -148,18 +148,18 @@ impl KMeansParams {
                     centers.row_mut(j).assign(&new);
                 }
             }
-            cost_history.push(stats.cost);
+            cost_history.push(cost);
             iteration += 1;
             iteration_times.push(t.elapsed().as_secs_f64());
-            progress(iteration, stats.cost);
+            progress(iteration, cost);
         }
-        let last = lloyd_pass(data, &centers, self.aggregation_depth)?;
+        let (_, last_weights, last_cost) = lloyd_pass(data, &centers, self.aggregation_depth)?;
         let summary = KMeansSummary {
             iterations: iteration,
             converged,
             cost_history,
-            training_cost: last.cost,
-            cluster_sizes: last.weights.to_vec(),
+            training_cost: last_cost,
+            cluster_sizes: last_weights.to_vec(),
             init_seconds: init_time,
             iteration_seconds: iteration_times,
         };
@@ -246,8 +246,8 @@ impl KMeansParams {
         }
         // Weight each candidate by the (weighted) number of points closest to it, then
         // reduce to k with weighted k-means++ and local Lloyd iterations, as Spark does.
-        let stats = lloyd_pass(data, &distinct, self.aggregation_depth)?;
-        Ok(local_kmeans_pp(distinct.view(), &stats.weights, k, 30, 0))
+        let (_, weights, _) = lloyd_pass(data, &distinct, self.aggregation_depth)?;
+        Ok(local_kmeans_pp(distinct.view(), &weights, k, 30, 0))
     }
 }
 
@@ -359,22 +359,40 @@ pub(crate) fn assign(
     xnorm: ArrayView1<'_, f64>,
     centers: &Array2<f64>,
 ) -> (Vec<usize>, Vec<f64>) {
-    let cnorm = row_sq_norms(centers.view());
-    let g = x.dot(&centers.t());
+    let cnorm = row_sq_norms(centers.view()).to_vec();
     let mut idx = Vec::with_capacity(x.nrows());
     let mut dist = Vec::with_capacity(x.nrows());
-    for (i, row) in g.outer_iter().enumerate() {
-        let mut best = (0usize, f64::INFINITY);
-        for (j, (&gij, &cn)) in row.iter().zip(cnorm.iter()).enumerate() {
+    nearest_rows(x, &centers.t(), &cnorm, |i, j, d| {
+        idx.push(j);
+        dist.push((d + xnorm[i]).max(0.0));
+    });
+    (idx, dist)
+}
+
+/// For each row `i` of `x`, calls `f(i, j, cnorm[j] − 2·x_i·c_j)` with the closest center
+/// `j`. The dot products are one matrix product `x · centersᵀ` (`centers_t` is d × k).
+fn nearest_rows(
+    x: ArrayView2<'_, f64>,
+    centers_t: &ArrayView2<'_, f64>,
+    cnorm: &[f64],
+    mut f: impl FnMut(usize, usize, f64),
+) {
+    let k = cnorm.len();
+    let g = x.dot(centers_t);
+    let g = g.as_standard_layout();
+    let gs = g.as_slice().expect("standard layout");
+    for (i, row) in gs.chunks_exact(k.max(1)).enumerate().take(x.nrows()) {
+        let mut best = 0usize;
+        let mut bd = f64::INFINITY;
+        for (j, (&gij, &cn)) in row.iter().zip(cnorm).enumerate() {
             let d = cn - 2.0 * gij;
-            if d < best.1 {
-                best = (j, d);
+            if d < bd {
+                bd = d;
+                best = j;
             }
         }
-        idx.push(best.0);
-        dist.push((best.1 + xnorm[i]).max(0.0));
+        f(i, best, bd);
     }
-    (idx, dist)
 }
 
 fn min_dists(b: &InstanceBlock, centers: &Array2<f64>) -> Vec<f64> {
@@ -382,20 +400,12 @@ fn min_dists(b: &InstanceBlock, centers: &Array2<f64>) -> Vec<f64> {
     assign(x, row_sq_norms(x).view(), centers).1
 }
 
+#[derive(Clone)]
 struct PassStats {
-    sums: Array2<f64>,
-    weights: Array1<f64>,
+    /// k × d sums, row-major.
+    sums: Vec<f64>,
+    weights: Vec<f64>,
     cost: f64,
-}
-
-impl Clone for PassStats {
-    fn clone(&self) -> Self {
-        PassStats {
-            sums: self.sums.clone(),
-            weights: self.weights.clone(),
-            cost: self.cost,
-        }
-    }
 }
 
 /// One Lloyd pass: per-center weighted sums and weights, and the weighted cost.
@@ -403,36 +413,51 @@ fn lloyd_pass(
     data: &Dataset<Arc<InstanceBlock>>,
     centers: &Array2<f64>,
     depth: usize,
-) -> Result<PassStats> {
+) -> Result<(Array2<f64>, Array1<f64>, f64)> {
     let (k, d) = centers.dim();
-    let bc = data.context().broadcast(centers.clone());
+    let cnorm = row_sq_norms(centers.view()).to_vec();
+    let bc = data.context().broadcast((centers.t().to_owned(), cnorm));
     let zero = PassStats {
-        sums: Array2::zeros((k, d)),
-        weights: Array1::zeros(k),
+        sums: vec![0.0; k * d],
+        weights: vec![0.0; k],
         cost: 0.0,
     };
-    Ok(data.tree_aggregate(
+    let acc = data.tree_aggregate(
         zero,
         move |mut acc, b| {
-            let x = b.features.view();
-            let (idx, dist) = assign(x, row_sq_norms(x).view(), bc.value());
-            for (i, (&j, &dd)) in idx.iter().zip(dist.iter()).enumerate() {
-                let w = b.weights[i];
-                acc.cost += w * dd;
-                acc.weights[j] += w;
-                let mut s = acc.sums.row_mut(j);
-                s.scaled_add(w, &x.row(i));
+            if b.is_empty() {
+                return acc;
             }
+            let (ct, cnorm) = bc.value();
+            let x = b.features.as_standard_layout();
+            let xs = x.as_slice().expect("standard layout");
+            let w = &b.weights;
+            nearest_rows(x.view(), &ct.view(), cnorm, |i, j, dd| {
+                let xi = &xs[i * d..(i + 1) * d];
+                let xn: f64 = xi.iter().map(|v| v * v).sum();
+                let wi = w[i];
+                acc.cost += wi * (dd + xn).max(0.0);
+                acc.weights[j] += wi;
+                for (s, v) in acc.sums[j * d..(j + 1) * d].iter_mut().zip(xi) {
+                    *s += wi * v;
+                }
+            });
             acc
         },
         |mut a, b| {
-            a.sums += &b.sums;
-            a.weights += &b.weights;
+            for (x, y) in a.sums.iter_mut().zip(&b.sums) {
+                *x += y;
+            }
+            for (x, y) in a.weights.iter_mut().zip(&b.weights) {
+                *x += y;
+            }
             a.cost += b.cost;
             a
         },
         depth,
-    )?)
+    )?;
+    let sums = Array2::from_shape_vec((k, d), acc.sums).expect("k × d");
+    Ok((sums, Array1::from(acc.weights), acc.cost))
 }
 
 fn distinct_rows(m: ArrayView2<'_, f64>) -> Array2<f64> {
