@@ -36,11 +36,11 @@ fn range_starts(indices: &[Arc<VertexIndex>], ne: usize) -> Vec<Vec<usize>> {
 
 /// Runs an edge job: `f(p, edge partition, gathered per-local values)` for every edge
 /// partition, where the gathered value of local vertex `l` is `values[q][routes]`.
-fn edge_job<R: Data>(
-    edges: &Dataset<Arc<EdgePartition<impl Data>>>,
+fn edge_job<R: Data, ED: Data>(
+    edges: &Dataset<Arc<EdgePartition<ED>>>,
     indices: &Arc<Vec<Arc<VertexIndex>>>,
     values: Option<Arc<Vec<Arc<Vec<f64>>>>>,
-    f: impl Fn(&[u32], &[u32], &[f64]) -> R + Send + Sync + 'static,
+    f: impl Fn(&EdgePartition<ED>, &[f64]) -> R + Send + Sync + 'static,
 ) -> Result<Vec<R>> {
     let indices = indices.clone();
     let f = Arc::new(f);
@@ -57,7 +57,7 @@ fn edge_job<R: Data>(
                         local.extend(ix.routes[p].iter().map(|&i| vals[i as usize]));
                     }
                 }
-                f(&ep.offsets, &ep.dst, &local)
+                f(&ep, &local)
             })
         })
         .collect()?)
@@ -110,8 +110,8 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
     );
 
     // Out-degrees, through the same two jobs.
-    let local_out = edge_job(&g.edges, &indices, None, |offsets, _, _| {
-        offsets
+    let local_out = edge_job(&g.edges, &indices, None, |ep, _| {
+        ep.offsets
             .windows(2)
             .map(|w| (w[1] - w[0]) as f64)
             .collect::<Vec<f64>>()
@@ -149,14 +149,19 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
                 .map(|(r, w)| Arc::new(r.iter().zip(w.iter()).map(|(r, w)| r * w).collect()))
                 .collect(),
         );
-        let partials = edge_job(&g.edges, &indices, Some(contrib), |offsets, dst, local| {
-            let mut acc = vec![0.0f64; local.len()];
-            for (s, &c) in local.iter().enumerate() {
-                for &d in &dst[offsets[s] as usize..offsets[s + 1] as usize] {
-                    acc[d as usize] += c;
-                }
-            }
-            acc
+        // Pull over the transposed CSR: each destination sums its sources' contributions
+        // in ascending source order, the order in which message passing merges them.
+        let partials = edge_job(&g.edges, &indices, Some(contrib), |ep, local| {
+            let (off, srcs) = ep.in_csr();
+            off.windows(2)
+                .map(|w| {
+                    let mut sum = 0.0f64;
+                    for &s in &srcs[w[0] as usize..w[1] as usize] {
+                        sum += local[s as usize];
+                    }
+                    sum
+                })
+                .collect::<Vec<f64>>()
         })?;
         ranks = vertex_job(
             &index_ds,
