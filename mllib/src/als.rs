@@ -177,10 +177,10 @@ impl AlsParams {
         let rank = self.rank;
         let seed = self.seed;
         let mut user_f = users
-            .map_values(move |b| init_factors(b.ids.len(), rank, seed, 0))
+            .map_values(move |b| init_factors(&b.ids, rank, seed, 0))
             .cache();
         let mut item_f = items
-            .map_values(move |b| init_factors(b.ids.len(), rank, seed, 1))
+            .map_values(move |b| init_factors(&b.ids, rank, seed, 1))
             .cache();
         let setup_seconds = t0.elapsed().as_secs_f64();
         let solve = SolveParams {
@@ -323,14 +323,12 @@ fn make_blocks(
             b.ptr.push(b.rating.len());
             // Out-block: local indices of own rows rated by each other-side block.
             let mut out: Vec<Vec<u32>> = vec![Vec::new(); num_other];
+            let mut mark = vec![usize::MAX; num_other];
             for (local, w) in b.ptr.windows(2).enumerate() {
-                let own_id = b.ids[local];
-                let _ = own_id;
-                let mut seen: Vec<bool> = vec![false; num_other];
                 for j in w[0]..w[1] {
                     let ob = b.src_block[j] as usize;
-                    if !seen[ob] {
-                        seen[ob] = true;
+                    if mark[ob] != local {
+                        mark[ob] = local;
                         out[ob].push(local as u32);
                     }
                 }
@@ -341,14 +339,13 @@ fn make_blocks(
         .cache()
 }
 
-fn init_factors(n: usize, rank: usize, seed: u64, side: u64) -> Arc<Array2<f32>> {
-    // Seeded per side; rows drawn in id order within the block's own generator would
-    // depend on the block layout, so each row is seeded by (seed, side, position).
-    let mut f = Array2::zeros((n, rank));
-    let mut r = rng(seed ^ (side << 40) ^ 0x9e37_79b9_7f4a_7c15);
-    let base: u64 = rand::Rng::random(&mut r);
-    for (i, mut row) in f.outer_iter_mut().enumerate() {
-        let mut r = rng(base ^ (i as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9));
+/// Initial factors of a block's rows: Gaussian, normalized to unit length (as Spark's),
+/// each row seeded by (seed, side, id) so that the start does not depend on the blocking.
+fn init_factors(ids: &[u32], rank: usize, seed: u64, side: u64) -> Arc<Array2<f32>> {
+    let mut f = Array2::zeros((ids.len(), rank));
+    let base = seed ^ (side << 40) ^ 0x9e37_79b9_7f4a_7c15;
+    for (&id, mut row) in ids.iter().zip(f.outer_iter_mut()) {
+        let mut r = rng(base ^ u64::from(id).wrapping_mul(0xbf58_476d_1ce4_e5b9));
         let v: Vec<f64> = (0..rank).map(|_| gaussian(&mut r)).collect();
         let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-12);
         for (j, x) in v.iter().enumerate() {

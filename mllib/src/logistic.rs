@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::InstanceBlock;
 use crate::error::{MlError, Result};
-use crate::optim::{minimize, LbfgsConfig, StopReason};
+use crate::optim::{minimize, LbfgsConfig};
 
 /// The model family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,7 +252,6 @@ impl LogisticRegressionParams {
                 intercepts -= m;
             }
         }
-        let _ = StopReason::MaxIterations;
         Ok(self.model(
             coef,
             intercepts,
