@@ -49,14 +49,6 @@ pub enum MlError {
     /// `k` must be at least 2 (k-means).
     #[error("k must be > 1, got {0}")]
     InvalidK(usize),
-    /// `max_iter` out of range.
-    #[error("max_iter must be >= {min}, got {got}")]
-    InvalidMaxIter {
-        /// The smallest allowed value.
-        min: usize,
-        /// The value given.
-        got: usize,
-    },
     /// `tol` must be finite and non-negative.
     #[error("tol must be finite and >= 0, got {0}")]
     InvalidTol(f64),
