@@ -533,6 +533,29 @@ mod tests {
     }
 
     #[test]
+    fn blockify_cuts_partitions_into_blocks() {
+        let ctx = Context::local(2).unwrap();
+        let pts: Vec<LabeledPoint> = (0..7)
+            .map(|i| LabeledPoint {
+                label: i as f64,
+                features: vec![i as f64, -(i as f64)],
+            })
+            .collect();
+        let blocks = blockify(&ctx.parallelize(pts, 2), 2).collect().unwrap();
+        // Partitions of 3 and 4 rows (or 4 and 3) give blocks of at most 2 rows.
+        assert_eq!(blocks.len(), 4);
+        assert!(blocks.iter().all(|b| b.len() <= 2 && b.num_features() == 2));
+        let labels: Vec<f64> = blocks.iter().flat_map(|b| b.labels.to_vec()).collect();
+        assert_eq!(labels, (0..7).map(|i| i as f64).collect::<Vec<_>>());
+        assert_eq!(blocks[0].features[[1, 1]], -1.0);
+        let x = ndarray::Array2::from_shape_fn((5, 1), |(i, _)| i as f64);
+        let cached = to_blocks(&ctx, &x, &Array1::zeros(5), None, 2, 2);
+        assert_eq!(cached.num_partitions(), 2);
+        let sizes: Vec<usize> = cached.collect().unwrap().iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, vec![2, 2, 1]);
+    }
+
+    #[test]
     fn missing_file_names_the_path() {
         let e = load_dense("/nonexistent/firesteel.txt").unwrap_err();
         assert!(e.to_string().contains("/nonexistent/firesteel.txt"));

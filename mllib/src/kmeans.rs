@@ -612,6 +612,13 @@ mod tests {
             (c[0] - 0.1).abs() < 1e-12 && (c[1] - 10.1).abs() < 1e-12,
             "{c:?}"
         );
+        let assigned: Vec<usize> = m.predict_blocks(&data).collect().unwrap().concat();
+        let direct: Vec<usize> = [0.0, 0.1, 10.0, 10.1, 0.2, 10.2]
+            .iter()
+            .map(|&v| m.predict(ndarray::array![v].view()).unwrap())
+            .collect();
+        assert_eq!(assigned, direct);
+        assert_ne!(direct[0], direct[2]);
         let m0 = KMeans::params(2).max_iter(0).fit(&data).unwrap();
         assert_eq!(m0.summary().iterations, 0);
     }
