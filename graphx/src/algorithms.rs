@@ -253,9 +253,23 @@ fn dynamic_rank<VD: Data, ED: Data>(
 }
 
 /// GraphX's `ConnectedComponents`: each vertex is labelled with the smallest vertex id of
-/// its (weakly) connected component, by Pregel over both edge directions; `max_iter`
-/// bounds the supersteps (`None`: until no label changes).
+/// its (weakly) connected component; `max_iter` bounds the supersteps (`None`: until no
+/// label changes).
+///
+/// Runs on a specialized loop over the graph's partitions (dense label arrays, two engine
+/// jobs per superstep, nothing shuffled) that performs the same supersteps as the Pregel
+/// version, [`connected_components_pregel`], against which it is tested.
 pub fn connected_components<VD: Data, ED: Data>(
+    g: &Graph<VD, ED>,
+    max_iter: Option<usize>,
+) -> Result<Graph<VertexId, ED>> {
+    crate::fast::cc_fast(g, max_iter.unwrap_or(usize::MAX))
+}
+
+/// [`connected_components`] written exactly as GraphX writes it, with
+/// [`Graph::pregel`]: a vertex sends its label across an edge to a neighbour with a larger
+/// one, in either direction.
+pub fn connected_components_pregel<VD: Data, ED: Data>(
     g: &Graph<VD, ED>,
     max_iter: Option<usize>,
 ) -> Result<Graph<VertexId, ED>> {

@@ -36,11 +36,11 @@ fn range_starts(indices: &[Arc<VertexIndex>], ne: usize) -> Vec<Vec<usize>> {
 
 /// Runs an edge job: `f(p, edge partition, gathered per-local values)` for every edge
 /// partition, where the gathered value of local vertex `l` is `values[q][routes]`.
-fn edge_job<R: Data, ED: Data>(
+fn edge_job<R: Data, ED: Data, T: Copy + Send + Sync + 'static>(
     edges: &Dataset<Arc<EdgePartition<ED>>>,
     indices: &Arc<Vec<Arc<VertexIndex>>>,
-    values: Option<Arc<Vec<Arc<Vec<f64>>>>>,
-    f: impl Fn(&EdgePartition<ED>, &[f64]) -> R + Send + Sync + 'static,
+    values: Option<Arc<Vec<Arc<Vec<T>>>>>,
+    f: impl Fn(&EdgePartition<ED>, &[T]) -> R + Send + Sync + 'static,
 ) -> Result<Vec<R>> {
     let indices = indices.clone();
     let f = Arc::new(f);
@@ -63,29 +63,127 @@ fn edge_job<R: Data, ED: Data>(
         .collect()?)
 }
 
-/// Runs a vertex job: for every vertex partition `q`, the sum over edge partitions of
-/// their per-local arrays, scattered onto `q`'s vertices, then `apply(q, index, sums)`.
-fn vertex_job<R: Data>(
+/// Runs a vertex job: for every vertex partition `q`, the edge partitions' per-local
+/// arrays combined (from `zero`, in edge partition order) onto `q`'s vertices, then
+/// `apply(q, index, combined)`.
+fn vertex_job<R: Data, T: Copy + Send + Sync + 'static>(
     index_ds: &Dataset<(u64, Arc<VertexIndex>)>,
-    partials: Arc<Vec<Vec<f64>>>,
+    partials: Arc<Vec<Vec<T>>>,
     starts: &Arc<Vec<Vec<usize>>>,
-    apply: impl Fn(usize, &VertexIndex, Vec<f64>) -> R + Send + Sync + 'static,
+    zero: T,
+    combine: fn(T, T) -> T,
+    apply: impl Fn(usize, &VertexIndex, Vec<T>) -> R + Send + Sync + 'static,
 ) -> Result<Vec<R>> {
     let starts = starts.clone();
     Ok(index_ds
         .map(move |(q, ix)| {
             let q = q as usize;
-            let mut sums = vec![0.0f64; ix.ids.len()];
+            let mut acc = vec![zero; ix.ids.len()];
             for (p, part) in partials.iter().enumerate() {
                 let start = starts[p][q];
                 let route = &ix.routes[p];
                 for (pos, &i) in route.iter().enumerate() {
-                    sums[i as usize] += part[start + pos];
+                    let slot = &mut acc[i as usize];
+                    *slot = combine(*slot, part[start + pos]);
                 }
             }
-            apply(q, &ix, sums)
+            apply(q, &ix, acc)
         })
         .collect()?)
+}
+
+fn add(a: f64, b: f64) -> f64 {
+    a + b
+}
+
+/// What both loops start from: the vertex indices, where each vertex partition's range
+/// starts in each edge partition, and a dataset with one index per vertex partition.
+struct Layout {
+    indices: Arc<Vec<Arc<VertexIndex>>>,
+    starts: Arc<Vec<Vec<usize>>>,
+    index_ds: Dataset<(u64, Arc<VertexIndex>)>,
+}
+
+fn layout<VD: Data, ED: Data>(g: &Graph<VD, ED>) -> Result<Layout> {
+    let indices: Vec<Arc<VertexIndex>> = g.verts.map(|vp| vp.index).collect()?;
+    let indices = Arc::new(indices);
+    let starts = Arc::new(range_starts(&indices, g.ne));
+    let index_ds = g.context().parallelize(
+        indices
+            .iter()
+            .enumerate()
+            .map(|(q, ix)| (q as u64, ix.clone()))
+            .collect(),
+        g.nv,
+    );
+    Ok(Layout {
+        indices,
+        starts,
+        index_ds,
+    })
+}
+
+/// Connected components (GraphX semantics: the smallest id of the component; `max_iter`
+/// bounds the supersteps) on the fast path. Each iteration, every edge partition takes, for
+/// each local vertex, the minimum of its label and its neighbours' labels; each vertex
+/// partition takes the minimum over edge partitions. This is the Pregel version's
+/// superstep: an edge whose ends were both unchanged could only carry a label its
+/// destination already has, so skipping inactive edges changes nothing.
+pub(crate) fn cc_fast<VD: Data, ED: Data>(
+    g: &Graph<VD, ED>,
+    max_iter: usize,
+) -> Result<Graph<VertexId, ED>> {
+    let Layout {
+        indices,
+        starts,
+        index_ds,
+    } = layout(g)?;
+    let mut labels: Arc<Vec<Arc<Vec<u64>>>> =
+        Arc::new(indices.iter().map(|ix| Arc::new(ix.ids.clone())).collect());
+    let mut i = 0;
+    while i < max_iter {
+        let partials = edge_job(&g.edges, &indices, Some(labels.clone()), |ep, local| {
+            let mut m = local.to_vec();
+            ep.for_each(|s, d, _| {
+                let (s, d) = (s as usize, d as usize);
+                m[d] = m[d].min(local[s]);
+                m[s] = m[s].min(local[d]);
+            });
+            m
+        })?;
+        let old = labels.clone();
+        let next = vertex_job(
+            &index_ds,
+            Arc::new(partials),
+            &starts,
+            u64::MAX,
+            u64::min,
+            move |q, _, mins| {
+                let new: Vec<u64> = old[q].iter().zip(mins).map(|(&o, m)| o.min(m)).collect();
+                let changed = new
+                    .iter()
+                    .zip(old[q].iter())
+                    .filter(|(a, b)| a != b)
+                    .count();
+                (Arc::new(new), changed as u64)
+            },
+        )?;
+        i += 1;
+        let changed: u64 = next.iter().map(|x| x.1).sum();
+        labels = Arc::new(next.into_iter().map(|x| x.0).collect());
+        if changed == 0 {
+            break;
+        }
+    }
+    let parts: Vec<VPart<u64>> = indices
+        .iter()
+        .zip(labels.iter())
+        .map(|(ix, l)| VPart {
+            index: ix.clone(),
+            attrs: l.clone(),
+        })
+        .collect();
+    Ok(g.with_verts(g.context().parallelize(parts, g.nv)))
 }
 
 /// Static PageRank (personalized when `src` is set), GraphX semantics, on the fast path.
@@ -97,29 +195,32 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
 ) -> Result<Graph<f64, f64>> {
     let ctx = g.context().clone();
     let (nv, ne) = (g.nv, g.ne);
-    let indices: Vec<Arc<VertexIndex>> = g.verts.map(|vp| vp.index).collect()?;
-    let indices = Arc::new(indices);
-    let starts = Arc::new(range_starts(&indices, ne));
-    let index_ds = ctx.parallelize(
-        indices
-            .iter()
-            .enumerate()
-            .map(|(q, ix)| (q as u64, ix.clone()))
-            .collect(),
-        nv,
-    );
+    let Layout {
+        indices,
+        starts,
+        index_ds,
+    } = layout(g)?;
 
     // Out-degrees, through the same two jobs.
-    let local_out = edge_job(&g.edges, &indices, None, |ep, _| {
-        ep.offsets
-            .windows(2)
-            .map(|w| (w[1] - w[0]) as f64)
-            .collect::<Vec<f64>>()
-    })?;
-    let outdeg: Vec<Arc<Vec<f64>>> =
-        vertex_job(&index_ds, Arc::new(local_out), &starts, |_, _, s| {
-            Arc::new(s)
-        })?;
+    let local_out = edge_job(
+        &g.edges,
+        &indices,
+        None::<Arc<Vec<Arc<Vec<f64>>>>>,
+        |ep, _| {
+            ep.offsets
+                .windows(2)
+                .map(|w| (w[1] - w[0]) as f64)
+                .collect::<Vec<f64>>()
+        },
+    )?;
+    let outdeg: Vec<Arc<Vec<f64>>> = vertex_job(
+        &index_ds,
+        Arc::new(local_out),
+        &starts,
+        0.0,
+        add,
+        |_, _, s| Arc::new(s),
+    )?;
     let inv_out: Arc<Vec<Arc<Vec<f64>>>> = Arc::new(
         outdeg
             .iter()
@@ -167,6 +268,8 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
             &index_ds,
             Arc::new(partials),
             &starts,
+            0.0,
+            add,
             move |_, ix, sums| {
                 Arc::new(
                     ix.ids

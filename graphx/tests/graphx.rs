@@ -348,6 +348,17 @@ fn algorithms_match_references_on_random_graphs() {
                 assert_close(&map_of(&fp.vertices()), &map_of(&mp.vertices()), 1e-12);
                 let cc = algorithms::connected_components(&g, None).unwrap();
                 assert_eq!(map_of(&cc.vertices()), cc_want, "{what}");
+                let ccp = algorithms::connected_components_pregel(&g, None).unwrap();
+                assert_eq!(map_of(&ccp.vertices()), cc_want, "{what}");
+                for k in [1, 2, 3] {
+                    let fast = algorithms::connected_components(&g, Some(k)).unwrap();
+                    let pregel = algorithms::connected_components_pregel(&g, Some(k)).unwrap();
+                    assert_eq!(
+                        map_of(&fast.vertices()),
+                        map_of(&pregel.vertices()),
+                        "{what}"
+                    );
+                }
                 let scc = algorithms::strongly_connected_components(&g, 50).unwrap();
                 assert_eq!(map_of(&scc.vertices()), scc_want, "{what}");
                 let tri = algorithms::triangle_count(&g).unwrap();
