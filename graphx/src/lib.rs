@@ -18,6 +18,22 @@
 //! positions in those same lists. The edge structure and routing are built once and reused
 //! by every superstep; only vertex attributes and messages move per iteration.
 //!
+//! ## Iterations and lineage
+//! Iterative operators ([`Graph::pregel`] and the algorithms) compute each superstep's
+//! vertices in one job and then truncate their lineage in memory ([`Graph::localize`], as
+//! Spark's `localCheckpoint`), so that neither recomputation nor shuffle outputs pile up
+//! along a growing lineage. [`Graph::with_checkpoint_interval`] additionally writes them
+//! to the scratch directory every so many supersteps, as GraphX's `checkpointInterval`.
+//!
+//! ## Fast paths
+//! Static PageRank ([`algorithms::page_rank`], [`algorithms::personalized_page_rank`]) and
+//! [`algorithms::connected_components`] run specialized loops over the same cached
+//! partitions and routing tables: per iteration, one engine job over the edge partitions
+//! (dense arrays gathered through the routing table, a CSR scan) and one over the vertex
+//! partitions (scatter and update); nothing is shuffled. They compute the same supersteps
+//! as the general versions ([`algorithms::static_page_rank_message_passing`],
+//! [`algorithms::connected_components_pregel`]), which the tests compare them with.
+//!
 //! ```
 //! use firesteel_graphx::{algorithms, Graph};
 //!
