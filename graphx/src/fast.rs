@@ -40,6 +40,7 @@ fn edge_job<R: Data, ED: Data, T: Copy + Send + Sync + 'static>(
     edges: &Dataset<Arc<EdgePartition<ED>>>,
     indices: &Arc<Vec<Arc<VertexIndex>>>,
     values: Option<Arc<Vec<Arc<Vec<T>>>>>,
+    sources_only: Option<T>,
     f: impl Fn(&EdgePartition<ED>, &[T]) -> R + Send + Sync + 'static,
 ) -> Result<Vec<R>> {
     let indices = indices.clone();
@@ -54,7 +55,17 @@ fn edge_job<R: Data, ED: Data, T: Copy + Send + Sync + 'static>(
                 if let Some(values) = &values {
                     local.reserve(ep.num_local());
                     for (ix, vals) in indices.iter().zip(values.iter()) {
-                        local.extend(ix.routes[p].iter().map(|&i| vals[i as usize]));
+                        let route = &ix.routes[p];
+                        // With `sources_only`, destinations-only vertices (the suffix of
+                        // each range) get the filler instead of a gathered value.
+                        let b = match sources_only {
+                            Some(_) => ix.splits[p].1 as usize,
+                            None => route.len(),
+                        };
+                        local.extend(route[..b].iter().map(|&i| vals[i as usize]));
+                        if let Some(fill) = sources_only {
+                            local.extend(std::iter::repeat_n(fill, route.len() - b));
+                        }
                     }
                 }
                 f(&ep, &local)
@@ -72,6 +83,7 @@ fn vertex_job<R: Data, T: Copy + Send + Sync + 'static>(
     starts: &Arc<Vec<Vec<usize>>>,
     zero: T,
     combine: fn(T, T) -> T,
+    skip_sources: bool,
     apply: impl Fn(usize, &VertexIndex, Vec<T>) -> R + Send + Sync + 'static,
 ) -> Result<Vec<R>> {
     let starts = starts.clone();
@@ -82,7 +94,13 @@ fn vertex_job<R: Data, T: Copy + Send + Sync + 'static>(
             for (p, part) in partials.iter().enumerate() {
                 let start = starts[p][q];
                 let route = &ix.routes[p];
-                for (pos, &i) in route.iter().enumerate() {
+                // With `skip_sources`, source-only vertices' partials are `zero` and skipped.
+                let a = if skip_sources {
+                    ix.splits[p].0 as usize
+                } else {
+                    0
+                };
+                for (pos, &i) in route.iter().enumerate().skip(a) {
                     let slot = &mut acc[i as usize];
                     *slot = combine(*slot, part[start + pos]);
                 }
@@ -142,15 +160,21 @@ pub(crate) fn cc_fast<VD: Data, ED: Data>(
         Arc::new(indices.iter().map(|ix| Arc::new(ix.ids.clone())).collect());
     let mut i = 0;
     while i < max_iter {
-        let partials = edge_job(&g.edges, &indices, Some(labels.clone()), |ep, local| {
-            let mut m = local.to_vec();
-            ep.for_each(|s, d, _| {
-                let (s, d) = (s as usize, d as usize);
-                m[d] = m[d].min(local[s]);
-                m[s] = m[s].min(local[d]);
-            });
-            m
-        })?;
+        let partials = edge_job(
+            &g.edges,
+            &indices,
+            Some(labels.clone()),
+            None,
+            |ep, local| {
+                let mut m = local.to_vec();
+                ep.for_each(|s, d, _| {
+                    let (s, d) = (s as usize, d as usize);
+                    m[d] = m[d].min(local[s]);
+                    m[s] = m[s].min(local[d]);
+                });
+                m
+            },
+        )?;
         let old = labels.clone();
         let next = vertex_job(
             &index_ds,
@@ -158,6 +182,7 @@ pub(crate) fn cc_fast<VD: Data, ED: Data>(
             &starts,
             u64::MAX,
             u64::min,
+            false,
             move |q, _, mins| {
                 let new: Vec<u64> = old[q].iter().zip(mins).map(|(&o, m)| o.min(m)).collect();
                 let changed = new
@@ -206,6 +231,7 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
         &g.edges,
         &indices,
         None::<Arc<Vec<Arc<Vec<f64>>>>>,
+        None,
         |ep, _| {
             ep.offsets
                 .windows(2)
@@ -219,6 +245,7 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
         &starts,
         0.0,
         add,
+        false,
         |_, _, s| Arc::new(s),
     )?;
     let inv_out: Arc<Vec<Arc<Vec<f64>>>> = Arc::new(
@@ -242,17 +269,17 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
         .iter()
         .map(|ix| Arc::new(ix.ids.iter().map(|&id| start_rank(id)).collect()))
         .collect();
+    let mut contrib: Arc<Vec<Arc<Vec<f64>>>> = Arc::new(
+        ranks
+            .iter()
+            .zip(inv_out.iter())
+            .map(|(r, w)| Arc::new(r.iter().zip(w.iter()).map(|(r, w)| r * w).collect()))
+            .collect(),
+    );
     for _ in 0..num_iter {
-        let contrib: Arc<Vec<Arc<Vec<f64>>>> = Arc::new(
-            ranks
-                .iter()
-                .zip(inv_out.iter())
-                .map(|(r, w)| Arc::new(r.iter().zip(w.iter()).map(|(r, w)| r * w).collect()))
-                .collect(),
-        );
         // Pull over the transposed CSR: each destination sums its sources' contributions
         // in ascending source order, the order in which message passing merges them.
-        let partials = edge_job(&g.edges, &indices, Some(contrib), |ep, local| {
+        let partials = edge_job(&g.edges, &indices, Some(contrib), Some(0.0), |ep, local| {
             let (off, srcs) = ep.in_csr();
             off.windows(2)
                 .map(|w| {
@@ -264,28 +291,34 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
                 })
                 .collect::<Vec<f64>>()
         })?;
-        ranks = vertex_job(
+        let inv = inv_out.clone();
+        let next: Vec<(Arc<Vec<f64>>, Arc<Vec<f64>>)> = vertex_job(
             &index_ds,
             Arc::new(partials),
             &starts,
             0.0,
             add,
-            move |_, ix, sums| {
-                Arc::new(
-                    ix.ids
-                        .iter()
-                        .zip(sums)
-                        .map(|(&id, s)| {
-                            let reset = match src {
-                                Some(x) if x != id => 0.0,
-                                _ => reset_prob,
-                            };
-                            reset + (1.0 - reset_prob) * s
-                        })
-                        .collect(),
-                )
+            true,
+            move |q, ix, sums| {
+                let rank: Vec<f64> = ix
+                    .ids
+                    .iter()
+                    .zip(sums)
+                    .map(|(&id, s)| {
+                        let reset = match src {
+                            Some(x) if x != id => 0.0,
+                            _ => reset_prob,
+                        };
+                        reset + (1.0 - reset_prob) * s
+                    })
+                    .collect();
+                let c = rank.iter().zip(inv[q].iter()).map(|(r, w)| r * w).collect();
+                (Arc::new(rank), Arc::new(c))
             },
         )?;
+        let (r, c): (Vec<_>, Vec<_>) = next.into_iter().unzip();
+        ranks = r;
+        contrib = Arc::new(c);
     }
 
     let sum: f64 = ranks.iter().map(|r| r.iter().sum::<f64>()).sum();
