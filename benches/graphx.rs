@@ -75,12 +75,12 @@ fn csr_pagerank(g: &Csr, iters: usize) -> Vec<f64> {
         for ((c, &r), &d) in contrib.iter_mut().zip(&rank).zip(&g.outdeg) {
             *c = if d > 0 { r / d as f64 } else { 0.0 };
         }
-        for v in 0..n {
+        for (r, w) in rank.iter_mut().zip(g.offsets.windows(2)) {
             let mut sum = 0.0;
-            for &u in &g.sources[g.offsets[v] as usize..g.offsets[v + 1] as usize] {
+            for &u in &g.sources[w[0] as usize..w[1] as usize] {
                 sum += contrib[u as usize];
             }
-            rank[v] = 0.15 + 0.85 * sum;
+            *r = 0.15 + 0.85 * sum;
         }
     }
     rank
