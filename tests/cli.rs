@@ -24,13 +24,22 @@ fn demo_matches_spark_on_every_result() {
     let o = firesteel(&["demo", "--threads", "2"]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("static PageRank (20) on followers.txt"), "{out}");
+    assert!(
+        out.contains("static PageRank (20) on followers.txt"),
+        "{out}"
+    );
     assert!(!out.contains("  NO  "), "{out}");
 }
 
 #[test]
 fn pagerank_tsv_matches_graphx() {
-    let o = firesteel(&["pagerank", "--input", "data/followers.txt", "--iterations", "20"]);
+    let o = firesteel(&[
+        "pagerank",
+        "--input",
+        "data/followers.txt",
+        "--iterations",
+        "20",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let got: Vec<(u64, f64)> = stdout(&o)
         .lines()
@@ -58,22 +67,50 @@ fn pagerank_tsv_matches_graphx() {
 fn json_is_exactly_one_object() {
     for args in [
         &["cc", "--input", "data/followers.txt", "--json"][..],
-        &["kmeans", "--input", "data/kmeans_data.txt", "--k", "2", "--json"][..],
-        &["lr", "--input", "data/sample_libsvm_data.txt", "--reg", "0.01", "--json"][..],
+        &[
+            "kmeans",
+            "--input",
+            "data/kmeans_data.txt",
+            "--k",
+            "2",
+            "--json",
+        ][..],
+        &[
+            "lr",
+            "--input",
+            "data/sample_libsvm_data.txt",
+            "--reg",
+            "0.01",
+            "--json",
+        ][..],
     ] {
         let o = firesteel(args);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
         let out = stdout(&o);
         assert_eq!(out.trim().lines().count(), 1, "{out}");
         let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-        for key in ["load_s", "fit_s", "iterations", "iteration_s", "quality", "metrics"] {
+        for key in [
+            "load_s",
+            "fit_s",
+            "iterations",
+            "iteration_s",
+            "quality",
+            "metrics",
+        ] {
             assert!(v.get(key).is_some(), "{args:?} lacks {key}: {v}");
         }
     }
     let o = firesteel(&["cc", "--input", "data/followers.txt", "--json"]);
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(v["quality"]["components"], 2);
-    let o = firesteel(&["kmeans", "--input", "data/kmeans_data.txt", "--k", "2", "--json"]);
+    let o = firesteel(&[
+        "kmeans",
+        "--input",
+        "data/kmeans_data.txt",
+        "--k",
+        "2",
+        "--json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert!((v["quality"]["cost"].as_f64().unwrap() - 0.12).abs() < 1e-9);
 }
@@ -84,7 +121,13 @@ fn bad_input_is_a_one_line_error() {
         &["pagerank", "--input", "/no/such/edges.txt"][..],
         &["kmeans", "--input", "data/kmeans_data.txt", "--k", "0"][..],
         &["lr", "--input", "data/kmeans_data.txt"][..],
-        &["pagerank", "--input", "data/followers.txt", "--reset-prob", "2"][..],
+        &[
+            "pagerank",
+            "--input",
+            "data/followers.txt",
+            "--reset-prob",
+            "2",
+        ][..],
         &["cc", "--input", "data/sample_libsvm_data.txt"][..],
     ] {
         let o = firesteel(args);
@@ -95,7 +138,10 @@ fn bad_input_is_a_one_line_error() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
     let o = firesteel(&["lr", "--input", "data/kmeans_data.txt"]);
-    assert!(stderr(&o).contains("kmeans_data.txt:1"), "names file and line");
+    assert!(
+        stderr(&o).contains("kmeans_data.txt:1"),
+        "names file and line"
+    );
 }
 
 #[test]
@@ -115,9 +161,19 @@ fn wordcount_writes_part_files_and_generate_is_seeded() {
     assert!(text.lines().any(|l| l == "the\t19"), "{text}");
     let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
     for p in [&a, &b] {
-        let o = firesteel(&["generate", "rmat", "--scale", "8", "--output", p.to_str().unwrap()]);
+        let o = firesteel(&[
+            "generate",
+            "rmat",
+            "--scale",
+            "8",
+            "--output",
+            p.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{}", stderr(&o));
     }
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
-    assert_eq!(std::fs::read_to_string(&a).unwrap().lines().count(), 256 * 16);
+    assert_eq!(
+        std::fs::read_to_string(&a).unwrap().lines().count(),
+        256 * 16
+    );
 }
