@@ -387,6 +387,9 @@ pub(crate) fn get_or_compute<T: Data>(
             all.extend(b);
         }
     }
+    // A batch reused in place by `map` can carry spare capacity far beyond its records:
+    // do not pin it in the cache.
+    all.shrink_to_fit();
     let all = Arc::new(all);
     store.put(key, all.clone(), level, &tc.counters)?;
     Ok(batches_of(all))
