@@ -559,6 +559,30 @@ fn context(cfg: &BenchConfig, memory: usize) -> Result<Context> {
     b.build()
 }
 
+/// Generates `input` with `gen` unless it exists already.
+fn ensure_input(
+    input: &Path,
+    log: &dyn Fn(&str),
+    gen: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    if !input.exists() {
+        log(&format!("generating {}", input.display()));
+        gen(input)?;
+    }
+    Ok(())
+}
+
+/// A fresh directory for one job's MapReduce-style iteration files.
+fn job_dir(work: &Path, name: &str) -> Result<PathBuf> {
+    let dir = work.join(name);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
+        op: "creating",
+        path: dir.clone(),
+        source: e,
+    })?;
+    Ok(dir)
+}
+
 /// Runs the benchmark, writing `bench.json` and the SVG charts into `cfg.out`.
 pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
     let data = cfg.out.join("data");
@@ -577,19 +601,13 @@ pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
 
     if want("lr") {
         let input = data.join(format!("logistic-{}x{}.libsvm", cfg.lr_points, cfg.lr_dims));
-        if !input.exists() {
-            log(&format!("generating {}", input.display()));
-            crate::generate::logistic(&input, cfg.lr_points, cfg.lr_dims, cfg.seed)?;
-        }
+        ensure_input(&input, log, |p| {
+            crate::generate::logistic(p, cfg.lr_points, cfg.lr_dims, cfg.seed)
+        })?;
         log("logistic regression: cached");
         let (c, wc) = lr_cached(&context(cfg, big)?, &input, cfg)?;
         log("logistic regression: MapReduce-style");
-        let dir = work.path().join("lr");
-        std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
-            op: "creating",
-            path: dir.clone(),
-            source: e,
-        })?;
+        let dir = job_dir(work.path(), "lr")?;
         let (m, wm) = lr_mapreduce(&ctx, &input, cfg, &dir)?;
         jobs.push(report(
             "logistic_regression",
@@ -631,19 +649,13 @@ pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
             "blobs-{}x{}-k{}.txt",
             cfg.km_points, cfg.km_dims, cfg.km_k
         ));
-        if !input.exists() {
-            log(&format!("generating {}", input.display()));
-            crate::generate::blobs(&input, cfg.km_points, cfg.km_dims, cfg.km_k, cfg.seed)?;
-        }
+        ensure_input(&input, log, |p| {
+            crate::generate::blobs(p, cfg.km_points, cfg.km_dims, cfg.km_k, cfg.seed)
+        })?;
         log("k-means: cached");
         let (c, cc) = km_cached(&context(cfg, big)?, &input, cfg)?;
         log("k-means: MapReduce-style");
-        let dir = work.path().join("km");
-        std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
-            op: "creating",
-            path: dir.clone(),
-            source: e,
-        })?;
+        let dir = job_dir(work.path(), "km")?;
         let (m, cm) = km_mapreduce(&ctx, &input, cfg, &dir)?;
         jobs.push(report(
             "kmeans",
@@ -655,20 +667,14 @@ pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
     }
     if want("pagerank") {
         let input = data.join(format!("rmat-{}.txt", cfg.rmat_scale));
-        if !input.exists() {
-            log(&format!("generating {}", input.display()));
-            crate::generate::rmat(&input, cfg.rmat_scale, 16, cfg.seed)?;
-        }
+        ensure_input(&input, log, |p| {
+            crate::generate::rmat(p, cfg.rmat_scale, 16, cfg.seed)
+        })?;
         let n_edges = (1u64 << cfg.rmat_scale) * 16;
         log("PageRank: cached");
         let (c, rc) = pr_cached(&context(cfg, big)?, &input, cfg)?;
         log("PageRank: MapReduce-style");
-        let dir = work.path().join("pr");
-        std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
-            op: "creating",
-            path: dir.clone(),
-            source: e,
-        })?;
+        let dir = job_dir(work.path(), "pr")?;
         let (m, rm) = pr_mapreduce(&ctx, &input, cfg, &dir)?;
         let agree = rc.len() == rm.len()
             && rc
