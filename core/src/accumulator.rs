@@ -12,7 +12,10 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use rustc_hash::FxHashMap;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
+use crate::error::{Error, Result};
 use crate::Context;
 
 thread_local! {
@@ -23,14 +26,19 @@ thread_local! {
 pub(crate) trait PendingUpdate: Send {
     fn as_any_mut(&mut self) -> &mut dyn Any;
     fn apply(self: Box<Self>);
+    /// Cluster mode: the update, serialized for the other processes.
+    fn encode(&self) -> Result<Vec<u8>>;
 }
+
+/// Cluster mode: turns a peer's serialized update of one accumulator into a pending update.
+pub(crate) type AccDecoder = Arc<dyn Fn(&[u8]) -> Result<Box<dyn PendingUpdate>> + Send + Sync>;
 
 struct Pending<T: Send + Sync + 'static> {
     acc: Accumulator<T>,
     value: T,
 }
 
-impl<T: Send + Sync + Clone + 'static> PendingUpdate for Pending<T> {
+impl<T: Send + Sync + Clone + Serialize + 'static> PendingUpdate for Pending<T> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
@@ -38,6 +46,9 @@ impl<T: Send + Sync + Clone + 'static> PendingUpdate for Pending<T> {
         let s = &self.acc.shared;
         let mut v = s.value.lock().unwrap_or_else(|e| e.into_inner());
         (s.merge)(&mut v, self.value);
+    }
+    fn encode(&self) -> Result<Vec<u8>> {
+        postcard::to_allocvec(&self.value).map_err(Error::serde)
     }
 }
 
@@ -56,6 +67,30 @@ impl TaskUpdates {
         for (_, u) in self.0 {
             u.apply();
         }
+    }
+
+    /// Cluster mode: the updates serialized, by accumulator id.
+    pub(crate) fn encode(&self) -> Result<Vec<(usize, Vec<u8>)>> {
+        self.0
+            .iter()
+            .map(|(id, u)| Ok((*id, u.encode()?)))
+            .collect()
+    }
+
+    /// Cluster mode: a peer's task updates, for the accumulators this process knows.
+    pub(crate) fn decode(
+        ctx: &crate::context::ContextInner,
+        enc: Vec<(usize, Vec<u8>)>,
+    ) -> Result<Self> {
+        let decoders = ctx.acc_decoders.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::with_capacity(enc.len());
+        for (id, bytes) in enc {
+            let d = decoders.get(&id).ok_or_else(|| {
+                Error::PlanMismatch(format!("a peer updated accumulator {id}, unknown here"))
+            })?;
+            out.push((id, d(&bytes)?));
+        }
+        Ok(TaskUpdates(out))
     }
 }
 
@@ -117,7 +152,7 @@ impl<T: Send + Sync + fmt::Debug + 'static> fmt::Debug for Accumulator<T> {
     }
 }
 
-impl<T: Send + Sync + Clone + 'static> Accumulator<T> {
+impl<T: Send + Sync + Clone + Serialize + 'static> Accumulator<T> {
     /// Adds `v`: buffered per task inside a task, applied at once on the driver.
     pub fn add(&self, v: T) {
         let leftover = TASK_UPDATES.with(|t| {
@@ -195,13 +230,13 @@ impl<T> Broadcast<T> {
 impl Context {
     /// A general accumulator with a zero value and a merge function, which must be
     /// associative and commutative up to the order guarantee above.
-    pub fn accumulator<T: Send + Sync + Clone + 'static>(
+    pub fn accumulator<T: Send + Sync + Clone + Serialize + DeserializeOwned + 'static>(
         &self,
         name: Option<&str>,
         zero: T,
         merge: impl Fn(&mut T, T) + Send + Sync + 'static,
     ) -> Accumulator<T> {
-        Accumulator {
+        let acc = Accumulator {
             id: self
                 .inner
                 .next_accumulator
@@ -212,7 +247,29 @@ impl Context {
                 zero,
                 merge: Box::new(merge),
             }),
+        };
+        if self.inner.cluster.is_some() {
+            let weak = Arc::downgrade(&acc.shared);
+            let id = acc.id;
+            let decoder: AccDecoder = Arc::new(move |bytes: &[u8]| {
+                let shared = weak
+                    .upgrade()
+                    .ok_or_else(|| Error::Cluster(format!("accumulator {id} was dropped")))?;
+                let value: T = postcard::from_bytes(bytes).map_err(|e| {
+                    Error::Cluster(format!("a peer's update of accumulator {id}: {e}"))
+                })?;
+                Ok(Box::new(Pending {
+                    acc: Accumulator { id, shared },
+                    value,
+                }) as Box<dyn PendingUpdate>)
+            });
+            self.inner
+                .acc_decoders
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, decoder);
         }
+        acc
     }
 
     /// A `u64` sum (Spark's `longAccumulator`).
@@ -227,7 +284,9 @@ impl Context {
 
     /// A list of values, concatenated in partition order (Spark's `collectionAccumulator`).
     /// Add with `acc.add(vec![x])`.
-    pub fn collection_accumulator<T: Send + Sync + Clone + 'static>(
+    pub fn collection_accumulator<
+        T: Send + Sync + Clone + Serialize + DeserializeOwned + 'static,
+    >(
         &self,
         name: &str,
     ) -> Accumulator<Vec<T>> {

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
+use crate::accumulator::AccDecoder;
+use crate::cluster::{ClusterConfig, Transport};
 use crate::error::{Error, Result};
 use crate::executor::{Executor, LocalExecutor};
 use crate::fault::{Fault, FaultInjector};
@@ -49,6 +51,7 @@ pub struct ContextBuilder {
     scratch_dir: Option<PathBuf>,
     max_task_attempts: usize,
     executor: Option<Arc<dyn Executor>>,
+    cluster: Option<ClusterConfig>,
 }
 
 impl ContextBuilder {
@@ -109,6 +112,27 @@ impl ContextBuilder {
         self
     }
 
+    /// Runs this program as one process of a cluster (see [`ClusterConfig`]): every
+    /// process runs the same program, owns the partitions `p` with `p % N == rank`, and
+    /// sees the same action results. `build` connects to the peers. Needs the `cluster`
+    /// feature.
+    pub fn cluster(mut self, cfg: ClusterConfig) -> Self {
+        self.cluster = Some(cfg);
+        self
+    }
+
+    /// As [`cluster`](Self::cluster) with [`ClusterConfig::from_env`], when the environment
+    /// describes a cluster (as `firesteel launch` does); otherwise unchanged.
+    ///
+    /// # Errors
+    /// A malformed cluster environment.
+    pub fn cluster_from_env(self) -> Result<Self> {
+        Ok(match ClusterConfig::from_env()? {
+            Some(cfg) => self.cluster(cfg),
+            None => self,
+        })
+    }
+
     /// Builds the context.
     ///
     /// # Errors
@@ -130,6 +154,11 @@ impl ContextBuilder {
             None => Arc::new(LocalExecutor::new(self.threads)?),
         };
         let threads = executor.parallelism();
+        let cluster = match &self.cluster {
+            Some(cfg) => Some(crate::cluster::start(cfg)?),
+            None => None,
+        };
+        let world = cluster.as_ref().map_or(1, |c| c.world());
         let base = self.scratch_dir.unwrap_or_else(std::env::temp_dir);
         std::fs::create_dir_all(&base).map_err(|e| Error::io("creating", &base, e))?;
         let scratch = tempfile::Builder::new()
@@ -139,7 +168,7 @@ impl ContextBuilder {
         let config = Config {
             app_name: self.app_name,
             threads,
-            default_parallelism: self.default_parallelism.unwrap_or(threads),
+            default_parallelism: self.default_parallelism.unwrap_or(threads * world),
             parallelism_set: self.default_parallelism.is_some(),
             memory: self.memory,
             shuffle_memory: self.shuffle_memory,
@@ -161,6 +190,8 @@ impl ContextBuilder {
                 metrics: Mutex::new(MetricsState::default()),
                 listeners: RwLock::new(Vec::new()),
                 faults: FaultInjector::default(),
+                cluster,
+                acc_decoders: Mutex::new(Default::default()),
                 scratch,
             }),
         })
@@ -192,6 +223,10 @@ pub(crate) struct ContextInner {
     pub metrics: Mutex<MetricsState>,
     pub listeners: RwLock<Vec<Arc<dyn Listener>>>,
     pub faults: FaultInjector,
+    /// Cluster mode's transport; `None` when running locally.
+    pub cluster: Option<Arc<dyn Transport>>,
+    /// Cluster mode: how to decode a peer's update of each live accumulator.
+    pub acc_decoders: Mutex<rustc_hash::FxHashMap<usize, AccDecoder>>,
     scratch: tempfile::TempDir,
 }
 
@@ -258,6 +293,7 @@ impl Context {
             scratch_dir: None,
             max_task_attempts: ContextBuilder::DEFAULT_MAX_TASK_ATTEMPTS,
             executor: None,
+            cluster: None,
         }
     }
 
@@ -277,6 +313,16 @@ impl Context {
     /// Worker threads of the executor.
     pub fn threads(&self) -> usize {
         self.inner.config.threads
+    }
+
+    /// This process's rank in its cluster (0 when running locally).
+    pub fn process_rank(&self) -> usize {
+        self.inner.cluster.as_ref().map_or(0, |c| c.rank())
+    }
+
+    /// The number of processes running this program (1 when running locally).
+    pub fn num_processes(&self) -> usize {
+        self.inner.cluster.as_ref().map_or(1, |c| c.world())
     }
 
     /// The application name.

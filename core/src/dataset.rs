@@ -598,7 +598,7 @@ impl<T: Data> Dataset<T> {
     // ----- actions -----
 
     /// Runs a job over some partitions.
-    pub(crate) fn run<R: Send>(
+    pub(crate) fn run<R: Send + serde::Serialize + serde::de::DeserializeOwned>(
         &self,
         partitions: &[usize],
         f: impl Fn(&Tc, BatchIter<T>) -> Result<R> + Sync,
@@ -607,7 +607,7 @@ impl<T: Data> Dataset<T> {
     }
 
     /// Runs a job over all partitions.
-    pub(crate) fn run_all<R: Send>(
+    pub(crate) fn run_all<R: Send + serde::Serialize + serde::de::DeserializeOwned>(
         &self,
         f: impl Fn(&Tc, BatchIter<T>) -> Result<R> + Sync,
     ) -> Result<Vec<R>> {
@@ -616,7 +616,7 @@ impl<T: Data> Dataset<T> {
     }
 
     /// Folds each partition's batches; `init` per partition.
-    fn fold_partitions<A: Send>(
+    fn fold_partitions<A: Send + serde::Serialize + serde::de::DeserializeOwned>(
         &self,
         init: impl Fn() -> A + Sync,
         f: impl Fn(A, Batch<T>) -> A + Sync,
@@ -775,7 +775,7 @@ impl<T: Data> Dataset<T> {
 
     /// Aggregates each partition with `seq` from `zero`, then the partition results with
     /// `comb` from `zero`.
-    pub fn aggregate<U: Send + Sync + Clone>(
+    pub fn aggregate<U: Send + Sync + Clone + serde::Serialize + serde::de::DeserializeOwned>(
         &self,
         zero: U,
         seq: impl Fn(U, T) -> U + Sync,
@@ -789,7 +789,9 @@ impl<T: Data> Dataset<T> {
     /// As [`aggregate`](Self::aggregate), but partition results are combined in a tree of
     /// the given depth (at least 1), in parallel on the executor, as Spark's
     /// `treeAggregate`. The combining order is fixed, so results do not depend on timing.
-    pub fn tree_aggregate<U: Send + Sync + Clone>(
+    pub fn tree_aggregate<
+        U: Send + Sync + Clone + serde::Serialize + serde::de::DeserializeOwned,
+    >(
         &self,
         zero: U,
         seq: impl Fn(U, T) -> U + Sync,

@@ -80,6 +80,30 @@ pub enum Error {
     /// Building the thread pool failed.
     #[error("could not build the thread pool: {0}")]
     ThreadPool(String),
+    /// Cluster mode could not start or run: connecting, handshakes, timeouts, bad messages.
+    #[error("cluster: {0}")]
+    Cluster(String),
+    /// A peer process of the cluster went away (it exited, crashed or was killed).
+    #[error("cluster: lost peer rank {rank} ({address}): {cause}")]
+    PeerLost {
+        /// The lost peer's rank.
+        rank: usize,
+        /// The lost peer's address.
+        address: String,
+        /// What the network layer reported.
+        cause: String,
+    },
+    /// The processes of a cluster built different plans (the program is not SPMD).
+    #[error("cluster: plan mismatch: {0}")]
+    PlanMismatch(String),
+    /// A job failed on another process of the cluster.
+    #[error("cluster: job failed on rank {rank}: {message}")]
+    Remote {
+        /// The rank where it failed.
+        rank: usize,
+        /// The error there.
+        message: String,
+    },
 }
 
 impl Error {

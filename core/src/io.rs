@@ -247,12 +247,18 @@ pub(crate) fn save_as_text_file<T: Data + fmt::Display>(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
-    let tmp = parent.join(format!(
-        ".{name}.firesteel-tmp-{}-{}",
-        std::process::id(),
-        ds.id()
-    ));
-    let _ = std::fs::remove_dir_all(&tmp);
+    // In cluster mode every process writes its own parts into the same directory, so its
+    // name must not depend on the process, and no process may clear it.
+    let cluster = ds.ctx.num_processes() > 1;
+    let owner = if cluster {
+        "cluster".to_string()
+    } else {
+        std::process::id().to_string()
+    };
+    let tmp = parent.join(format!(".{name}.firesteel-tmp-{owner}-{}", ds.id()));
+    if !cluster {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
     std::fs::create_dir_all(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
     let tmp2 = tmp.clone();
     let result = ds.run_all(move |tc, it| {
@@ -270,10 +276,19 @@ pub(crate) fn save_as_text_file<T: Data + fmt::Display>(
         std::fs::rename(&attempt, &part).map_err(|e| Error::io("renaming", &attempt, e))?;
         Ok(())
     });
+    // Commit in a one-task job, so that in cluster mode one process renames and every
+    // process returns only after it did (or sees its error).
+    let (tmp2, path2) = (tmp.clone(), path.to_path_buf());
     let finish = result.and_then(|_| {
-        let marker = tmp.join("_SUCCESS");
-        std::fs::write(&marker, b"").map_err(|e| Error::io("writing", &marker, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io("renaming output to", path, e))
+        ds.ctx
+            .parallelize(vec![()], 1)
+            .run_all(move |_, _| {
+                let marker = tmp2.join("_SUCCESS");
+                std::fs::write(&marker, b"").map_err(|e| Error::io("writing", &marker, e))?;
+                std::fs::rename(&tmp2, &path2)
+                    .map_err(|e| Error::io("renaming output to", &path2, e))
+            })
+            .map(drop)
     });
     if finish.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);

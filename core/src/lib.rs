@@ -22,6 +22,7 @@
 
 mod accumulator;
 mod batch;
+mod cluster;
 mod context;
 mod dataset;
 mod error;
@@ -40,6 +41,7 @@ mod sizeof;
 mod storage;
 
 pub use accumulator::{Accumulator, Broadcast};
+pub use cluster::ClusterConfig;
 pub use context::{Context, ContextBuilder};
 pub use dataset::Dataset;
 pub use error::{Error, Result};

@@ -92,6 +92,12 @@ pub(crate) trait RddBase: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
     fn num_partitions(&self) -> usize;
     fn dependencies(&self) -> Vec<Dependency>;
+    /// The partitions of the narrow dependency `dep` (an index into `dependencies()`) that
+    /// partition `partition` reads: the same index unless the node says otherwise.
+    fn narrow_parents(&self, dep: usize, partition: usize) -> Vec<usize> {
+        let _ = dep;
+        vec![partition]
+    }
     /// The partitioner of a node produced by (or aligned with) a shuffle.
     fn partitioner(&self) -> Option<ErasedPartitioner> {
         None
@@ -374,6 +380,14 @@ impl<T: crate::Data> RddBase for UnionRdd<T> {
             .map(|p| Dependency::Narrow(p.clone()))
             .collect()
     }
+    fn narrow_parents(&self, dep: usize, partition: usize) -> Vec<usize> {
+        let (p, s) = self.index[partition];
+        if p == dep {
+            vec![s]
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 impl<T: crate::Data> Rdd<T> for UnionRdd<T> {
@@ -402,6 +416,9 @@ impl<T: crate::Data> RddBase for CoalescedRdd<T> {
     }
     fn dependencies(&self) -> Vec<Dependency> {
         vec![Dependency::Narrow(self.parent.clone())]
+    }
+    fn narrow_parents(&self, _dep: usize, partition: usize) -> Vec<usize> {
+        self.groups[partition].clone().collect()
     }
 }
 
@@ -451,6 +468,14 @@ impl<T: crate::Data, U: crate::Data> RddBase for CartesianRdd<T, U> {
             Dependency::Narrow(self.left.clone()),
             Dependency::Narrow(self.right.clone()),
         ]
+    }
+    fn narrow_parents(&self, dep: usize, partition: usize) -> Vec<usize> {
+        let nr = self.right.num_partitions();
+        vec![if dep == 0 {
+            partition / nr
+        } else {
+            partition % nr
+        }]
     }
 }
 

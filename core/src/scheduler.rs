@@ -8,8 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rustc_hash::FxHashSet;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::accumulator::{self, TaskUpdates};
+use crate::cluster::{self, Needs, RoundMsg, Transport};
 use crate::context::ContextInner;
 use crate::error::{Error, Result};
 use crate::fault::InjectedFailure;
@@ -49,7 +52,7 @@ struct Job<'c> {
 }
 
 /// Runs `func` over the given partitions of `rdd` and returns its results in that order.
-pub(crate) fn run_job<T: Data, R: Send>(
+pub(crate) fn run_job<T: Data, R: Send + Serialize + DeserializeOwned>(
     ctx: &Arc<ContextInner>,
     rdd: &Arc<dyn Rdd<T>>,
     partitions: &[usize],
@@ -67,7 +70,10 @@ pub(crate) fn run_job<T: Data, R: Send>(
         id,
         stages: Vec::new(),
     };
-    let result = job.run(rdd, partitions, func);
+    let result = match ctx.cluster.clone() {
+        Some(t) => job.run_cluster(&*t, rdd, partitions, func),
+        None => job.run(rdd, partitions, func),
+    };
     let metrics = JobMetrics {
         job_id: id,
         name,
@@ -213,7 +219,10 @@ impl Job<'_> {
         if !seen_rdds.insert(rdd.id()) {
             return;
         }
-        if rdd.meta().storage_level().is_some()
+        // In cluster mode the walk must not depend on this process's cache, which differs
+        // between processes.
+        if self.ctx.cluster.is_none()
+            && rdd.meta().storage_level().is_some()
             && self.ctx.blocks.contains_all(rdd.id(), rdd.num_partitions())
         {
             return;
@@ -409,5 +418,347 @@ fn run_attempt<R>(
         result,
         metrics: tc.counters.snapshot(start.elapsed()),
         updates,
+    }
+}
+
+/// What a process sends in a round: one message per peer, or the same one to all.
+enum Outgoing {
+    PerPeer(Vec<RoundMsg>),
+    All(RoundMsg),
+}
+
+/// The result stage's task: computes a partition and applies the action's function.
+fn result_task<'a, T: Data, R>(
+    rdd: &'a Arc<dyn Rdd<T>>,
+    func: &'a PartitionFunc<'_, T, R>,
+) -> impl Fn(&Tc) -> Result<R> + Sync + 'a {
+    move |tc: &Tc| -> Result<R> {
+        let it = iterator(rdd, tc.partition, tc)?;
+        let tc2 = tc.clone();
+        let it: BatchIter<T> = Box::new(it.inspect(move |b| {
+            if let Ok(b) = b {
+                TaskCounters::add(&tc2.counters.records_out, b.len() as u64);
+            }
+        }));
+        func(tc, it)
+    }
+}
+
+/// Cluster mode (see [`crate::cluster`]): every process walks the same plan, runs the tasks
+/// of the partitions it owns, and meets the others in one round per stage.
+impl Job<'_> {
+    fn run_cluster<T: Data, R: Send + Serialize + DeserializeOwned>(
+        &mut self,
+        t: &dyn Transport,
+        rdd: &Arc<dyn Rdd<T>>,
+        partitions: &[usize],
+        func: &PartitionFunc<'_, T, R>,
+    ) -> Result<Vec<R>> {
+        let ctx = self.ctx;
+        let (me, world) = (t.rank(), t.world());
+        let base: Arc<dyn RddBase> = rdd.clone();
+        let map_stages = self.missing_map_stages(&base);
+        let parents: Vec<Arc<dyn RddBase>> = map_stages.iter().map(|d| d.parent()).collect();
+        let plan = cluster::fingerprint(self.id, &base, partitions, &parents);
+        let mut round = 0usize;
+        let total = map_stages.len() + 1;
+        let by_owner = |parts: &[usize]| -> Vec<Vec<usize>> {
+            (0..world)
+                .map(|d| {
+                    parts
+                        .iter()
+                        .copied()
+                        .filter(|&p| cluster::owner(p, world) == d)
+                        .collect()
+                })
+                .collect()
+        };
+        for (k, dep) in map_stages.iter().enumerate() {
+            let parent = dep.parent();
+            let (sid, num_maps, num_reduce) =
+                (dep.shuffle_id(), parent.num_partitions(), dep.num_reduce());
+            let missing = ctx.shuffles.missing(sid, num_maps);
+            if missing.is_empty() {
+                continue;
+            }
+            let per_rank = by_owner(&missing);
+            let mut needs = Needs::new();
+            cluster::needs(&parent, &per_rank, &mut needs);
+            self.deliver(t, plan, &mut round, &needs)?;
+            let mine = &per_rank[me];
+            let desc = StageDesc {
+                name: parent.describe(),
+                kind: StageKind::ShuffleMap,
+                dataset_id: parent.id(),
+                index: k + 1,
+                total,
+            };
+            let mut slots: Vec<Option<((), TaskUpdates)>> = mine.iter().map(|_| None).collect();
+            let outcome = if mine.is_empty() {
+                Ok(())
+            } else {
+                self.run_stage(&desc, mine, &mut slots, 0, &|tc| dep.run_map_task(tc))
+            };
+            // Each peer gets the buckets of the reduce partitions it owns.
+            let owned = by_owner(&(0..num_reduce).collect::<Vec<_>>());
+            let build = || -> Result<Vec<RoundMsg>> {
+                outcome_error(outcome)?;
+                let updates = encode_updates(mine, &slots)?;
+                let mut msgs: Vec<RoundMsg> = (0..world).map(|_| RoundMsg::default()).collect();
+                for (d, msg) in msgs.iter_mut().enumerate() {
+                    if d == me {
+                        continue;
+                    }
+                    msg.updates = updates.clone();
+                    for &m in mine {
+                        msg.buckets
+                            .push((sid, m, dep.encode_buckets(ctx, m, &owned[d])?));
+                    }
+                }
+                Ok(msgs)
+            };
+            let got = self.round(t, plan, &mut round, build().map(Outgoing::PerPeer))?;
+            let mut updates: Vec<(usize, TaskUpdates)> = Vec::new();
+            for (&m, slot) in mine.iter().zip(slots) {
+                updates.push((m, slot.expect("stage succeeded").1));
+            }
+            for msg in got {
+                for (s, m, buckets) in msg.buckets {
+                    ctx.shuffles
+                        .register_remote(s, num_maps, num_reduce, m, buckets);
+                }
+                for (p, u) in msg.updates {
+                    updates.push((p, TaskUpdates::decode(ctx, u)?));
+                }
+            }
+            ctx.shuffles.mark_delivered(sid, num_maps, &owned);
+            apply_in_order(updates);
+        }
+
+        // The result stage: every process runs its own partitions, then all results go to
+        // every process.
+        let per_rank = by_owner(partitions);
+        let mut needs = Needs::new();
+        cluster::needs(&base, &per_rank, &mut needs);
+        self.deliver(t, plan, &mut round, &needs)?;
+        let mine_idx: Vec<usize> = (0..partitions.len())
+            .filter(|&i| cluster::owner(partitions[i], world) == me)
+            .collect();
+        let mine: Vec<usize> = mine_idx.iter().map(|&i| partitions[i]).collect();
+        let desc = StageDesc {
+            name: rdd.describe(),
+            kind: StageKind::Result,
+            dataset_id: rdd.id(),
+            index: total,
+            total,
+        };
+        let mut slots: Vec<Option<(R, TaskUpdates)>> = mine.iter().map(|_| None).collect();
+        let task = result_task(rdd, func);
+        let outcome = if mine.is_empty() {
+            Ok(())
+        } else {
+            self.run_stage(&desc, &mine, &mut slots, 0, &task)
+        };
+        let build = || -> Result<RoundMsg> {
+            outcome_error(outcome)?;
+            let mut msg = RoundMsg {
+                updates: encode_updates(&mine, &slots)?,
+                ..RoundMsg::default()
+            };
+            for (&i, slot) in mine_idx.iter().zip(&slots) {
+                let r = &slot.as_ref().expect("stage succeeded").0;
+                msg.results
+                    .push((i, postcard::to_allocvec(r).map_err(Error::serde)?));
+            }
+            Ok(msg)
+        };
+        let got = self.round(t, plan, &mut round, build().map(Outgoing::All))?;
+        let mut results: Vec<Option<R>> = partitions.iter().map(|_| None).collect();
+        let mut updates: Vec<(usize, TaskUpdates)> = Vec::new();
+        for (&i, slot) in mine_idx.iter().zip(slots) {
+            let (r, u) = slot.expect("stage succeeded");
+            results[i] = Some(r);
+            updates.push((partitions[i], u));
+        }
+        for (p, msg) in got.into_iter().enumerate() {
+            for (i, bytes) in msg.results {
+                let r = postcard::from_bytes(&bytes).map_err(|e| {
+                    Error::Cluster(format!("rank {p} sent a result that does not decode: {e}"))
+                })?;
+                if let Some(slot) = results.get_mut(i) {
+                    *slot = Some(r);
+                }
+            }
+            for (q, u) in msg.updates {
+                updates.push((q, TaskUpdates::decode(ctx, u)?));
+            }
+        }
+        apply_in_order(updates);
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.ok_or_else(|| {
+                    Error::Cluster(format!(
+                        "no process returned the result of partition {}",
+                        partitions[i]
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// One round: sends `out` (or, when building it failed, the failure), and returns what
+    /// the peers sent (an empty message at this process's own rank). A failure anywhere
+    /// fails the job everywhere.
+    fn round(
+        &self,
+        t: &dyn Transport,
+        plan: u64,
+        round: &mut usize,
+        out: Result<Outgoing>,
+    ) -> Result<Vec<RoundMsg>> {
+        let (me, world) = (t.rank(), t.world());
+        let (out, local_err) = match out {
+            Ok(o) => (o, None),
+            Err(e) => {
+                let msg = RoundMsg {
+                    failure: Some(e.to_string()),
+                    ..RoundMsg::default()
+                };
+                (Outgoing::All(msg), Some(e))
+            }
+        };
+        let bytes: Vec<Vec<u8>> = match out {
+            Outgoing::All(m) => {
+                let b = m.encode()?;
+                (0..world)
+                    .map(|d| if d == me { Vec::new() } else { b.clone() })
+                    .collect()
+            }
+            Outgoing::PerPeer(ms) => ms
+                .iter()
+                .enumerate()
+                .map(|(d, m)| if d == me { Ok(Vec::new()) } else { m.encode() })
+                .collect::<Result<_>>()?,
+        };
+        let tag = cluster::round_tag(plan, *round);
+        *round += 1;
+        let got = t.exchange(tag, bytes)?;
+        if let Some(e) = local_err {
+            return Err(e);
+        }
+        let mut msgs = Vec::with_capacity(world);
+        for (p, b) in got.iter().enumerate() {
+            let m = if p == me {
+                RoundMsg::default()
+            } else {
+                RoundMsg::decode(b, p)?
+            };
+            if let Some(f) = &m.failure {
+                return Err(Error::Remote {
+                    rank: p,
+                    message: f.clone(),
+                });
+            }
+            msgs.push(m);
+        }
+        Ok(msgs)
+    }
+
+    /// Ships, in one round, every reduce partition some process needs and lacks. Every
+    /// process computes the same needs and deliveries, so all skip the round together.
+    fn deliver(
+        &self,
+        t: &dyn Transport,
+        plan: u64,
+        round: &mut usize,
+        needs: &Needs,
+    ) -> Result<()> {
+        let ctx = self.ctx;
+        let (me, world) = (t.rank(), t.world());
+        let mut lacking = Vec::new();
+        for (sid, (dep, per)) in needs {
+            let have = ctx.shuffles.delivered(*sid, world);
+            let l: Vec<Vec<usize>> = per
+                .iter()
+                .zip(&have)
+                .enumerate()
+                .map(|(d, (n, h))| {
+                    let mut v: Vec<usize> = if d == me && world == 1 {
+                        Vec::new()
+                    } else {
+                        n.difference(h).copied().collect()
+                    };
+                    v.sort_unstable();
+                    v
+                })
+                .collect();
+            if l.iter().any(|v| !v.is_empty()) {
+                lacking.push((dep.clone(), l));
+            }
+        }
+        if lacking.is_empty() {
+            return Ok(());
+        }
+        let build = || -> Result<Vec<RoundMsg>> {
+            let mut msgs: Vec<RoundMsg> = (0..world).map(|_| RoundMsg::default()).collect();
+            for (dep, l) in &lacking {
+                let num_maps = dep.parent().num_partitions();
+                for (d, msg) in msgs.iter_mut().enumerate() {
+                    if d == me || l[d].is_empty() {
+                        continue;
+                    }
+                    for m in (0..num_maps).filter(|&m| cluster::owner(m, world) == me) {
+                        let b = dep.encode_buckets(ctx, m, &l[d])?;
+                        msg.buckets.push((dep.shuffle_id(), m, b));
+                    }
+                }
+            }
+            Ok(msgs)
+        };
+        let got = self.round(t, plan, round, build().map(Outgoing::PerPeer))?;
+        for (dep, l) in &lacking {
+            let num_maps = dep.parent().num_partitions();
+            let num_reduce = dep.num_reduce();
+            for msg in &got {
+                for (s, m, buckets) in &msg.buckets {
+                    if *s == dep.shuffle_id() {
+                        ctx.shuffles
+                            .register_remote(*s, num_maps, num_reduce, *m, buckets.clone());
+                    }
+                }
+            }
+            ctx.shuffles.mark_delivered(dep.shuffle_id(), num_maps, l);
+        }
+        Ok(())
+    }
+}
+
+/// The error of a failed stage, if it failed.
+fn outcome_error(outcome: std::result::Result<(), StageFailure>) -> Result<()> {
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(StageFailure::Abort(e) | StageFailure::Fetch(e)) => Err(e),
+    }
+}
+
+/// The accumulator updates of a stage's finished tasks, serialized, by partition.
+fn encode_updates<R>(
+    parts: &[usize],
+    slots: &[Option<(R, TaskUpdates)>],
+) -> Result<Vec<(usize, Vec<(usize, Vec<u8>)>)>> {
+    parts
+        .iter()
+        .zip(slots)
+        .map(|(&p, s)| Ok((p, s.as_ref().expect("stage succeeded").1.encode()?)))
+        .collect()
+}
+
+/// Applies task updates in partition order, whichever process ran the tasks.
+fn apply_in_order(mut updates: Vec<(usize, TaskUpdates)>) {
+    updates.sort_by_key(|(p, _)| *p);
+    for (_, u) in updates {
+        u.apply();
     }
 }

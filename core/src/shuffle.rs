@@ -8,15 +8,16 @@ use std::collections::hash_map::Entry as MapEntry;
 use std::collections::BinaryHeap;
 use std::fs::File;
 use std::hash::Hash;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, Weak};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::batch::Batch;
+use crate::cluster::EncodedBuckets;
 use crate::context::ContextInner;
 use crate::error::{Error, Result};
 use crate::metrics::TaskCounters;
@@ -80,6 +81,15 @@ pub(crate) trait ShuffleDepBase: Send + Sync {
     fn parent(&self) -> Arc<dyn RddBase>;
     /// Computes one map partition and registers its output with the shuffle manager.
     fn run_map_task(&self, tc: &Tc) -> Result<()>;
+    /// The number of reduce partitions.
+    fn num_reduce(&self) -> usize;
+    /// Serializes the buckets of local map output `map` for the given reduce partitions.
+    fn encode_buckets(
+        &self,
+        ctx: &ContextInner,
+        map: usize,
+        reduces: &[usize],
+    ) -> Result<EncodedBuckets>;
 }
 
 /// A shuffle of `(K, V)` records into `(K, C)` combiners (or `(K, V)` when not combining).
@@ -134,6 +144,24 @@ where
     }
     fn parent(&self) -> Arc<dyn RddBase> {
         self.parent.clone()
+    }
+
+    fn num_reduce(&self) -> usize {
+        self.partitioner.num_partitions()
+    }
+
+    fn encode_buckets(
+        &self,
+        ctx: &ContextInner,
+        map: usize,
+        reduces: &[usize],
+    ) -> Result<EncodedBuckets> {
+        let combined = self.aggregator.is_some() && self.map_side_combine;
+        if combined {
+            ctx.shuffles.encode::<(K, C)>(self.id, map, reduces)
+        } else {
+            ctx.shuffles.encode::<(K, V)>(self.id, map, reduces)
+        }
     }
 
     fn run_map_task(&self, tc: &Tc) -> Result<()> {
@@ -225,13 +253,17 @@ struct Segment {
 }
 
 /// The part of one map output destined for one reduce partition.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Bucket {
     /// Spilled runs, in the order they were written (they precede `mem`).
     segments: Vec<Segment>,
     /// Records still in memory: an `Arc<Vec<(K, X)>>`.
     mem: Option<Arc<dyn Any + Send + Sync>>,
     mem_bytes: u64,
+    /// Cluster mode: the serialized records a peer sent, and how many there are.
+    remote: Option<(Arc<[u8]>, u64)>,
+    /// Cluster mode: a bucket of a peer's map output that was not delivered here.
+    absent: bool,
 }
 
 /// Everything one map task wrote.
@@ -241,7 +273,10 @@ pub(crate) struct MapOutput {
 
 impl MapOutput {
     fn mem_bytes(&self) -> u64 {
-        self.buckets.iter().map(|b| b.mem_bytes).sum()
+        self.buckets
+            .iter()
+            .map(|b| b.mem_bytes + b.remote.as_ref().map_or(0, |r| r.0.len() as u64))
+            .sum()
     }
     fn total_bytes(&self) -> u64 {
         self.buckets
@@ -329,6 +364,8 @@ impl<'t> MapOutputWriter<'t> {
 
 struct ShuffleState {
     maps: Vec<Option<Arc<MapOutput>>>,
+    /// Cluster mode: per process, the reduce partitions delivered to it.
+    delivered: Vec<FxHashSet<usize>>,
 }
 
 /// Map outputs of every live shuffle.
@@ -376,9 +413,134 @@ impl ShuffleManager {
         let mut st = self.lock();
         let s = st.entry(shuffle).or_insert_with(|| ShuffleState {
             maps: vec![None; num_maps],
+            delivered: Vec::new(),
         });
         if let Some(old) = s.maps[map].replace(Arc::new(out)) {
             self.release(&old);
+        }
+    }
+
+    /// Cluster mode: serializes local map output `map`'s buckets for `reduces`.
+    pub(crate) fn encode<R: Data>(
+        &self,
+        shuffle: usize,
+        map: usize,
+        reduces: &[usize],
+    ) -> Result<EncodedBuckets> {
+        let out = {
+            let st = self.lock();
+            st.get(&shuffle)
+                .and_then(|s| s.maps[map].clone())
+                .ok_or(Error::FetchFailed {
+                    shuffle,
+                    map_partition: map,
+                })?
+        };
+        let mut encoded = Vec::with_capacity(reduces.len());
+        for &r in reduces {
+            let b = &out.buckets[r];
+            let mut bytes = Vec::new();
+            let mut records = 0;
+            for seg in &b.segments {
+                let path = &seg.file.path;
+                let mut f =
+                    File::open(path).map_err(|e| Error::io("opening spill file", path, e))?;
+                f.seek(SeekFrom::Start(seg.offset))
+                    .map_err(|e| Error::io("seeking spill file", path, e))?;
+                std::io::Read::take(&mut f, seg.bytes)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| Error::io("reading spill file", path, e))?;
+                records += seg.records;
+            }
+            if let Some(m) = &b.mem {
+                let recs = m.clone().downcast::<Vec<R>>().expect("shuffle record type");
+                let mut w = RecordWriter::new(&mut bytes);
+                for rec in recs.iter() {
+                    w.write(rec)?;
+                }
+                records += w.records;
+            }
+            if let Some((raw, n)) = &b.remote {
+                bytes.extend_from_slice(raw);
+                records += n;
+            }
+            encoded.push((r, records, bytes));
+        }
+        Ok(encoded)
+    }
+
+    /// Cluster mode: records the buckets of a peer's map output `map` delivered here. The
+    /// other buckets of that output are marked absent, so reading them is an error rather
+    /// than silently empty.
+    pub(crate) fn register_remote(
+        &self,
+        shuffle: usize,
+        num_maps: usize,
+        num_reduce: usize,
+        map: usize,
+        buckets: EncodedBuckets,
+    ) {
+        let mut st = self.lock();
+        let s = st.entry(shuffle).or_insert_with(|| ShuffleState {
+            maps: vec![None; num_maps],
+            delivered: Vec::new(),
+        });
+        let mut out = match &s.maps[map] {
+            Some(old) => MapOutput {
+                buckets: old.buckets.clone(),
+            },
+            None => MapOutput {
+                buckets: (0..num_reduce)
+                    .map(|_| Bucket {
+                        absent: true,
+                        ..Bucket::default()
+                    })
+                    .collect(),
+            },
+        };
+        let mut added = 0;
+        for (r, records, bytes) in buckets {
+            added += bytes.len();
+            out.buckets[r] = Bucket {
+                remote: Some((bytes.into(), records)),
+                ..Bucket::default()
+            };
+        }
+        self.mem_used.fetch_add(added, AtomicOrdering::AcqRel);
+        if let Some(old) = s.maps[map].replace(Arc::new(out)) {
+            // Only the old output's own bytes are released; the added ones were counted.
+            self.release(&old);
+            let kept: u64 = old
+                .buckets
+                .iter()
+                .map(|b| b.remote.as_ref().map_or(0, |r| r.0.len() as u64))
+                .sum();
+            self.mem_used
+                .fetch_add(kept as usize, AtomicOrdering::AcqRel);
+        }
+    }
+
+    /// Cluster mode: the reduce partitions already delivered to each of `world` processes.
+    pub(crate) fn delivered(&self, shuffle: usize, world: usize) -> Vec<FxHashSet<usize>> {
+        let st = self.lock();
+        match st.get(&shuffle) {
+            Some(s) if !s.delivered.is_empty() => s.delivered.clone(),
+            _ => vec![FxHashSet::default(); world],
+        }
+    }
+
+    /// Cluster mode: records that `parts[d]` now sit on process `d`.
+    pub(crate) fn mark_delivered(&self, shuffle: usize, num_maps: usize, parts: &[Vec<usize>]) {
+        let mut st = self.lock();
+        let s = st.entry(shuffle).or_insert_with(|| ShuffleState {
+            maps: vec![None; num_maps],
+            delivered: Vec::new(),
+        });
+        if s.delivered.is_empty() {
+            s.delivered = vec![FxHashSet::default(); parts.len()];
+        }
+        for (d, ps) in parts.iter().enumerate() {
+            s.delivered[d].extend(ps.iter().copied());
         }
     }
 
@@ -446,9 +608,17 @@ pub(crate) fn read_shuffle<R: Data>(
 ) -> Result<BatchIter<R>> {
     let outputs = tc.ctx.shuffles.outputs(shuffle, num_maps)?;
     let mut bytes = 0;
-    for o in &outputs {
+    for (m, o) in outputs.iter().enumerate() {
         let b = &o.buckets[reduce];
-        bytes += b.mem_bytes + b.segments.iter().map(|s| s.bytes).sum::<u64>();
+        if b.absent {
+            return Err(Error::FetchFailed {
+                shuffle,
+                map_partition: m,
+            });
+        }
+        bytes += b.mem_bytes
+            + b.segments.iter().map(|s| s.bytes).sum::<u64>()
+            + b.remote.as_ref().map_or(0, |r| r.0.len() as u64);
     }
     TaskCounters::add(&tc.counters.shuffle_bytes_read, bytes);
     let mut sources: Vec<Source> = Vec::new();
@@ -457,6 +627,9 @@ pub(crate) fn read_shuffle<R: Data>(
         sources.extend(b.segments.iter().cloned().map(Source::Disk));
         if let Some(m) = &b.mem {
             sources.push(Source::Mem(m.clone()));
+        }
+        if let Some((raw, n)) = &b.remote {
+            sources.push(Source::Remote(raw.clone(), *n));
         }
     }
     let mut sources = sources.into_iter();
@@ -475,6 +648,12 @@ pub(crate) fn read_shuffle<R: Data>(
             Source::Mem(m) => {
                 crate::rdd::batches_of(m.downcast::<Vec<R>>().expect("shuffle record type"))
             }
+            Source::Remote(raw, n) => {
+                let reader = RecordReader::<_, R>::new(std::io::Cursor::new(raw), n);
+                batch_results(reader, move |e| {
+                    Error::Serde(format!("shuffle data from a peer: {e}"))
+                })
+            }
             Source::Disk(seg) => match segment_reader::<R>(&seg) {
                 Ok(it) => it,
                 Err(e) => {
@@ -488,6 +667,7 @@ pub(crate) fn read_shuffle<R: Data>(
 
 enum Source {
     Mem(Arc<dyn Any + Send + Sync>),
+    Remote(Arc<[u8]>, u64),
     Disk(Segment),
 }
 

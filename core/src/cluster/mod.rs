@@ -1,0 +1,342 @@
+//! Cluster mode: the same program runs as N processes (SPMD).
+//!
+//! Every process runs the driver program and builds the same plan. Partition `p` of every
+//! dataset is owned by process `p mod N`, which runs its tasks, caches its blocks and
+//! receives its shuffle buckets. The processes move data only in *rounds*, in which every
+//! process sends one message to every other one:
+//!
+//! - after a shuffle map stage, each process sends each peer the buckets of its map outputs
+//!   for the reduce partitions that peer owns, with its tasks' accumulator updates and its
+//!   stage status (a failed stage fails the job everywhere, never a hang);
+//! - after a result stage, each process sends every peer its partition results, so every
+//!   process sees the same action value and driver-side branches stay identical;
+//! - before a stage whose tasks read reduce partitions they do not own (through a union,
+//!   coalesce or cartesian), a delivery round ships those buckets.
+//!
+//! Whether a round happens and what it carries is computed from the plan alone, so every
+//! process agrees without asking. Every message carries a tag hashed from the job's plan:
+//! a process that built a different plan fails with [`Error::PlanMismatch`].
+//!
+//! The transport is the [`Transport`] trait; the timely-dataflow implementation
+//! (`timely_transport`, behind the `cluster` feature) is the only code that knows timely.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustc_hash::{FxHashSet, FxHasher};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::rdd::{Dependency, RddBase};
+use crate::shuffle::ShuffleDepBase;
+
+#[cfg(feature = "cluster")]
+mod timely_transport;
+
+/// Moves one round of messages between the processes of a cluster.
+pub(crate) trait Transport: Send + Sync + std::fmt::Debug {
+    /// This process's rank, in `0..world()`.
+    fn rank(&self) -> usize;
+    /// The number of processes.
+    fn world(&self) -> usize;
+    /// Sends `out[d]` to every process `d` and returns what each process sent to this one
+    /// (`out[rank]` comes back at `rank`). Every process must call this the same number of
+    /// times; messages whose `tag` differs from this process's fail the round.
+    fn exchange(&self, tag: u64, out: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>>;
+}
+
+/// Where this process sits in a cluster: its rank and every peer's address.
+///
+/// # Examples
+/// ```
+/// use firesteel_core::ClusterConfig;
+/// let cfg = ClusterConfig::new(1, vec!["127.0.0.1:7000".into(), "127.0.0.1:7001".into()]);
+/// assert_eq!((cfg.rank(), cfg.world()), (1, 2));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub(crate) rank: usize,
+    pub(crate) peers: Vec<String>,
+    pub(crate) session: u64,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) round_timeout: Duration,
+}
+
+/// Environment variables that carry the rank, for the launchers that set one.
+const RANK_VARS: [&str; 5] = [
+    "FIRESTEEL_RANK",
+    "JOB_COMPLETION_INDEX",
+    "SLURM_PROCID",
+    "OMPI_COMM_WORLD_RANK",
+    "PMI_RANK",
+];
+
+impl ClusterConfig {
+    /// Rank `rank` of a cluster whose process `i` listens on `peers[i]` (`host:port`).
+    /// Each process listens only on its own address.
+    pub fn new(rank: usize, peers: Vec<String>) -> Self {
+        ClusterConfig {
+            rank,
+            peers,
+            session: 0,
+            connect_timeout: Duration::from_secs(30),
+            round_timeout: Duration::from_secs(600),
+        }
+    }
+
+    /// A session id that every peer must present when connecting (default 0), so that
+    /// processes of different runs never join each other.
+    pub fn session(mut self, id: u64) -> Self {
+        self.session = id;
+        self
+    }
+
+    /// How long to wait for every peer to connect (default 30 s).
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// How long one exchange round may wait for the slowest peer (default 600 s). A peer
+    /// that exits or crashes is detected at once, without this timeout.
+    pub fn round_timeout(mut self, t: Duration) -> Self {
+        self.round_timeout = t;
+        self
+    }
+
+    /// This process's rank.
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+
+    /// The number of processes.
+    pub fn world(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// The peers' addresses, by rank.
+    pub fn peers(&self) -> &[String] {
+        &self.peers
+    }
+
+    /// Reads the cluster from the environment, as set by `firesteel launch`, a Kubernetes
+    /// indexed job, Slurm or an MPI launcher; `None` when `FIRESTEEL_PEERS` is not set.
+    ///
+    /// - `FIRESTEEL_PEERS`: comma-separated `host:port` of every process, by rank;
+    /// - the rank: `FIRESTEEL_RANK`, else `JOB_COMPLETION_INDEX`, `SLURM_PROCID`,
+    ///   `OMPI_COMM_WORLD_RANK` or `PMI_RANK`;
+    /// - optional `FIRESTEEL_SESSION` (an integer), `FIRESTEEL_CONNECT_TIMEOUT` and
+    ///   `FIRESTEEL_ROUND_TIMEOUT` (seconds).
+    ///
+    /// # Errors
+    /// A variable that is set but malformed, or a rank outside the peer list.
+    pub fn from_env() -> Result<Option<Self>> {
+        let Ok(peers) = std::env::var("FIRESTEEL_PEERS") else {
+            return Ok(None);
+        };
+        let peers: Vec<String> = peers
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let bad = |var: &str, v: &str| {
+            Error::InvalidArgument(format!("environment variable {var}={v:?} is not valid"))
+        };
+        let (var, value) = RANK_VARS
+            .iter()
+            .find_map(|v| std::env::var(v).ok().map(|x| (*v, x)))
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "FIRESTEEL_PEERS is set but no rank is: set one of {RANK_VARS:?}"
+                ))
+            })?;
+        let rank: usize = value.trim().parse().map_err(|_| bad(var, &value))?;
+        let mut cfg = ClusterConfig::new(rank, peers);
+        let num = |var: &str| -> Result<Option<u64>> {
+            match std::env::var(var) {
+                Ok(v) => v.trim().parse().map(Some).map_err(|_| bad(var, &v)),
+                Err(_) => Ok(None),
+            }
+        };
+        if let Some(s) = num("FIRESTEEL_SESSION")? {
+            cfg.session = s;
+        }
+        if let Some(s) = num("FIRESTEEL_CONNECT_TIMEOUT")? {
+            cfg.connect_timeout = Duration::from_secs(s);
+        }
+        if let Some(s) = num("FIRESTEEL_ROUND_TIMEOUT")? {
+            cfg.round_timeout = Duration::from_secs(s);
+        }
+        cfg.validate()?;
+        Ok(Some(cfg))
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.peers.is_empty() {
+            return Err(Error::InvalidArgument(
+                "a cluster needs at least one peer".into(),
+            ));
+        }
+        if self.rank >= self.peers.len() {
+            return Err(Error::InvalidArgument(format!(
+                "rank {} is outside a cluster of {} processes",
+                self.rank,
+                self.peers.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Connects this process to its peers.
+pub(crate) fn start(cfg: &ClusterConfig) -> Result<Arc<dyn Transport>> {
+    cfg.validate()?;
+    #[cfg(feature = "cluster")]
+    {
+        Ok(Arc::new(timely_transport::TimelyTransport::start(cfg)?))
+    }
+    #[cfg(not(feature = "cluster"))]
+    {
+        Err(Error::Cluster(
+            "firesteel-core was built without its `cluster` feature".into(),
+        ))
+    }
+}
+
+/// The process that owns partition `p`.
+pub(crate) fn owner(p: usize, world: usize) -> usize {
+    p % world
+}
+
+/// One map output's buckets for one destination: `(reduce partition, records, bytes)`.
+pub(crate) type EncodedBuckets = Vec<(usize, u64, Vec<u8>)>;
+
+/// What a process sends its peers at the end of a stage, or in a delivery round.
+#[derive(Serialize, Deserialize, Default)]
+pub(crate) struct RoundMsg {
+    /// The stage failed here: the error, shown to every process.
+    pub failure: Option<String>,
+    /// Shuffle buckets: `(shuffle, map, buckets)`.
+    pub buckets: Vec<(usize, usize, EncodedBuckets)>,
+    /// Action results: `(slot, encoded result)`.
+    pub results: Vec<(usize, Vec<u8>)>,
+    /// Accumulator updates of finished tasks: `(partition, [(accumulator, encoded)])`.
+    pub updates: Vec<(usize, Vec<(usize, Vec<u8>)>)>,
+}
+
+impl RoundMsg {
+    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+        postcard::to_allocvec(self).map_err(Error::serde)
+    }
+
+    pub(crate) fn decode(bytes: &[u8], from: usize) -> Result<Self> {
+        postcard::from_bytes(bytes).map_err(|e| {
+            Error::Cluster(format!(
+                "rank {from} sent a message that does not decode: {e}"
+            ))
+        })
+    }
+}
+
+/// Reduce partitions each process will read, per shuffle id: the shuffle and, by rank, the
+/// partitions.
+pub(crate) type Needs = BTreeMap<usize, (Arc<dyn ShuffleDepBase>, Vec<FxHashSet<usize>>)>;
+
+/// The reduce partitions that computing `parts[d]` of `rdd` on process `d` reads, following
+/// narrow dependencies down to the shuffles they read.
+pub(crate) fn needs(rdd: &Arc<dyn RddBase>, parts: &[Vec<usize>], out: &mut Needs) {
+    let world = parts.len();
+    for (d, ps) in parts.iter().enumerate() {
+        let mut seen = FxHashSet::default();
+        let mut stack: Vec<(Arc<dyn RddBase>, usize)> =
+            ps.iter().map(|&p| (rdd.clone(), p)).collect();
+        while let Some((node, p)) = stack.pop() {
+            if !seen.insert((node.id(), p)) {
+                continue;
+            }
+            for (i, dep) in node.dependencies().into_iter().enumerate() {
+                match dep {
+                    Dependency::Narrow(parent) => {
+                        for q in node.narrow_parents(i, p) {
+                            stack.push((parent.clone(), q));
+                        }
+                    }
+                    Dependency::Shuffle(s) => {
+                        out.entry(s.shuffle_id())
+                            .or_insert_with(|| (s, vec![FxHashSet::default(); world]))
+                            .1[d]
+                            .insert(p);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A hash of the part of the plan a job runs, identical in every process running the same
+/// program: the narrow lineage of the job's final dataset and of the map stages it runs.
+pub(crate) fn fingerprint(
+    job: usize,
+    rdd: &Arc<dyn RddBase>,
+    partitions: &[usize],
+    map_parents: &[Arc<dyn RddBase>],
+) -> u64 {
+    let mut h = FxHasher::default();
+    job.hash(&mut h);
+    partitions.hash(&mut h);
+    let mut seen = FxHashSet::default();
+    let mut stack: Vec<Arc<dyn RddBase>> = vec![rdd.clone()];
+    stack.extend(map_parents.iter().cloned());
+    while let Some(node) = stack.pop() {
+        if !seen.insert(node.id()) {
+            continue;
+        }
+        (node.id(), node.kind(), node.num_partitions()).hash(&mut h);
+        for dep in node.dependencies() {
+            match dep {
+                Dependency::Narrow(p) => stack.push(p),
+                Dependency::Shuffle(s) => s.shuffle_id().hash(&mut h),
+            }
+        }
+    }
+    h.finish()
+}
+
+/// The tag of round `round` of a job with fingerprint `plan`.
+pub(crate) fn round_tag(plan: u64, round: usize) -> u64 {
+    let mut h = FxHasher::default();
+    (plan, round).hash(&mut h);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_is_validated() {
+        let c = ClusterConfig::new(2, vec!["a:1".into(), "b:2".into()]);
+        assert!(c.validate().is_err());
+        assert!(ClusterConfig::new(0, vec![]).validate().is_err());
+        assert!(ClusterConfig::new(1, vec!["a:1".into(), "b:2".into()])
+            .validate()
+            .is_ok());
+    }
+
+    #[test]
+    fn round_messages_round_trip_and_reject_garbage() {
+        let m = RoundMsg {
+            failure: Some("boom".into()),
+            buckets: vec![(3, 1, vec![(0, 2, vec![1, 2, 3])])],
+            results: vec![(0, vec![9])],
+            updates: vec![(1, vec![(0, vec![4])])],
+        };
+        let back = RoundMsg::decode(&m.encode().unwrap(), 1).unwrap();
+        assert_eq!(back.failure.as_deref(), Some("boom"));
+        assert_eq!(back.buckets[0].2[0].2, vec![1, 2, 3]);
+        let e = RoundMsg::decode(&[0xff; 7], 4).err().unwrap();
+        assert!(e.to_string().contains("rank 4"), "{e}");
+    }
+}

@@ -1,0 +1,487 @@
+//! The one module that touches timely-dataflow.
+//!
+//! Peers connect with plain TCP sockets and a handshake of our own (magic, session, process
+//! count, rank), with a deadline, so that a wrong or garbage peer is an error and a missing
+//! one a timeout; timely then runs its send and receive threads on those sockets. Each
+//! process runs one timely worker on a thread of its own, driving one long-lived dataflow:
+//! an input, the `Exchange` pact routing each message to the worker of its target process,
+//! and an operator that hands the messages back to the driver. Every exchange round is one
+//! epoch of that dataflow, and the round is complete when the probe passes the epoch.
+//!
+//! Timely reports a lost connection by panicking on its network threads. A panic hook
+//! records such panics (the thread name says which peer), and the driver, which waits for a
+//! round with a short poll, turns the record into [`Error::PeerLost`].
+
+use std::cell::RefCell;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::rc::Rc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
+
+use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
+use timely::communication::allocator::ProcessBuilder;
+use timely::communication::{AllocatorBuilder, Hooks, WorkerGuards};
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::{Input, Operator, Probe};
+use timely::dataflow::{InputHandle, ProbeHandle};
+use timely::WorkerConfig;
+
+use super::{ClusterConfig, Transport};
+use crate::error::{Error, Result};
+
+/// One message of a round: target rank, source rank, round tag, payload.
+type Msg = (u32, u32, u64, Vec<u8>);
+
+const MAGIC: &[u8; 8] = b"FIRESTL1";
+const HANDSHAKE_LEN: usize = 8 + 8 + 4 + 4;
+
+/// What timely's threads reported before dying, if anything.
+static FAILURE: Mutex<Option<String>> = Mutex::new(None);
+static HOOK: Once = Once::new();
+
+fn failure() -> Option<String> {
+    FAILURE.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Records panics of timely's threads instead of printing them; other panics go to the
+/// previous hook.
+fn install_panic_hook() {
+    HOOK.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let name = std::thread::current().name().unwrap_or("").to_owned();
+            if !name.starts_with("timely:") {
+                return prev(info);
+            }
+            let msg = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into());
+            let mut f = FAILURE.lock().unwrap_or_else(|e| e.into_inner());
+            if f.is_none() {
+                *f = Some(format!("{name}: {msg}"));
+            }
+        }));
+    });
+}
+
+/// Which peer a recorded failure names: timely's network threads are `timely:send-N` and
+/// `timely:recv-N`.
+fn lost_peer(report: &str) -> Option<usize> {
+    let rest = report
+        .strip_prefix("timely:recv-")
+        .or_else(|| report.strip_prefix("timely:send-"))?;
+    rest.split(':').next()?.parse().ok()
+}
+
+enum Cmd {
+    Round(u64, Vec<Vec<u8>>),
+}
+
+type Reply = std::result::Result<Vec<Vec<u8>>, String>;
+
+/// A [`Transport`] over a timely-dataflow cluster of processes, one worker each.
+pub(crate) struct TimelyTransport {
+    rank: usize,
+    peers: Vec<String>,
+    round_timeout: Duration,
+    cmds: Mutex<Option<mpsc::Sender<Cmd>>>,
+    replies: Mutex<mpsc::Receiver<Reply>>,
+    guards: Mutex<Option<WorkerGuards<()>>>,
+    /// Set once a round failed: timely's threads can no longer be joined.
+    broken: Mutex<bool>,
+}
+
+impl std::fmt::Debug for TimelyTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimelyTransport")
+            .field("rank", &self.rank)
+            .field("peers", &self.peers)
+            .finish_non_exhaustive()
+    }
+}
+
+fn cluster_err(msg: impl Into<String>) -> Error {
+    Error::Cluster(msg.into())
+}
+
+fn resolve(addr: &str) -> Result<SocketAddr> {
+    addr.to_socket_addrs()
+        .map_err(|e| cluster_err(format!("bad peer address {addr}: {e}")))?
+        .next()
+        .ok_or_else(|| cluster_err(format!("peer address {addr} resolves to nothing")))
+}
+
+fn handshake(cfg: &ClusterConfig, rank: usize) -> [u8; HANDSHAKE_LEN] {
+    let mut h = [0u8; HANDSHAKE_LEN];
+    h[..8].copy_from_slice(MAGIC);
+    h[8..16].copy_from_slice(&cfg.session.to_le_bytes());
+    h[16..20].copy_from_slice(&(cfg.peers.len() as u32).to_le_bytes());
+    h[20..24].copy_from_slice(&(rank as u32).to_le_bytes());
+    h
+}
+
+/// Checks a peer's handshake and returns its rank.
+fn check_handshake(cfg: &ClusterConfig, h: &[u8; HANDSHAKE_LEN], from: &str) -> Result<usize> {
+    if &h[..8] != MAGIC {
+        return Err(cluster_err(format!(
+            "{from} is not a firesteel peer: bad handshake {:02x?}",
+            &h[..8]
+        )));
+    }
+    let session = u64::from_le_bytes(h[8..16].try_into().expect("8 bytes"));
+    let world = u32::from_le_bytes(h[16..20].try_into().expect("4 bytes")) as usize;
+    let rank = u32::from_le_bytes(h[20..24].try_into().expect("4 bytes")) as usize;
+    if session != cfg.session {
+        return Err(cluster_err(format!(
+            "{from} belongs to another session ({session:#x}, ours is {:#x})",
+            cfg.session
+        )));
+    }
+    if world != cfg.peers.len() || rank >= world {
+        return Err(cluster_err(format!(
+            "{from} claims rank {rank} of {world} processes; this cluster has {}",
+            cfg.peers.len()
+        )));
+    }
+    Ok(rank)
+}
+
+fn read_handshake(s: &mut TcpStream, cfg: &ClusterConfig, from: &str) -> Result<usize> {
+    let mut h = [0u8; HANDSHAKE_LEN];
+    s.read_exact(&mut h)
+        .map_err(|e| cluster_err(format!("reading the handshake of {from}: {e}")))?;
+    check_handshake(cfg, &h, from)
+}
+
+/// Connects to every peer: actively to lower ranks, by accepting from higher ones.
+fn connect(cfg: &ClusterConfig) -> Result<Vec<Option<TcpStream>>> {
+    let me = cfg.rank;
+    let n = cfg.peers.len();
+    let deadline = Instant::now() + cfg.connect_timeout;
+    let own = resolve(&cfg.peers[me])?;
+    let listener = TcpListener::bind(own)
+        .map_err(|e| cluster_err(format!("rank {me} cannot listen on {own}: {e}")))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| cluster_err(e.to_string()))?;
+    let mut sockets: Vec<Option<TcpStream>> = (0..n).map(|_| None).collect();
+    let hello = handshake(cfg, me);
+    let io_timeout = Some(Duration::from_secs(10));
+    for (peer, addr) in cfg.peers.iter().enumerate().take(me) {
+        let target = resolve(addr)?;
+        let mut stream = loop {
+            match TcpStream::connect_timeout(&target, Duration::from_millis(500)) {
+                Ok(s) => break s,
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(cluster_err(format!(
+                        "rank {me} could not connect to rank {peer} at {addr} within {:?}: {e}",
+                        cfg.connect_timeout
+                    )))
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        };
+        let from = format!("rank {peer} at {addr}");
+        let io = |e: std::io::Error| cluster_err(format!("handshake with {from}: {e}"));
+        stream.set_nodelay(true).map_err(io)?;
+        stream.set_read_timeout(io_timeout).map_err(io)?;
+        stream.write_all(&hello).map_err(io)?;
+        let got = read_handshake(&mut stream, cfg, &from)?;
+        if got != peer {
+            return Err(cluster_err(format!("{from} answered as rank {got}")));
+        }
+        sockets[peer] = Some(stream);
+    }
+    let mut pending = n - me - 1;
+    while pending > 0 {
+        match listener.accept() {
+            Ok((mut stream, remote)) => {
+                let from = format!("a connection from {remote}");
+                let io = |e: std::io::Error| cluster_err(format!("handshake with {from}: {e}"));
+                stream.set_nonblocking(false).map_err(io)?;
+                stream.set_nodelay(true).map_err(io)?;
+                stream.set_read_timeout(io_timeout).map_err(io)?;
+                let peer = read_handshake(&mut stream, cfg, &from)?;
+                if peer <= me || sockets[peer].is_some() {
+                    return Err(cluster_err(format!(
+                        "{from} claims rank {peer}, which rank {me} does not expect"
+                    )));
+                }
+                stream.write_all(&hello).map_err(io)?;
+                sockets[peer] = Some(stream);
+                pending -= 1;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if Instant::now() >= deadline {
+                    let missing: Vec<usize> =
+                        (me + 1..n).filter(|&p| sockets[p].is_none()).collect();
+                    return Err(cluster_err(format!(
+                        "rank {me} waited {:?} on {own} for ranks {missing:?} to connect",
+                        cfg.connect_timeout
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(cluster_err(format!("accepting on {own}: {e}"))),
+        }
+    }
+    for s in sockets.iter().flatten() {
+        s.set_read_timeout(None)
+            .map_err(|e| cluster_err(e.to_string()))?;
+    }
+    Ok(sockets)
+}
+
+impl TimelyTransport {
+    /// Connects to the peers and starts this process's timely worker.
+    pub(crate) fn start(cfg: &ClusterConfig) -> Result<Self> {
+        install_panic_hook();
+        let rank = cfg.rank;
+        let world = cfg.peers.len();
+        let sockets = connect(cfg)?;
+        let (builders, comms) = initialize_networking_from_sockets(
+            ProcessBuilder::new_typed_vector(1, Hooks::default().refill, None),
+            sockets,
+            rank,
+            1,
+            Hooks::default(),
+        )
+        .map_err(|e| cluster_err(format!("starting timely networking: {e}")))?;
+        let builders = builders.into_iter().map(AllocatorBuilder::Tcp).collect();
+        let (cmd_tx, cmd_rx) = mpsc::channel::<Cmd>();
+        let (reply_tx, reply_rx) = mpsc::channel::<Reply>();
+        let cmd_rx = Mutex::new(Some(cmd_rx));
+        let reply_tx = Mutex::new(Some(reply_tx));
+        let guards = timely::execute::execute_from(
+            builders,
+            Box::new(comms),
+            WorkerConfig::default(),
+            move |worker| {
+                let cmds = cmd_rx.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let replies = reply_tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let (Some(cmds), Some(replies)) = (cmds, replies) else {
+                    return;
+                };
+                let mut input: InputHandle<u64, _> = InputHandle::new();
+                let probe = ProbeHandle::new();
+                // Messages by epoch: a fast peer's next round can arrive before this one ends.
+                let received: Rc<RefCell<Vec<(u64, Msg)>>> = Rc::default();
+                let sink = received.clone();
+                worker.dataflow::<u64, _, _>(|scope| {
+                    scope
+                        .input_from(&mut input)
+                        .unary::<timely::container::CapacityContainerBuilder<Vec<()>>, _, _, _>(
+                            Exchange::new(|m: &Msg| u64::from(m.0)),
+                            "FiresteelExchange",
+                            |_, _| {
+                                move |input, _output| {
+                                    input.for_each(|cap, data: &mut Vec<Msg>| {
+                                        // Our input always sends under a capability.
+                                        let t = cap.least().copied().unwrap_or(u64::MAX);
+                                        sink.borrow_mut().extend(data.drain(..).map(|m| (t, m)));
+                                    });
+                                }
+                            },
+                        )
+                        .probe_with(&probe);
+                });
+                let mut epoch = 0u64;
+                // Ends when the driver drops its sender: the input closes with `input`.
+                while let Ok(Cmd::Round(tag, out)) = cmds.recv() {
+                    for (dst, payload) in out.into_iter().enumerate() {
+                        if dst != rank {
+                            input.send((dst as u32, rank as u32, tag, payload));
+                        }
+                    }
+                    epoch += 1;
+                    input.advance_to(epoch);
+                    while probe.less_than(&epoch) {
+                        if failure().is_some() {
+                            return;
+                        }
+                        worker.step_or_park(Some(Duration::from_millis(20)));
+                    }
+                    let mut got: Vec<Option<Vec<u8>>> = (0..world).map(|_| None).collect();
+                    let mut bad = None;
+                    let this_round: Vec<Msg> = {
+                        let mut all = received.borrow_mut();
+                        let (now, later): (Vec<_>, Vec<_>) =
+                            all.drain(..).partition(|(t, _)| *t < epoch);
+                        *all = later;
+                        now.into_iter().map(|(_, m)| m).collect()
+                    };
+                    for (dst, src, t, payload) in this_round {
+                        let src = src as usize;
+                        if dst as usize != rank || src >= world || src == rank || got[src].is_some()
+                        {
+                            bad = Some(format!("a malformed message (from {src} to {dst})"));
+                        } else if t != tag {
+                            bad = Some(format!(
+                                "rank {src} is running a different plan: round tag {t:#018x}, \
+                                 ours {tag:#018x}"
+                            ));
+                        } else {
+                            got[src] = Some(payload);
+                        }
+                    }
+                    let reply = match bad {
+                        Some(b) => Err(b),
+                        None => Ok(got.into_iter().map(Option::unwrap_or_default).collect()),
+                    };
+                    if replies.send(reply).is_err() {
+                        return;
+                    }
+                }
+            },
+        )
+        .map_err(|e| cluster_err(format!("starting the timely worker: {e}")))?;
+        Ok(TimelyTransport {
+            rank,
+            peers: cfg.peers.clone(),
+            round_timeout: cfg.round_timeout,
+            cmds: Mutex::new(Some(cmd_tx)),
+            replies: Mutex::new(reply_rx),
+            guards: Mutex::new(Some(guards)),
+            broken: Mutex::new(false),
+        })
+    }
+
+    fn fail(&self, e: Error) -> Error {
+        *self.broken.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        e
+    }
+
+    fn peer_error(&self, report: String) -> Error {
+        match lost_peer(&report) {
+            Some(p) => Error::PeerLost {
+                rank: p,
+                address: self.peers.get(p).cloned().unwrap_or_default(),
+                cause: report,
+            },
+            None => cluster_err(format!("the timely worker failed: {report}")),
+        }
+    }
+}
+
+impl Transport for TimelyTransport {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+
+    fn world(&self) -> usize {
+        self.peers.len()
+    }
+
+    fn exchange(&self, tag: u64, out: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
+        if *self.broken.lock().unwrap_or_else(|e| e.into_inner()) {
+            return Err(cluster_err("the cluster failed in an earlier round"));
+        }
+        if let Some(report) = failure() {
+            return Err(self.fail(self.peer_error(report)));
+        }
+        let mut own = Vec::new();
+        let mut out = out;
+        if let Some(o) = out.get_mut(self.rank) {
+            own = std::mem::take(o);
+        }
+        {
+            let cmds = self.cmds.lock().unwrap_or_else(|e| e.into_inner());
+            let sent = cmds.as_ref().map(|c| c.send(Cmd::Round(tag, out)).is_ok());
+            if sent != Some(true) {
+                return Err(self.fail(cluster_err("the timely worker has stopped")));
+            }
+        }
+        let replies = self.replies.lock().unwrap_or_else(|e| e.into_inner());
+        let start = Instant::now();
+        loop {
+            match replies.recv_timeout(Duration::from_millis(25)) {
+                Ok(Ok(mut got)) => {
+                    got[self.rank] = own;
+                    return Ok(got);
+                }
+                Ok(Err(msg)) => return Err(self.fail(Error::PlanMismatch(msg))),
+                Err(RecvTimeoutError::Disconnected) => {
+                    let report = failure().unwrap_or_else(|| "timely:work: stopped".into());
+                    return Err(self.fail(self.peer_error(report)));
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(report) = failure() {
+                        return Err(self.fail(self.peer_error(report)));
+                    }
+                    if start.elapsed() > self.round_timeout {
+                        return Err(self.fail(cluster_err(format!(
+                            "rank {}: no exchange round completed within {:?}; a peer is \
+                             stuck or was stopped",
+                            self.rank, self.round_timeout
+                        ))));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TimelyTransport {
+    fn drop(&mut self) {
+        // Closing the command channel ends the worker loop; its input closes and the
+        // dataflow drains. Joining waits for the peers to close too, so it runs on a thread
+        // of its own with a deadline, and is skipped once the cluster is broken.
+        drop(self.cmds.lock().unwrap_or_else(|e| e.into_inner()).take());
+        let guards = self.guards.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let broken = *self.broken.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(guards) = guards else { return };
+        if broken || failure().is_some() {
+            std::mem::forget(guards);
+            return;
+        }
+        let (tx, rx) = mpsc::channel();
+        let joiner = std::thread::Builder::new()
+            .name("timely:shutdown".into())
+            .spawn(move || {
+                drop(guards.join());
+                let _ = tx.send(());
+            });
+        if joiner.is_ok() {
+            let _ = rx.recv_timeout(self.round_timeout.min(Duration::from_secs(30)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_peer_is_read_from_the_thread_name() {
+        assert_eq!(
+            lost_peer("timely:recv-2: timely communication error"),
+            Some(2)
+        );
+        assert_eq!(lost_peer("timely:send-11: broken pipe"), Some(11));
+        assert_eq!(lost_peer("timely:work-0: oops"), None);
+    }
+
+    #[test]
+    fn handshakes_are_checked() {
+        let cfg =
+            ClusterConfig::new(1, vec!["127.0.0.1:1".into(), "127.0.0.1:2".into()]).session(7);
+        let h = handshake(&cfg, 0);
+        assert_eq!(check_handshake(&cfg, &h, "x").unwrap(), 0);
+        let other = ClusterConfig::new(0, vec!["a:1".into(), "b:2".into()]).session(8);
+        let e = check_handshake(&cfg, &handshake(&other, 0), "x").unwrap_err();
+        assert!(e.to_string().contains("another session"), "{e}");
+        let mut bad = h;
+        bad[0] = b'G';
+        let e = check_handshake(&cfg, &bad, "x").unwrap_err();
+        assert!(e.to_string().contains("not a firesteel peer"), "{e}");
+        let three =
+            ClusterConfig::new(0, vec!["a:1".into(), "b:2".into(), "c:3".into()]).session(7);
+        let e = check_handshake(&cfg, &handshake(&three, 2), "x").unwrap_err();
+        assert!(e.to_string().contains("rank 2 of 3"), "{e}");
+    }
+}

@@ -1,0 +1,254 @@
+//! Cluster mode with the processes played by threads of this test: each thread builds its
+//! own context connected to the others over loopback, and runs the same program. (The
+//! root package's `tests/cluster.rs` runs real processes through `firesteel launch`.)
+#![cfg(feature = "cluster")]
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use firesteel_core::{ClusterConfig, Context, Error, HashPartitioner};
+
+/// Addresses on loopback with ports the OS just handed out.
+fn free_addresses(n: usize) -> Vec<String> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().to_string())
+        .collect()
+}
+
+/// Runs `program` on `n` cluster "processes" (threads) and returns each one's result.
+fn on_cluster<R: Send + 'static>(
+    n: usize,
+    program: impl Fn(&Context) -> R + Send + Sync + Clone + 'static,
+) -> Vec<R> {
+    let peers = free_addresses(n);
+    let session = rand_session();
+    let handles: Vec<_> = (0..n)
+        .map(|rank| {
+            let peers = peers.clone();
+            let program = program.clone();
+            std::thread::spawn(move || {
+                let cfg = ClusterConfig::new(rank, peers)
+                    .session(session)
+                    .connect_timeout(Duration::from_secs(20))
+                    .round_timeout(Duration::from_secs(60));
+                let ctx = Context::builder().threads(2).cluster(cfg).build().unwrap();
+                program(&ctx)
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+fn rand_session() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+fn word_count(ctx: &Context) -> Vec<(String, u64)> {
+    let words: Vec<String> = (0..2000u64)
+        .map(|i| format!("w{}", (i * 7919) % 113))
+        .collect();
+    let mut out = ctx
+        .parallelize(words, 5)
+        .map(|w| (w, 1u64))
+        .reduce_by_key_with(|a, b| a + b, 3)
+        .collect()
+        .unwrap();
+    out.sort();
+    out
+}
+
+#[test]
+fn word_count_matches_local_on_two_and_three_processes() {
+    let local = word_count(&Context::local(2).unwrap());
+    assert_eq!(local.len(), 113);
+    for n in [2, 3] {
+        for got in on_cluster(n, word_count) {
+            assert_eq!(got, local, "{n} processes");
+        }
+    }
+}
+
+/// An iterative job with a cached, co-partitioned join (PageRank's shape), a union that
+/// reads partitions other processes own, a sort, and accumulators.
+fn mixed(ctx: &Context) -> (Vec<(u64, f64)>, Vec<u64>, u64, u64, f64) {
+    let part = HashPartitioner::new(4);
+    let edges: Vec<(u64, u64)> = (0..400u64).map(|i| (i % 37, (i * 13 + 5) % 37)).collect();
+    let links = ctx
+        .parallelize(edges, 6)
+        .group_by_key_with(part.clone())
+        .cache();
+    let mut ranks = links.map_values(|_| 1.0f64);
+    for _ in 0..5 {
+        let contribs = links.join(&ranks).flat_map(|(_, (dsts, r))| {
+            let share = r / dsts.len() as f64;
+            dsts.into_iter()
+                .map(move |d| (d, share))
+                .collect::<Vec<_>>()
+        });
+        ranks = contribs
+            .reduce_by_key_with(|a, b| a + b, part.clone())
+            .map_values(|s| 0.15 + 0.85 * s);
+    }
+    let mut r = ranks.collect().unwrap();
+    r.sort_by_key(|x| x.0);
+    let a = ctx.parallelize((0..50u64).collect(), 3).map(|x| (x % 7, x));
+    let b = ctx.parallelize((0..30u64).collect(), 2).map(|x| (x % 5, x));
+    let unioned = a
+        .reduce_by_key_with(|x, y| x + y, 3)
+        .union(&b.reduce_by_key_with(|x, y| x + y, 4))
+        .coalesce(2, false);
+    let mut u: Vec<u64> = unioned.map(|(_, v)| v).collect().unwrap();
+    u.sort_unstable();
+    let seen = ctx.long_accumulator("seen");
+    let acc = seen.clone();
+    let sorted = ctx
+        .parallelize((0..500u64).rev().collect(), 4)
+        .map(move |x| {
+            acc.add(1);
+            (x % 97, x)
+        })
+        .sort_by_key(true, Some(3))
+        .unwrap()
+        .map(|(k, _)| k)
+        .collect()
+        .unwrap();
+    let inversions = sorted.windows(2).filter(|w| w[0] > w[1]).count() as u64;
+    let total = ctx.parallelize((1..=1000u64).collect(), 7).sum().unwrap();
+    let mean = ctx
+        .parallelize((0..100).map(f64::from).collect(), 3)
+        .aggregate(
+            (0.0f64, 0u64),
+            |(s, c), x| (s + x, c + 1),
+            |(s, c), (t, d)| (s + t, c + d),
+        )
+        .unwrap();
+    (
+        r,
+        u,
+        inversions + 1000 * seen.value(),
+        total,
+        mean.0 / mean.1 as f64,
+    )
+}
+
+#[test]
+fn iterative_joins_unions_sorts_and_accumulators_match_local() {
+    let local = mixed(&Context::local(2).unwrap());
+    for n in [2, 3] {
+        for got in on_cluster(n, mixed) {
+            assert_eq!(got.0, local.0, "ranks on {n} processes");
+            assert_eq!(got.1, local.1, "union on {n} processes");
+            assert_eq!(got.2, local.2, "sort and accumulator on {n} processes");
+            assert_eq!(got.3, 500_500);
+            assert_eq!(got.4, local.4);
+        }
+    }
+}
+
+#[test]
+fn text_output_is_written_once_by_the_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o2 = out.clone();
+    let counts = on_cluster(2, move |ctx| {
+        ctx.parallelize((0..100u64).collect(), 5)
+            .save_as_text_file(&o2)
+            .unwrap();
+        ctx.text_file(&o2, 3).unwrap().count().unwrap()
+    });
+    assert_eq!(counts, vec![100, 100]);
+    assert!(out.join("_SUCCESS").exists());
+    let parts = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("part-")
+        })
+        .count();
+    assert_eq!(parts, 5);
+}
+
+#[test]
+fn different_plans_are_an_error_not_a_hang() {
+    let results = on_cluster(2, |ctx| {
+        // Rank 1 builds a different lineage.
+        let d = ctx.parallelize((0..10u64).collect(), 2);
+        let d = if ctx.process_rank() == 1 {
+            d.map(|x| x + 1).filter(|_| true)
+        } else {
+            d.map(|x| x + 1)
+        };
+        d.count().map_err(|e| e.to_string())
+    });
+    for r in results {
+        let e = r.unwrap_err();
+        assert!(e.contains("plan mismatch"), "{e}");
+    }
+}
+
+#[test]
+fn a_failed_task_fails_the_job_on_every_process() {
+    let results = on_cluster(2, |ctx| {
+        let r = ctx
+            .parallelize((0..10u64).collect(), 2)
+            .try_map(|x| {
+                if x == 7 {
+                    Err(Error::parse("input.txt", 7, "bad record"))
+                } else {
+                    Ok(x)
+                }
+            })
+            .count();
+        // The cluster is still usable afterwards.
+        let after = ctx.parallelize((0..10u64).collect(), 2).count().unwrap();
+        (r.map_err(|e| e.to_string()), after)
+    });
+    for (r, after) in results {
+        let e = r.unwrap_err();
+        assert!(e.contains("input.txt:7"), "{e}");
+        assert_eq!(after, 10);
+    }
+}
+
+#[test]
+fn a_garbage_peer_is_rejected_with_an_error() {
+    use std::io::Write;
+    let peers = free_addresses(2);
+    let target = peers[0].clone();
+    let handle = std::thread::spawn(move || {
+        let cfg = ClusterConfig::new(0, peers)
+            .session(1)
+            .connect_timeout(Duration::from_secs(20));
+        Context::builder().threads(1).cluster(cfg).build().map(drop)
+    });
+    // Rank 0 waits for rank 1; send it garbage instead.
+    let mut s = loop {
+        match std::net::TcpStream::connect(&target) {
+            Ok(s) => break s,
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let e = handle.join().unwrap().unwrap_err();
+    assert!(e.to_string().contains("not a firesteel peer"), "{e}");
+}
+
+#[test]
+fn a_missing_peer_is_a_connect_timeout() {
+    let peers = free_addresses(2);
+    let cfg = ClusterConfig::new(1, peers).connect_timeout(Duration::from_millis(300));
+    let e = Context::builder()
+        .threads(1)
+        .cluster(cfg)
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("could not connect to rank 0"), "{e}");
+}
