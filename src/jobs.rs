@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use firesteel::core::Context;
-use firesteel::graphx::{algorithms, edge_list_file, EdgeListOptions, Graph};
+use firesteel::graphx::{
+    algorithms, edge_list_dataset, edge_list_file, Edge, EdgeListOptions, Graph,
+};
 use firesteel::mllib::als::{Als, ColdStartStrategy};
 use firesteel::mllib::data;
 use firesteel::mllib::kmeans::{KMeans, KMeansInit};
@@ -35,6 +37,9 @@ struct Outcome {
 }
 
 fn emit(common: &Common, ctx: &Context, o: Outcome) {
+    if !crate::is_leader(ctx) {
+        return;
+    }
     let m = ctx.metrics();
     if common.json {
         let t = m.totals;
@@ -69,7 +74,10 @@ fn emit(common: &Common, ctx: &Context, o: Outcome) {
 }
 
 /// Writes `lines` to `--output` (a plain TSV file), or to stdout without `--json`.
-fn write_tsv(common: &Common, lines: impl Iterator<Item = String>) -> JobResult {
+fn write_tsv(common: &Common, ctx: &Context, lines: impl Iterator<Item = String>) -> JobResult {
+    if !crate::is_leader(ctx) {
+        return Ok(());
+    }
     match &common.output {
         Some(path) => {
             let mut w = std::io::BufWriter::new(
@@ -102,6 +110,10 @@ pub(crate) struct GraphArgs {
     /// Edge list: `src dst` per line, `#` comments.
     #[arg(long)]
     input: PathBuf,
+    /// Checkpoint the parsed edges here, and resume from that checkpoint when it is
+    /// complete (the input is then not read): a rerun after a failure skips the loading.
+    #[arg(long)]
+    checkpoint_dir: Option<PathBuf>,
 }
 
 /// PageRank's flags.
@@ -129,7 +141,19 @@ fn load_graph(
         num_partitions: a.common.partitions.unwrap_or(0),
         ..Default::default()
     };
-    let g = edge_list_file(ctx, &a.input, opts)?;
+    let g = match &a.checkpoint_dir {
+        None => edge_list_file(ctx, &a.input, opts)?,
+        Some(dir) => {
+            let saved = dir.join("edges");
+            let edges = if saved.join("_SUCCESS").exists() {
+                eprintln!("resuming from the checkpoint in {}", saved.display());
+                ctx.read_checkpoint::<Edge<i32>>(&saved)?
+            } else {
+                edge_list_dataset(ctx, &a.input, &opts)?.checkpoint_to(&saved)?
+            };
+            Graph::from_edges(&edges, 1)
+        }
+    };
     Ok((g, start.elapsed().as_secs_f64()))
 }
 
@@ -153,7 +177,7 @@ pub(crate) fn pagerank(a: &PageRankArgs) -> JobResult {
     let fit_s = start.elapsed().as_secs_f64();
     v.sort_by_key(|r| r.0);
     let sum: f64 = v.iter().map(|r| r.1).sum();
-    write_tsv(common, v.iter().map(|(id, r)| format!("{id}\t{r}")))?;
+    write_tsv(common, &ctx, v.iter().map(|(id, r)| format!("{id}\t{r}")))?;
     emit(
         common,
         &ctx,
@@ -213,7 +237,11 @@ pub(crate) fn vertex_job(a: &GraphArgs, which: VertexJob) -> JobResult {
             json!({ "vertices": v.len(), "components": labels.len() })
         }
     };
-    write_tsv(&a.common, v.iter().map(|(id, c)| format!("{id}\t{c}")))?;
+    write_tsv(
+        &a.common,
+        &ctx,
+        v.iter().map(|(id, c)| format!("{id}\t{c}")),
+    )?;
     emit(
         &a.common,
         &ctx,
@@ -313,6 +341,7 @@ pub(crate) fn kmeans(a: &KMeansArgs) -> JobResult {
     let s = model.summary();
     write_tsv(
         &a.common,
+        &ctx,
         model.centers().outer_iter().map(|c| {
             c.iter()
                 .map(|v| v.to_string())
@@ -383,7 +412,9 @@ pub(crate) fn lr(a: &LrArgs) -> JobResult {
         .fit(&blocks)?;
     let fit_s = start.elapsed().as_secs_f64();
     if let Some(path) = &a.common.output {
-        model.save(path)?;
+        if crate::is_leader(&ctx) {
+            model.save(path)?;
+        }
     }
     let s = model.summary().ok_or("training produced no summary")?;
     emit(

@@ -14,8 +14,9 @@ mod charts;
 mod demo;
 mod generate;
 mod jobs;
+mod launch;
 use firesteel::core::metrics::{StageInfo, TaskEnd};
-use firesteel::core::{Context, Listener};
+use firesteel::core::{ClusterConfig, Context, Listener};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -52,6 +53,13 @@ pub(crate) struct Common {
     /// Show progress on stderr (default: when stderr is a terminal).
     #[arg(long)]
     progress: Option<bool>,
+    /// Cluster mode: this process's rank (default: `FIRESTEEL_RANK` and the like).
+    #[arg(long, requires = "peers")]
+    process_rank: Option<usize>,
+    /// Cluster mode: every process's `host:port`, comma-separated, by rank (default:
+    /// `FIRESTEEL_PEERS`). Each process listens only on its own address.
+    #[arg(long, value_delimiter = ',', requires = "process_rank")]
+    peers: Option<Vec<String>>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -92,6 +100,8 @@ enum Command {
     Lr(jobs::LrArgs),
     /// ALS matrix factorization; reports train and test RMSE.
     Als(jobs::AlsArgs),
+    /// Starts N local processes of a program as a cluster: `launch -n 2 -- firesteel ...`.
+    Launch(launch::LaunchArgs),
     /// Counts words, sorted by word.
     Wordcount {
         #[command(flatten)]
@@ -351,6 +361,15 @@ pub(crate) fn context(common: &Common) -> firesteel::Result<Context> {
     if let Some(t) = common.threads {
         b = b.threads(t);
     }
+    // Shuffles get the input's partition count too, so that results do not depend on the
+    // number of processes.
+    if let Some(p) = common.partitions {
+        b = b.default_parallelism(p);
+    }
+    b = match (common.process_rank, &common.peers) {
+        (Some(rank), Some(peers)) => b.cluster(ClusterConfig::new(rank, peers.clone())),
+        _ => b.cluster_from_env()?,
+    };
     let ctx = b.build()?;
     if common
         .progress
@@ -363,7 +382,13 @@ pub(crate) fn context(common: &Common) -> firesteel::Result<Context> {
 }
 
 pub(crate) fn partitions(common: &Common, ctx: &Context) -> usize {
-    common.partitions.unwrap_or(2 * ctx.threads())
+    common.partitions.unwrap_or(2 * ctx.default_parallelism())
+}
+
+/// Whether this process writes the driver's output files: in cluster mode every process
+/// computes the same results, and rank 0 writes them.
+pub(crate) fn is_leader(ctx: &Context) -> bool {
+    ctx.process_rank() == 0
 }
 
 pub(crate) fn word_count(
@@ -394,7 +419,8 @@ fn run_wordcount(common: &Common, input: &Path) -> firesteel::Result<()> {
             .map(|(w, c)| format!("{w}\t{c}"))
             .save_as_text_file(out)?;
     }
-    if common.json {
+    if !is_leader(&ctx) {
+    } else if common.json {
         let m = ctx.metrics();
         println!(
             "{{\"job\":\"wordcount\",\"distinct_words\":{},\"total_words\":{},\"load_s\":0,\"fit_s\":{secs},\"iterations\":1,\"iteration_s\":[{secs}],\"metrics\":{{\"jobs\":{},\"stages\":{},\"shuffle_bytes_written\":{},\"bytes_spilled\":{}}}}}",
@@ -447,6 +473,10 @@ fn main() -> ExitCode {
         Command::Kmeans(a) => jobs::kmeans(a),
         Command::Lr(a) => jobs::lr(a),
         Command::Als(a) => jobs::als(a),
+        Command::Launch(a) => match launch::run(a) {
+            Ok(code) => return ExitCode::from(code),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -78,10 +78,7 @@ fn word_count_matches_local_on_two_and_three_processes() {
 fn mixed(ctx: &Context) -> (Vec<(u64, f64)>, Vec<u64>, u64, u64, f64) {
     let part = HashPartitioner::new(4);
     let edges: Vec<(u64, u64)> = (0..400u64).map(|i| (i % 37, (i * 13 + 5) % 37)).collect();
-    let links = ctx
-        .parallelize(edges, 6)
-        .group_by_key_with(part.clone())
-        .cache();
+    let links = ctx.parallelize(edges, 6).group_by_key_with(part).cache();
     let mut ranks = links.map_values(|_| 1.0f64);
     for _ in 0..5 {
         let contribs = links.join(&ranks).flat_map(|(_, (dsts, r))| {
@@ -91,7 +88,7 @@ fn mixed(ctx: &Context) -> (Vec<(u64, f64)>, Vec<u64>, u64, u64, f64) {
                 .collect::<Vec<_>>()
         });
         ranks = contribs
-            .reduce_by_key_with(|a, b| a + b, part.clone())
+            .reduce_by_key_with(|a, b| a + b, part)
             .map_values(|s| 0.15 + 0.85 * s);
     }
     let mut r = ranks.collect().unwrap();

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use firesteel_core::{Context, Data};
+use firesteel_core::{Context, Data, Dataset};
 use petgraph::visit::EdgeRef;
 
 use crate::{Edge, Graph, GraphError, PartitionStrategy, Result, VertexId};
@@ -74,6 +74,25 @@ pub fn edge_list_file(
     path: impl AsRef<Path>,
     options: EdgeListOptions,
 ) -> Result<Graph<i32, i32>> {
+    let edges = edge_list_dataset(ctx, path, &options)?;
+    let g = Graph::from_edges(&edges, 1);
+    Ok(match options.strategy {
+        Some(s) => g.partition_by(s, edges.num_partitions()),
+        None => g,
+    })
+}
+
+/// The edges [`edge_list_file`] builds its graph from, as a dataset (attribute 1 each), in
+/// `options.num_partitions` partitions: for programs that checkpoint or transform the
+/// edges before building the graph with [`Graph::from_edges`].
+///
+/// # Errors
+/// As [`edge_list_file`].
+pub fn edge_list_dataset(
+    ctx: &Context,
+    path: impl AsRef<Path>,
+    options: &EdgeListOptions,
+) -> Result<Dataset<Edge<i32>>> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|source| GraphError::Io {
         path: path.to_path_buf(),
@@ -86,11 +105,7 @@ pub fn edge_list_file(
         options.num_partitions
     };
     let edges: Vec<Edge<i32>> = pairs.into_iter().map(|(s, d)| Edge::new(s, d, 1)).collect();
-    let g = Graph::from_edges(&ctx.parallelize(edges, n), 1);
-    Ok(match options.strategy {
-        Some(s) => g.partition_by(s, n),
-        None => g,
-    })
+    Ok(ctx.parallelize(edges, n))
 }
 
 impl<VD: Data, ED: Data> Graph<VD, ED> {

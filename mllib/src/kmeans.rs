@@ -400,7 +400,7 @@ fn min_dists(b: &InstanceBlock, centers: &Array2<f64>) -> Vec<f64> {
     assign(x, row_sq_norms(x).view(), centers).1
 }
 
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct PassStats {
     /// k × d sums, row-major.
     sums: Vec<f64>,

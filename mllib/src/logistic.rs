@@ -413,7 +413,7 @@ pub(crate) struct Objective {
     depth: usize,
 }
 
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct LossAcc {
     loss: f64,
     grad: Array2<f64>,

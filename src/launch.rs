@@ -1,0 +1,157 @@
+//! `firesteel launch -n N -- PROG ARGS...`: starts N local processes of one program as a
+//! cluster on 127.0.0.1, for development and tests (what `mpirun -n N` does for MPI).
+//!
+//! Each process gets `FIRESTEEL_RANK`, `FIRESTEEL_PEERS` (ports the OS handed out just
+//! before) and a fresh `FIRESTEEL_SESSION`, so that processes of concurrent launches never
+//! join each other. Rank 0's stdout becomes the launcher's; the other ranks' stdout is
+//! dropped (every rank computes the same results). Every rank's stderr is forwarded with a
+//! `[rank i]` prefix. When a process fails, the others are given a grace period to notice
+//! (they fail on their own, naming the lost peer) and are then killed. The exit code is
+//! the first failure's, 124 on `--timeout`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+/// `launch`'s flags.
+#[derive(Args, Debug)]
+pub(crate) struct LaunchArgs {
+    /// Number of processes.
+    #[arg(short = 'n', long = "processes", default_value_t = 2)]
+    processes: usize,
+    /// Kill every process after this many seconds (exit code 124).
+    #[arg(long)]
+    timeout: Option<f64>,
+    /// Seconds the others get to exit on their own after one process fails.
+    #[arg(long, default_value_t = 15.0)]
+    grace: f64,
+    /// The program and its arguments.
+    #[arg(last = true, required = true)]
+    command: Vec<String>,
+}
+
+/// Loopback addresses with ports the OS just handed out.
+fn free_addresses(n: usize) -> std::io::Result<Vec<String>> {
+    let listeners = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.to_string()))
+        .collect()
+}
+
+fn session_id() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one((std::process::id(), Instant::now()))
+}
+
+/// Runs the launch; returns the exit code.
+pub(crate) fn run(a: &LaunchArgs) -> Result<u8, Box<dyn std::error::Error + Send + Sync>> {
+    if a.processes == 0 {
+        return Err("-n must be at least 1".into());
+    }
+    let peers = free_addresses(a.processes)?.join(",");
+    let session = session_id().to_string();
+    let (prog, args) = a.command.split_first().ok_or("no program given after --")?;
+    let mut children: Vec<Child> = Vec::with_capacity(a.processes);
+    let mut forwarders = Vec::new();
+    for rank in 0..a.processes {
+        let mut cmd = Command::new(prog);
+        cmd.args(args)
+            .env("FIRESTEEL_RANK", rank.to_string())
+            .env("FIRESTEEL_PEERS", &peers)
+            .env("FIRESTEEL_SESSION", &session)
+            .stdin(Stdio::null())
+            .stdout(if rank == 0 {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .stderr(Stdio::piped());
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                for c in &mut children {
+                    let _ = c.kill();
+                }
+                return Err(format!("starting {prog}: {e}").into());
+            }
+        };
+        eprintln!("[launch] rank {rank} pid {}", child.id());
+        if let Some(err) = child.stderr.take() {
+            forwarders.push(std::thread::spawn(move || {
+                for line in BufReader::new(err).lines().map_while(Result::ok) {
+                    let mut e = std::io::stderr().lock();
+                    let _ = writeln!(e, "[rank {rank}] {line}");
+                }
+            }));
+        }
+        children.push(child);
+    }
+    let start = Instant::now();
+    let timeout = a.timeout.map(Duration::from_secs_f64);
+    let grace = Duration::from_secs_f64(a.grace.max(0.0));
+    let mut status: Vec<Option<ExitStatus>> = vec![None; children.len()];
+    let mut first_failure: Option<(usize, ExitStatus, Instant)> = None;
+    let mut code = 0u8;
+    loop {
+        for (i, c) in children.iter_mut().enumerate() {
+            if status[i].is_none() {
+                if let Some(s) = c.try_wait()? {
+                    status[i] = Some(s);
+                    if !s.success() && first_failure.is_none() {
+                        first_failure = Some((i, s, Instant::now()));
+                    }
+                }
+            }
+        }
+        if status.iter().all(Option::is_some) {
+            break;
+        }
+        let timed_out = timeout.is_some_and(|t| start.elapsed() > t);
+        let grace_over = first_failure.is_some_and(|(_, _, at)| at.elapsed() > grace);
+        if timed_out || grace_over {
+            for (i, c) in children.iter_mut().enumerate() {
+                if status[i].is_none() {
+                    let _ = c.kill();
+                    eprintln!(
+                        "[launch] killed rank {i} ({})",
+                        if timed_out {
+                            "timeout"
+                        } else {
+                            "a peer failed"
+                        }
+                    );
+                }
+            }
+            for (i, c) in children.iter_mut().enumerate() {
+                if status[i].is_none() {
+                    status[i] = Some(c.wait()?);
+                }
+            }
+            if timed_out {
+                code = 124;
+            }
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for f in forwarders {
+        let _ = f.join();
+    }
+    if code == 0 {
+        if let Some((rank, s, _)) = first_failure {
+            eprintln!("[launch] rank {rank} failed ({s})");
+            code = s
+                .code()
+                .and_then(|c| u8::try_from(c).ok())
+                .unwrap_or(1)
+                .max(1);
+        }
+    }
+    Ok(code)
+}

@@ -1,0 +1,323 @@
+//! Cluster mode end to end: real processes started by `firesteel launch`, each test with a
+//! hard timeout. The jobs must print exactly what local mode prints; a killed process must
+//! make the others fail naming it; a rerun must resume from a checkpoint.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_firesteel");
+
+/// Waits for `child` at most `limit` (reading its output meanwhile), killing it past that.
+fn wait_with_timeout(child: Child, limit: Duration) -> Output {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            kill(pid);
+            let out = rx.recv().unwrap().unwrap();
+            panic!(
+                "timed out after {limit:?}; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    let child = Command::new(BIN)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_with_timeout(child, Duration::from_secs(120));
+    assert!(
+        out.status.success(),
+        "firesteel {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs a job locally, then on 1, 2 and 3 processes, and returns the stdouts.
+fn local_and_cluster(job: &[&str]) -> (String, Vec<String>) {
+    let local = String::from_utf8(run(job).stdout).unwrap();
+    let cluster = [1, 2, 3]
+        .iter()
+        .map(|n| {
+            let mut args = vec!["launch", "-n"];
+            let n = n.to_string();
+            args.push(&n);
+            args.extend(["--timeout", "100", "--", BIN]);
+            args.extend(job);
+            String::from_utf8(run(&args).stdout).unwrap()
+        })
+        .collect();
+    (local, cluster)
+}
+
+/// The `quality` figures of a `--json` run.
+fn quality(stdout: &str) -> Value {
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    v["quality"].clone()
+}
+
+#[test]
+fn graph_jobs_print_the_same_tsv_on_1_2_and_3_processes() {
+    for job in ["pagerank", "cc"] {
+        let args = [
+            job,
+            "--input",
+            "data/followers.txt",
+            "--threads",
+            "1",
+            "--partitions",
+            "4",
+        ];
+        let (local, cluster) = local_and_cluster(&args);
+        assert_eq!(local.lines().count(), 6, "{local}");
+        for (n, out) in cluster.iter().enumerate() {
+            assert_eq!(out, &local, "{job} on {} processes", n + 1);
+        }
+    }
+}
+
+#[test]
+fn word_count_is_the_same_on_1_2_and_3_processes() {
+    let args = [
+        "wordcount",
+        "--input",
+        "data/sample_text.txt",
+        "--threads",
+        "1",
+        "--partitions",
+        "5",
+    ];
+    let (local, cluster) = local_and_cluster(&args);
+    assert!(local.lines().count() > 50, "{local}");
+    for (n, out) in cluster.iter().enumerate() {
+        assert_eq!(out, &local, "{} processes", n + 1);
+    }
+}
+
+#[test]
+fn ml_jobs_report_the_same_figures_on_1_2_and_3_processes() {
+    let jobs: [&[&str]; 3] = [
+        &["kmeans", "--input", "data/kmeans_data.txt", "--k", "2"],
+        &[
+            "lr",
+            "--input",
+            "data/sample_libsvm_data.txt",
+            "--iterations",
+            "20",
+        ],
+        &[
+            "als",
+            "--input",
+            "data/sample_movielens_ratings.txt",
+            "--rank",
+            "5",
+            "--iterations",
+            "5",
+            "--reg",
+            "0.1",
+        ],
+    ];
+    for job in jobs {
+        let mut args = job.to_vec();
+        args.extend(["--threads", "1", "--partitions", "4", "--json"]);
+        let (local, cluster) = local_and_cluster(&args);
+        let want = quality(&local);
+        assert!(want.is_object(), "{local}");
+        for (n, out) in cluster.iter().enumerate() {
+            assert_eq!(quality(out), want, "{} on {} processes", job[0], n + 1);
+        }
+    }
+}
+
+/// Writes an R-MAT graph big enough that PageRank runs for a while.
+fn write_graph(dir: &Path) -> String {
+    let path = dir.join("graph.txt");
+    let p = path.to_str().unwrap().to_owned();
+    run(&[
+        "generate",
+        "rmat",
+        "--scale",
+        "12",
+        "--edge-factor",
+        "8",
+        "--output",
+        &p,
+    ]);
+    p
+}
+
+/// Starts a launch and returns it with the pid of rank 1, read from its stderr.
+fn launch_and_find_rank1(args: &[&str]) -> (Child, u32, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the launcher did not name rank 1's pid");
+        };
+        if let Some(pid) = line.strip_prefix("[launch] rank 1 pid ") {
+            return (child, pid.trim().parse().unwrap(), rx);
+        }
+    }
+}
+
+fn kill(pid: u32) {
+    let ok = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -9 {pid}");
+}
+
+/// Collects the launcher's remaining stderr and waits for it, with a deadline.
+fn finish(mut child: Child, rx: std::sync::mpsc::Receiver<String>, limit: Duration) -> String {
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the cluster did not stop within {limit:?} of losing a process");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let mut text = String::new();
+    while let Ok(l) = rx.recv_timeout(Duration::from_secs(2)) {
+        text.push_str(&l);
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn a_killed_process_makes_the_others_fail_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = write_graph(dir.path());
+    let (child, pid, rx) = launch_and_find_rank1(&[
+        "launch",
+        "-n",
+        "2",
+        "--grace",
+        "60",
+        "--",
+        BIN,
+        "pagerank",
+        "--input",
+        &graph,
+        "--iterations",
+        "1000000",
+        "--threads",
+        "1",
+        "--partitions",
+        "4",
+    ]);
+    std::thread::sleep(Duration::from_millis(1500));
+    kill(pid);
+    let started = Instant::now();
+    // Rank 0 must fail on its own, well before the launcher's 60 s grace would kill it.
+    let text = finish(child, rx, Duration::from_secs(30));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(
+        text.contains("[rank 0] error: cluster: lost peer rank 1"),
+        "{text}"
+    );
+    assert!(!text.contains("killed rank 0"), "{text}");
+}
+
+#[test]
+fn a_rerun_resumes_from_the_checkpoint_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = write_graph(dir.path());
+    let ckpt = dir.path().join("ckpt");
+    let ckpt_s = ckpt.to_str().unwrap();
+    let job = |iterations: &'static str| -> Vec<String> {
+        [
+            "pagerank",
+            "--input",
+            &graph,
+            "--checkpoint-dir",
+            ckpt_s,
+            "--iterations",
+            iterations,
+            "--threads",
+            "1",
+            "--partitions",
+            "4",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    // The reference: a clean local run without checkpoints.
+    let want = String::from_utf8(
+        run(&[
+            "pagerank",
+            "--input",
+            &graph,
+            "--iterations",
+            "5",
+            "--threads",
+            "1",
+            "--partitions",
+            "4",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    // Run 1 checkpoints the edges, then loses a process mid-job.
+    let mut args = vec!["launch", "-n", "2", "--", BIN];
+    let long = job("1000000");
+    args.extend(long.iter().map(String::as_str));
+    let (child, pid, rx) = launch_and_find_rank1(&args);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ckpt.join("edges/_SUCCESS").exists() {
+        assert!(Instant::now() < deadline, "no checkpoint was written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    kill(pid);
+    finish(child, rx, Duration::from_secs(30));
+    // Run 2 cannot read the input: it must resume from the checkpoint.
+    std::fs::remove_file(&graph).unwrap();
+    let mut args = vec!["launch", "-n", "2", "--timeout", "100", "--", BIN];
+    let short = job("5");
+    args.extend(short.iter().map(String::as_str));
+    let out = run(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("resuming from the checkpoint"), "{err}");
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
+}
