@@ -390,6 +390,9 @@ pub(crate) struct LrArgs {
     elastic_net: f64,
     #[arg(long, value_enum, default_value = "auto")]
     family: FamilyArg,
+    /// Convergence tolerance (Spark's tol); 0 runs every iteration.
+    #[arg(long, default_value_t = 1e-6)]
+    tol: f64,
 }
 
 pub(crate) fn lr(a: &LrArgs) -> JobResult {
@@ -406,6 +409,7 @@ pub(crate) fn lr(a: &LrArgs) -> JobResult {
     };
     let model = LogisticRegression::params()
         .max_iter(a.iterations)
+        .tol(a.tol)
         .reg_param(a.reg)
         .elastic_net_param(a.elastic_net)
         .family(family)

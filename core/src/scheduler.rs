@@ -568,7 +568,7 @@ impl Job<'_> {
             for (&i, slot) in mine_idx.iter().zip(&slots) {
                 let r = &slot.as_ref().expect("stage succeeded").0;
                 msg.results
-                    .push((i, postcard::to_allocvec(r).map_err(Error::serde)?));
+                    .push((i, postcard::to_allocvec(r).map_err(Error::serde)?.into()));
             }
             Ok(msg)
         };

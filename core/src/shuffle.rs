@@ -464,7 +464,7 @@ impl ShuffleManager {
                 bytes.extend_from_slice(raw);
                 records += n;
             }
-            encoded.push((r, records, bytes));
+            encoded.push((r, records, bytes.into()));
         }
         Ok(encoded)
     }
@@ -502,7 +502,7 @@ impl ShuffleManager {
         for (r, records, bytes) in buckets {
             added += bytes.len();
             out.buckets[r] = Bucket {
-                remote: Some((bytes.into(), records)),
+                remote: Some((bytes.into_vec().into(), records)),
                 ..Bucket::default()
             };
         }

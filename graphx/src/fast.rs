@@ -11,7 +11,9 @@
 
 use std::sync::Arc;
 
-use firesteel_core::{Data, Dataset};
+use std::any::Any;
+
+use firesteel_core::{Data, Dataset, Partitioner};
 
 use crate::partition::{EdgePartition, VPart, VertexIndex};
 use crate::{Graph, Result, VertexId};
@@ -34,23 +36,53 @@ fn range_starts(indices: &[Arc<VertexIndex>], ne: usize) -> Vec<Vec<usize>> {
         .collect()
 }
 
-/// Runs an edge job: `f(p, edge partition, gathered per-local values)` for every edge
-/// partition, where the gathered value of local vertex `l` is `values[q][routes]`.
-fn edge_job<R: Data, ED: Data, T: Copy + Send + Sync + 'static>(
+/// Partition `q` of a dataset keyed by vertex partition index `q`.
+#[derive(Debug)]
+struct ByIndex(usize);
+
+impl Partitioner<u64> for ByIndex {
+    fn num_partitions(&self) -> usize {
+        self.0
+    }
+    fn get_partition(&self, key: &u64) -> usize {
+        *key as usize
+    }
+    fn equivalent(&self, other: &dyn Any) -> bool {
+        other
+            .downcast_ref::<ByIndex>()
+            .is_some_and(|o| o.0 == self.0)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Per vertex partition `q`: `(edge partition p, p's partial values for q's vertices)`.
+type Partials<T> = Dataset<(u64, (u64, Vec<T>))>;
+
+/// An edge job: `f(edge partition, gathered per-local values)` for every edge partition,
+/// where the gathered value of local vertex `l` is `values[q][routes]`. The per-local
+/// results are cut into one slice per vertex partition and shuffled to it, so each slice
+/// goes only where it is summed (in cluster mode, to the process owning the vertex
+/// partition). Lazy: [`vertex_job`] runs it.
+fn edge_job<ED: Data, T: Data + Copy>(
     edges: &Dataset<Arc<EdgePartition<ED>>>,
-    indices: &Arc<Vec<Arc<VertexIndex>>>,
+    layout: &Layout,
     values: Option<Arc<Vec<Arc<Vec<T>>>>>,
     sources_only: Option<T>,
-    f: impl Fn(&EdgePartition<ED>, &[T]) -> R + Send + Sync + 'static,
-) -> Result<Vec<R>> {
-    let indices = indices.clone();
+    f: impl Fn(&EdgePartition<ED>, &[T]) -> Vec<T> + Send + Sync + 'static,
+) -> Partials<T> {
+    let indices = layout.indices.clone();
+    let starts = layout.starts.clone();
+    let nv = indices.len();
     let f = Arc::new(f);
-    Ok(edges
+    edges
         .map_partitions_with_index(move |p, eps| {
             let indices = indices.clone();
+            let starts = starts.clone();
             let values = values.clone();
             let f = f.clone();
-            eps.map(move |ep| {
+            eps.flat_map(move |ep| {
                 let mut local = Vec::new();
                 if let Some(values) = &values {
                     local.reserve(ep.num_local());
@@ -68,31 +100,39 @@ fn edge_job<R: Data, ED: Data, T: Copy + Send + Sync + 'static>(
                         }
                     }
                 }
-                f(&ep, &local)
+                let part = f(&ep, &local);
+                (0..nv)
+                    .map(|q| {
+                        let end = starts[p].get(q + 1).copied().unwrap_or(part.len());
+                        (q as u64, (p as u64, part[starts[p][q]..end].to_vec()))
+                    })
+                    .collect::<Vec<_>>()
             })
         })
-        .collect()?)
+        .partition_by(Arc::new(ByIndex(nv)) as Arc<dyn Partitioner<u64>>)
 }
 
-/// Runs a vertex job: for every vertex partition `q`, the edge partitions' per-local
-/// arrays combined (from `zero`, in edge partition order) onto `q`'s vertices, then
+/// Runs a vertex job: for every vertex partition `q`, the edge partitions' partials for
+/// `q` combined (from `zero`, in edge partition order) onto `q`'s vertices, then
 /// `apply(q, index, combined)`.
-fn vertex_job<R: Data, T: Copy + Send + Sync + 'static>(
-    index_ds: &Dataset<(u64, Arc<VertexIndex>)>,
-    partials: Arc<Vec<Vec<T>>>,
-    starts: &Arc<Vec<Vec<usize>>>,
+fn vertex_job<R: Data, T: Data + Copy>(
+    layout: &Layout,
+    partials: Partials<T>,
     zero: T,
     combine: fn(T, T) -> T,
     skip_sources: bool,
     apply: impl Fn(usize, &VertexIndex, Vec<T>) -> R + Send + Sync + 'static,
 ) -> Result<Vec<R>> {
-    let starts = starts.clone();
-    Ok(index_ds
-        .map(move |(q, ix)| {
+    Ok(layout
+        .index_ds
+        .zip_partitions(&partials, false, move |mut ixs, parts| {
+            let (q, ix) = ixs.next()?;
             let q = q as usize;
+            let mut parts: Vec<(u64, Vec<T>)> = parts.map(|(_, pv)| pv).collect();
+            parts.sort_by_key(|(p, _)| *p);
             let mut acc = vec![zero; ix.ids.len()];
-            for (p, part) in partials.iter().enumerate() {
-                let start = starts[p][q];
+            for (p, part) in parts {
+                let p = p as usize;
                 let route = &ix.routes[p];
                 // With `skip_sources`, source-only vertices' partials are `zero` and skipped.
                 let a = if skip_sources {
@@ -102,11 +142,11 @@ fn vertex_job<R: Data, T: Copy + Send + Sync + 'static>(
                 };
                 for (pos, &i) in route.iter().enumerate().skip(a) {
                     let slot = &mut acc[i as usize];
-                    *slot = combine(*slot, part[start + pos]);
+                    *slot = combine(*slot, part[pos]);
                 }
             }
-            apply(q, &ix, acc)
-        })
+            Some(apply(q, &ix, acc))
+        })?
         .collect()?)
 }
 
@@ -151,35 +191,25 @@ pub(crate) fn cc_fast<VD: Data, ED: Data>(
     g: &Graph<VD, ED>,
     max_iter: usize,
 ) -> Result<Graph<VertexId, ED>> {
-    let Layout {
-        indices,
-        starts,
-        index_ds,
-    } = layout(g)?;
+    let lay = layout(g)?;
+    let indices = lay.indices.clone();
     let mut labels: Arc<Vec<Arc<Vec<u64>>>> =
         Arc::new(indices.iter().map(|ix| Arc::new(ix.ids.clone())).collect());
     let mut i = 0;
     while i < max_iter {
-        let partials = edge_job(
-            &g.edges,
-            &indices,
-            Some(labels.clone()),
-            None,
-            |ep, local| {
-                let mut m = local.to_vec();
-                ep.for_each(|s, d, _| {
-                    let (s, d) = (s as usize, d as usize);
-                    m[d] = m[d].min(local[s]);
-                    m[s] = m[s].min(local[d]);
-                });
-                m
-            },
-        )?;
+        let partials = edge_job(&g.edges, &lay, Some(labels.clone()), None, |ep, local| {
+            let mut m = local.to_vec();
+            ep.for_each(|s, d, _| {
+                let (s, d) = (s as usize, d as usize);
+                m[d] = m[d].min(local[s]);
+                m[s] = m[s].min(local[d]);
+            });
+            m
+        });
         let old = labels.clone();
         let next = vertex_job(
-            &index_ds,
-            Arc::new(partials),
-            &starts,
+            &lay,
+            partials,
             u64::MAX,
             u64::min,
             false,
@@ -220,34 +250,18 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
 ) -> Result<Graph<f64, f64>> {
     let ctx = g.context().clone();
     let (nv, ne) = (g.nv, g.ne);
-    let Layout {
-        indices,
-        starts,
-        index_ds,
-    } = layout(g)?;
+    let lay = layout(g)?;
+    let indices = lay.indices.clone();
 
     // Out-degrees, through the same two jobs.
-    let local_out = edge_job(
-        &g.edges,
-        &indices,
-        None::<Arc<Vec<Arc<Vec<f64>>>>>,
-        None,
-        |ep, _| {
-            ep.offsets
-                .windows(2)
-                .map(|w| (w[1] - w[0]) as f64)
-                .collect::<Vec<f64>>()
-        },
-    )?;
-    let outdeg: Vec<Arc<Vec<f64>>> = vertex_job(
-        &index_ds,
-        Arc::new(local_out),
-        &starts,
-        0.0,
-        add,
-        false,
-        |_, _, s| Arc::new(s),
-    )?;
+    let local_out = edge_job(&g.edges, &lay, None, None, |ep, _| {
+        ep.offsets
+            .windows(2)
+            .map(|w| (w[1] - w[0]) as f64)
+            .collect::<Vec<f64>>()
+    });
+    let outdeg: Vec<Arc<Vec<f64>>> =
+        vertex_job(&lay, local_out, 0.0, add, false, |_, _, s| Arc::new(s))?;
     let inv_out: Arc<Vec<Arc<Vec<f64>>>> = Arc::new(
         outdeg
             .iter()
@@ -276,10 +290,12 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
             .map(|(r, w)| Arc::new(r.iter().zip(w.iter()).map(|(r, w)| r * w).collect()))
             .collect(),
     );
-    for _ in 0..num_iter {
+    for it in 0..num_iter {
+        // Only the last iteration's ranks are kept: the others need only contributions.
+        let last = it + 1 == num_iter;
         // Pull over the transposed CSR: each destination sums its sources' contributions
         // in ascending source order, the order in which message passing merges them.
-        let partials = edge_job(&g.edges, &indices, Some(contrib), Some(0.0), |ep, local| {
+        let partials = edge_job(&g.edges, &lay, Some(contrib), Some(0.0), |ep, local| {
             let (off, srcs) = ep.in_csr();
             off.windows(2)
                 .map(|w| {
@@ -290,16 +306,10 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
                     sum
                 })
                 .collect::<Vec<f64>>()
-        })?;
+        });
         let inv = inv_out.clone();
-        let next: Vec<(Arc<Vec<f64>>, Arc<Vec<f64>>)> = vertex_job(
-            &index_ds,
-            Arc::new(partials),
-            &starts,
-            0.0,
-            add,
-            true,
-            move |q, ix, sums| {
+        let next: Vec<(Option<Arc<Vec<f64>>>, Arc<Vec<f64>>)> =
+            vertex_job(&lay, partials, 0.0, add, true, move |q, ix, sums| {
                 let rank: Vec<f64> = ix
                     .ids
                     .iter()
@@ -313,11 +323,12 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
                     })
                     .collect();
                 let c = rank.iter().zip(inv[q].iter()).map(|(r, w)| r * w).collect();
-                (Arc::new(rank), Arc::new(c))
-            },
-        )?;
+                (last.then(|| Arc::new(rank)), Arc::new(c))
+            })?;
         let (r, c): (Vec<_>, Vec<_>) = next.into_iter().unzip();
-        ranks = r;
+        if last {
+            ranks = r.into_iter().map(|r| r.expect("kept")).collect();
+        }
         contrib = Arc::new(c);
     }
 

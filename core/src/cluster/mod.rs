@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use rustc_hash::{FxHashSet, FxHasher};
 use serde::{Deserialize, Serialize};
+pub(crate) use serde_bytes::ByteBuf;
 
 use crate::error::{Error, Result};
 use crate::rdd::{Dependency, RddBase};
@@ -211,7 +212,7 @@ pub(crate) fn owner(p: usize, world: usize) -> usize {
 }
 
 /// One map output's buckets for one destination: `(reduce partition, records, bytes)`.
-pub(crate) type EncodedBuckets = Vec<(usize, u64, Vec<u8>)>;
+pub(crate) type EncodedBuckets = Vec<(usize, u64, ByteBuf)>;
 
 /// What a process sends its peers at the end of a stage, or in a delivery round.
 #[derive(Serialize, Deserialize, Default)]
@@ -221,7 +222,7 @@ pub(crate) struct RoundMsg {
     /// Shuffle buckets: `(shuffle, map, buckets)`.
     pub buckets: Vec<(usize, usize, EncodedBuckets)>,
     /// Action results: `(slot, encoded result)`.
-    pub results: Vec<(usize, Vec<u8>)>,
+    pub results: Vec<(usize, ByteBuf)>,
     /// Accumulator updates of finished tasks: `(partition, [(accumulator, encoded)])`.
     pub updates: Vec<(usize, Vec<(usize, Vec<u8>)>)>,
 }
@@ -329,13 +330,13 @@ mod tests {
     fn round_messages_round_trip_and_reject_garbage() {
         let m = RoundMsg {
             failure: Some("boom".into()),
-            buckets: vec![(3, 1, vec![(0, 2, vec![1, 2, 3])])],
-            results: vec![(0, vec![9])],
+            buckets: vec![(3, 1, vec![(0, 2, ByteBuf::from(vec![1, 2, 3]))])],
+            results: vec![(0, ByteBuf::from(vec![9]))],
             updates: vec![(1, vec![(0, vec![4])])],
         };
         let back = RoundMsg::decode(&m.encode().unwrap(), 1).unwrap();
         assert_eq!(back.failure.as_deref(), Some("boom"));
-        assert_eq!(back.buckets[0].2[0].2, vec![1, 2, 3]);
+        assert_eq!(back.buckets[0].2[0].2.as_slice(), &[1, 2, 3]);
         let e = RoundMsg::decode(&[0xff; 7], 4).err().unwrap();
         assert!(e.to_string().contains("rank 4"), "{e}");
     }

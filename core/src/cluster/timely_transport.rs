@@ -31,8 +31,9 @@ use timely::WorkerConfig;
 use super::{ClusterConfig, Transport};
 use crate::error::{Error, Result};
 
-/// One message of a round: target rank, source rank, round tag, payload.
-type Msg = (u32, u32, u64, Vec<u8>);
+/// One message of a round: target rank, source rank, round tag, payload (serialized as one
+/// byte string, not byte by byte).
+type Msg = (u32, u32, u64, serde_bytes::ByteBuf);
 
 const MAGIC: &[u8; 8] = b"FIRESTL1";
 const HANDSHAKE_LEN: usize = 8 + 8 + 4 + 4;
@@ -295,7 +296,7 @@ impl TimelyTransport {
                 while let Ok(Cmd::Round(tag, out)) = cmds.recv() {
                     for (dst, payload) in out.into_iter().enumerate() {
                         if dst != rank {
-                            input.send((dst as u32, rank as u32, tag, payload));
+                            input.send((dst as u32, rank as u32, tag, payload.into()));
                         }
                     }
                     epoch += 1;
@@ -326,7 +327,7 @@ impl TimelyTransport {
                                  ours {tag:#018x}"
                             ));
                         } else {
-                            got[src] = Some(payload);
+                            got[src] = Some(payload.into_vec());
                         }
                     }
                     let reply = match bad {
@@ -386,6 +387,7 @@ impl Transport for TimelyTransport {
         }
         let mut own = Vec::new();
         let mut out = out;
+        let sent: usize = out.iter().map(Vec::len).sum();
         if let Some(o) = out.get_mut(self.rank) {
             own = std::mem::take(o);
         }
@@ -398,6 +400,7 @@ impl Transport for TimelyTransport {
         }
         let replies = self.replies.lock().unwrap_or_else(|e| e.into_inner());
         let start = Instant::now();
+        let _trace = Trace(start, sent);
         loop {
             match replies.recv_timeout(Duration::from_millis(25)) {
                 Ok(Ok(mut got)) => {
@@ -452,6 +455,19 @@ impl Drop for TimelyTransport {
     }
 }
 
+/// With `FIRESTEEL_TRACE_ROUNDS` set, prints each round's duration (including the wait for
+/// the slowest peer) and the bytes this process sent, to stderr.
+struct Trace(Instant, usize);
+
+impl Drop for Trace {
+    fn drop(&mut self) {
+        static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if *ON.get_or_init(|| std::env::var_os("FIRESTEEL_TRACE_ROUNDS").is_some()) {
+            eprintln!("firesteel round: {:?}, {} bytes sent", self.0.elapsed(), self.1);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,3 +501,4 @@ mod tests {
         assert!(e.to_string().contains("rank 2 of 3"), "{e}");
     }
 }
+
