@@ -321,3 +321,22 @@ fn a_rerun_resumes_from_the_checkpoint_after_a_crash() {
     assert!(err.contains("resuming from the checkpoint"), "{err}");
     assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
 }
+
+#[test]
+fn the_demo_matches_spark_on_two_processes() {
+    let out = run(&[
+        "launch",
+        "-n",
+        "2",
+        "--timeout",
+        "100",
+        "--",
+        BIN,
+        "demo",
+        "--threads",
+        "1",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("(12 results in"), "{text}");
+    assert!(!text.contains("  NO  "), "{text}");
+}

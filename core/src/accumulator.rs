@@ -200,7 +200,8 @@ impl<T: Send + Sync + Clone + Serialize + 'static> Accumulator<T> {
 }
 
 /// A read-only value shared with every task, as Spark's `Broadcast`. Locally it is shared by
-/// reference; a cluster backend ships it to each process once.
+/// reference. In cluster mode every process runs the driver program and so builds the value
+/// itself, once per process; nothing is shipped.
 #[derive(Debug)]
 pub struct Broadcast<T> {
     id: usize,

@@ -463,7 +463,11 @@ impl Drop for Trace {
     fn drop(&mut self) {
         static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         if *ON.get_or_init(|| std::env::var_os("FIRESTEEL_TRACE_ROUNDS").is_some()) {
-            eprintln!("firesteel round: {:?}, {} bytes sent", self.0.elapsed(), self.1);
+            eprintln!(
+                "firesteel round: {:?}, {} bytes sent",
+                self.0.elapsed(),
+                self.1
+            );
         }
     }
 }
@@ -501,4 +505,3 @@ mod tests {
         assert!(e.to_string().contains("rank 2 of 3"), "{e}");
     }
 }
-
