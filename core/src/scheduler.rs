@@ -157,16 +157,7 @@ impl Job<'_> {
                     index: total,
                     total,
                 };
-                let task = |tc: &Tc| -> Result<R> {
-                    let it = iterator(rdd, tc.partition, tc)?;
-                    let tc2 = tc.clone();
-                    let it: BatchIter<T> = Box::new(it.inspect(move |b| {
-                        if let Ok(b) = b {
-                            TaskCounters::add(&tc2.counters.records_out, b.len() as u64);
-                        }
-                    }));
-                    func(tc, it)
-                };
+                let task = result_task(rdd, func);
                 match self.run_stage(&desc, partitions, &mut slots, stage_attempts, &task) {
                     Ok(()) => break,
                     Err(f) => failure = Some(f),
