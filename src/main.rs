@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 
 mod bench;
 mod charts;
@@ -336,20 +337,38 @@ fn parse_bytes(s: &str) -> Result<usize, String> {
     Ok((n * mult as f64) as usize)
 }
 
-/// Prints "stage k/n: done/total tasks" on one rewritten stderr line.
-struct Progress;
+/// A progress bar per stage on stderr: the stage, its dataset and its finished tasks.
+#[derive(Default)]
+struct Progress {
+    bar: std::sync::Mutex<Option<ProgressBar>>,
+}
+
+impl Progress {
+    fn bar(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
+        self.bar.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 impl Listener for Progress {
     fn on_stage_submitted(&self, s: &StageInfo) {
-        eprint!(
-            "\r\x1b[2Kstage {}/{} ({}): 0/{} tasks",
-            s.index, s.total, s.name, s.num_tasks
-        );
+        let style = ProgressStyle::with_template(
+            "[{bar:30.cyan/blue}] {pos}/{len} tasks {elapsed:>3} {wide_msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        let bar = ProgressBar::new(s.num_tasks as u64)
+            .with_style(style)
+            .with_message(format!("stage {}/{} {}", s.index, s.total, s.name));
+        if let Some(old) = self.bar().replace(bar) {
+            old.finish_and_clear();
+        }
     }
     fn on_task_end(&self, t: &TaskEnd) {
-        eprint!("\r\x1b[2K  tasks {}/{}", t.tasks_done, t.tasks_total);
-        if t.tasks_done == t.tasks_total {
-            eprint!("\r\x1b[2K");
+        if let Some(bar) = &*self.bar() {
+            bar.set_position(t.tasks_done as u64);
+            if t.tasks_done == t.tasks_total {
+                bar.finish_and_clear();
+            }
         }
     }
 }
@@ -376,7 +395,7 @@ pub(crate) fn context(common: &Common) -> firesteel::Result<Context> {
         .unwrap_or_else(|| std::io::stderr().is_terminal())
         && !common.json
     {
-        ctx.add_listener(Arc::new(Progress));
+        ctx.add_listener(Arc::new(Progress::default()));
     }
     Ok(ctx)
 }
