@@ -622,9 +622,18 @@ impl Job<'_> {
         };
         let bytes: Vec<Vec<u8>> = match out {
             Outgoing::All(m) => {
-                let b = m.encode()?;
+                let mut b = Some(m.encode()?);
+                let last = if me + 1 == world {
+                    world.saturating_sub(2)
+                } else {
+                    world - 1
+                };
                 (0..world)
-                    .map(|d| if d == me { Vec::new() } else { b.clone() })
+                    .map(|d| match d {
+                        _ if d == me => Vec::new(),
+                        _ if d == last => b.take().unwrap_or_default(),
+                        _ => b.clone().unwrap_or_default(),
+                    })
                     .collect()
             }
             Outgoing::PerPeer(ms) => ms

@@ -261,7 +261,7 @@ struct Bucket {
     mem: Option<Arc<dyn Any + Send + Sync>>,
     mem_bytes: u64,
     /// Cluster mode: the serialized records a peer sent, and how many there are.
-    remote: Option<(Arc<[u8]>, u64)>,
+    remote: Option<(Arc<Vec<u8>>, u64)>,
     /// Cluster mode: a bucket of a peer's map output that was not delivered here.
     absent: bool,
 }
@@ -454,11 +454,10 @@ impl ShuffleManager {
             }
             if let Some(m) = &b.mem {
                 let recs = m.clone().downcast::<Vec<R>>().expect("shuffle record type");
-                let mut w = RecordWriter::new(&mut bytes);
                 for rec in recs.iter() {
-                    w.write(rec)?;
+                    ser::encode_into(rec, &mut bytes)?;
                 }
-                records += w.records;
+                records += recs.len() as u64;
             }
             if let Some((raw, n)) = &b.remote {
                 bytes.extend_from_slice(raw);
@@ -502,7 +501,7 @@ impl ShuffleManager {
         for (r, records, bytes) in buckets {
             added += bytes.len();
             out.buckets[r] = Bucket {
-                remote: Some((bytes.into_vec().into(), records)),
+                remote: Some((Arc::new(bytes.into_vec()), records)),
                 ..Bucket::default()
             };
         }
@@ -648,12 +647,20 @@ pub(crate) fn read_shuffle<R: Data>(
             Source::Mem(m) => {
                 crate::rdd::batches_of(m.downcast::<Vec<R>>().expect("shuffle record type"))
             }
-            Source::Remote(raw, n) => {
-                let reader = RecordReader::<_, R>::new(std::io::Cursor::new(raw), n);
-                batch_results(reader, move |e| {
-                    Error::Serde(format!("shuffle data from a peer: {e}"))
-                })
-            }
+            Source::Remote(raw, n) => match ser::decode_all::<R>(&raw) {
+                Ok(recs) if recs.len() as u64 == n => crate::rdd::rebatch(recs.into_iter()),
+                Ok(recs) => {
+                    sources = Vec::new().into_iter();
+                    return Some(Err(Error::Serde(format!(
+                        "a peer's shuffle bucket holds {} records, {n} announced",
+                        recs.len()
+                    ))));
+                }
+                Err(e) => {
+                    sources = Vec::new().into_iter();
+                    return Some(Err(Error::Serde(format!("shuffle data from a peer: {e}"))));
+                }
+            },
             Source::Disk(seg) => match segment_reader::<R>(&seg) {
                 Ok(it) => it,
                 Err(e) => {
@@ -667,7 +674,7 @@ pub(crate) fn read_shuffle<R: Data>(
 
 enum Source {
     Mem(Arc<dyn Any + Send + Sync>),
-    Remote(Arc<[u8]>, u64),
+    Remote(Arc<Vec<u8>>, u64),
     Disk(Segment),
 }
 
