@@ -45,6 +45,20 @@ struct StageDesc {
     total: usize,
 }
 
+impl StageDesc {
+    /// Stage `index` of `total`, computing `rdd` (a map stage's parent, or the job's
+    /// final dataset).
+    fn new(rdd: &dyn RddBase, kind: StageKind, index: usize, total: usize) -> Self {
+        StageDesc {
+            name: rdd.describe(),
+            kind,
+            dataset_id: rdd.id(),
+            index,
+            total,
+        }
+    }
+}
+
 struct Job<'c> {
     ctx: &'c Arc<ContextInner>,
     id: usize,
@@ -126,13 +140,7 @@ impl Job<'_> {
                 if missing.is_empty() {
                     continue;
                 }
-                let desc = StageDesc {
-                    name: parent.describe(),
-                    kind: StageKind::ShuffleMap,
-                    dataset_id: parent.id(),
-                    index: k + 1,
-                    total,
-                };
+                let desc = StageDesc::new(&*parent, StageKind::ShuffleMap, k + 1, total);
                 let mut map_slots: Vec<Option<((), TaskUpdates)>> =
                     missing.iter().map(|_| None).collect();
                 match self.run_stage(&desc, &missing, &mut map_slots, stage_attempts, &|tc| {
@@ -150,13 +158,7 @@ impl Job<'_> {
                 }
             }
             if failure.is_none() {
-                let desc = StageDesc {
-                    name: rdd.describe(),
-                    kind: StageKind::Result,
-                    dataset_id: rdd.id(),
-                    index: total,
-                    total,
-                };
+                let desc = StageDesc::new(&**rdd, StageKind::Result, total, total);
                 let task = result_task(rdd, func);
                 match self.run_stage(&desc, partitions, &mut slots, stage_attempts, &task) {
                     Ok(()) => break,
@@ -477,13 +479,7 @@ impl Job<'_> {
             cluster::needs(&parent, &per_rank, &mut needs);
             self.deliver(t, plan, &mut round, &needs)?;
             let mine = &per_rank[me];
-            let desc = StageDesc {
-                name: parent.describe(),
-                kind: StageKind::ShuffleMap,
-                dataset_id: parent.id(),
-                index: k + 1,
-                total,
-            };
+            let desc = StageDesc::new(&*parent, StageKind::ShuffleMap, k + 1, total);
             let mut slots: Vec<Option<((), TaskUpdates)>> = mine.iter().map(|_| None).collect();
             let outcome = if mine.is_empty() {
                 Ok(())
@@ -536,13 +532,7 @@ impl Job<'_> {
             .filter(|&i| cluster::owner(partitions[i], world) == me)
             .collect();
         let mine: Vec<usize> = mine_idx.iter().map(|&i| partitions[i]).collect();
-        let desc = StageDesc {
-            name: rdd.describe(),
-            kind: StageKind::Result,
-            dataset_id: rdd.id(),
-            index: total,
-            total,
-        };
+        let desc = StageDesc::new(&**rdd, StageKind::Result, total, total);
         let mut slots: Vec<Option<(R, TaskUpdates)>> = mine.iter().map(|_| None).collect();
         let task = result_task(rdd, func);
         let outcome = if mine.is_empty() {
