@@ -182,7 +182,7 @@ fn launch_and_find_rank1(args: &[&str]) -> (Child, u32, std::sync::mpsc::Receive
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
-            let _ = child.kill();
+            // The launch's own --timeout stops its processes.
             let _ = child.wait();
             panic!("the launcher did not name rank 1's pid");
         };
@@ -209,7 +209,8 @@ fn finish(mut child: Child, rx: std::sync::mpsc::Receiver<String>, limit: Durati
             break s;
         }
         if start.elapsed() > limit {
-            let _ = child.kill();
+            // The launch's own --timeout stops its processes.
+            let _ = child.wait();
             panic!("the cluster did not stop within {limit:?} of losing a process");
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -227,17 +228,22 @@ fn finish(mut child: Child, rx: std::sync::mpsc::Receiver<String>, limit: Durati
 fn a_killed_process_makes_the_others_fail_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let graph = write_graph(dir.path());
+    let ckpt = dir.path().join("ckpt");
     let (child, pid, rx) = launch_and_find_rank1(&[
         "launch",
         "-n",
         "2",
         "--grace",
         "60",
+        "--timeout",
+        "120",
         "--",
         BIN,
         "pagerank",
         "--input",
         &graph,
+        "--checkpoint-dir",
+        ckpt.to_str().unwrap(),
         "--iterations",
         "1000000",
         "--threads",
@@ -245,7 +251,13 @@ fn a_killed_process_makes_the_others_fail_naming_it() {
         "--partitions",
         "4",
     ]);
-    std::thread::sleep(Duration::from_millis(1500));
+    // Kill mid-job: the edge checkpoint shows both processes connected and ran jobs.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ckpt.join("edges/_SUCCESS").exists() {
+        assert!(Instant::now() < deadline, "no checkpoint was written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
     kill(pid);
     let started = Instant::now();
     // Rank 0 must fail on its own, well before the launcher's 60 s grace would kill it.
@@ -299,7 +311,7 @@ fn a_rerun_resumes_from_the_checkpoint_after_a_crash() {
     )
     .unwrap();
     // Run 1 checkpoints the edges, then loses a process mid-job.
-    let mut args = vec!["launch", "-n", "2", "--", BIN];
+    let mut args = vec!["launch", "-n", "2", "--timeout", "120", "--", BIN];
     let long = job("1000000");
     args.extend(long.iter().map(String::as_str));
     let (child, pid, rx) = launch_and_find_rank1(&args);
