@@ -201,6 +201,18 @@ fn kill(pid: u32) {
     assert!(ok, "kill -9 {pid}");
 }
 
+/// Kills `pid` mid-job: once the edge checkpoint shows that both processes connected and
+/// ran jobs. (On failure, the launch's own `--timeout` stops its processes.)
+fn kill_once_checkpointed(ckpt: &Path, pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ckpt.join("edges/_SUCCESS").exists() {
+        assert!(Instant::now() < deadline, "no checkpoint was written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    kill(pid);
+}
+
 /// Collects the launcher's remaining stderr and waits for it, with a deadline.
 fn finish(mut child: Child, rx: std::sync::mpsc::Receiver<String>, limit: Duration) -> String {
     let start = Instant::now();
@@ -251,14 +263,7 @@ fn a_killed_process_makes_the_others_fail_naming_it() {
         "--partitions",
         "4",
     ]);
-    // Kill mid-job: the edge checkpoint shows both processes connected and ran jobs.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ckpt.join("edges/_SUCCESS").exists() {
-        assert!(Instant::now() < deadline, "no checkpoint was written");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    kill(pid);
+    kill_once_checkpointed(&ckpt, pid);
     let started = Instant::now();
     // Rank 0 must fail on its own, well before the launcher's 60 s grace would kill it.
     let text = finish(child, rx, Duration::from_secs(30));
@@ -315,13 +320,7 @@ fn a_rerun_resumes_from_the_checkpoint_after_a_crash() {
     let long = job("1000000");
     args.extend(long.iter().map(String::as_str));
     let (child, pid, rx) = launch_and_find_rank1(&args);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ckpt.join("edges/_SUCCESS").exists() {
-        assert!(Instant::now() < deadline, "no checkpoint was written");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    kill(pid);
+    kill_once_checkpointed(&ckpt, pid);
     finish(child, rx, Duration::from_secs(30));
     // Run 2 cannot read the input: it must resume from the checkpoint.
     std::fs::remove_file(&graph).unwrap();
