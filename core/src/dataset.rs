@@ -201,7 +201,7 @@ impl<T: Data> Dataset<T> {
         let f = Arc::new(f);
         self.pipe("flat_map", false, move |_, _, it| {
             let f = f.clone();
-            through_records(it, move |recs| recs.flat_map(move |x| f(x)))
+            crate::rdd::flat_map_batches(it, move |x| f(x).into_iter())
         })
     }
 

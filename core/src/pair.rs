@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::partitioner::{
     unerase, ErasedPartitioner, HashPartitioner, Partitioner, RangePartitioner,
 };
-use crate::rdd::{through_records, RddMeta};
+use crate::rdd::RddMeta;
 use crate::shuffle::{
     external_sort, Aggregator, CoGroupSide, CoGroupedRdd, ExternalMap, FnAggregator, JoinedRdd,
     NoCombine, PlainShuffledRdd, ShuffleDependency, ShuffledRdd,
@@ -303,11 +303,8 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
         let f = Arc::new(f);
         self.pipe("flat_map_values", true, move |_, _, it| {
             let f = f.clone();
-            through_records(it, move |recs| {
-                recs.flat_map(move |(k, v)| {
-                    let k2 = k.clone();
-                    f(v).into_iter().map(move |u| (k2.clone(), u))
-                })
+            crate::rdd::flat_map_batches(it, move |(k, v)| {
+                f(v).into_iter().map(move |u| (k.clone(), u))
             })
         })
     }

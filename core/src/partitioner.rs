@@ -76,7 +76,13 @@ impl<K: Hash + 'static> Partitioner<K> for HashPartitioner {
     }
     #[inline]
     fn get_partition(&self, key: &K) -> usize {
-        (stable_hash(key) % self.partitions as u64) as usize
+        let (h, n) = (stable_hash(key), self.partitions as u64);
+        // The same value as `h % n`, without a division when n is a power of two.
+        if n.is_power_of_two() {
+            (h & (n - 1)) as usize
+        } else {
+            (h % n) as usize
+        }
     }
     fn equivalent(&self, other: &dyn Any) -> bool {
         other.downcast_ref::<HashPartitioner>() == Some(self)

@@ -224,6 +224,54 @@ where
     rebatch_checked(out, slot)
 }
 
+/// `flat_map` over a batch stream: each record's outputs are copied straight into the
+/// output batch (a bulk copy for exact-size iterators such as ranges and vectors), and an
+/// output batch never holds more than [`BATCH`] records, however many one record yields.
+/// An upstream error is reported after the records produced before it.
+pub(crate) fn flat_map_batches<T, U, I>(
+    mut input: BatchIter<T>,
+    f: impl Fn(T) -> I + 'static,
+) -> BatchIter<U>
+where
+    T: Clone + 'static,
+    U: 'static,
+    I: Iterator<Item = U> + 'static,
+{
+    let mut cur = BatchRecords::Owned(Vec::new().into_iter());
+    let mut pending: Option<I> = None;
+    let mut error = None;
+    let mut done = false;
+    Box::new(std::iter::from_fn(move || {
+        if done {
+            return error.take().map(Err);
+        }
+        let mut out = Vec::with_capacity(BATCH);
+        loop {
+            if let Some(it) = pending.as_mut() {
+                out.extend(it.by_ref().take(BATCH - out.len()));
+                if out.len() == BATCH {
+                    return Some(Ok(Batch::Owned(out)));
+                }
+                pending = None;
+            }
+            match cur.next() {
+                Some(x) => pending = Some(f(x)),
+                None => match input.next() {
+                    Some(Ok(b)) => cur = b.into_iter(),
+                    end => {
+                        done = true;
+                        error = end.and_then(|r| r.err());
+                        if out.is_empty() {
+                            return error.take().map(Err);
+                        }
+                        return Some(Ok(Batch::Owned(out)));
+                    }
+                },
+            }
+        }
+    }))
+}
+
 /// Where a [`Records`] iterator parks the error that ended it.
 pub(crate) type ErrorSlot = std::rc::Rc<std::cell::RefCell<Option<crate::Error>>>;
 

@@ -154,6 +154,11 @@ pub(crate) struct SizeTracker {
     sampled: u64,
     sampled_bytes: u64,
     next_sample: u64,
+    /// `sampled_bytes / sampled`, updated when a sample is taken, so that [`bytes`]
+    /// (asked after every record by some callers) needs no division.
+    ///
+    /// [`bytes`]: SizeTracker::bytes
+    mean: f64,
 }
 
 impl SizeTracker {
@@ -161,18 +166,23 @@ impl SizeTracker {
     #[inline]
     pub(crate) fn add<T: Serialize>(&mut self, rec: &T) {
         if self.count == self.next_sample {
-            self.sampled += 1;
-            self.sampled_bytes += record_size(rec) as u64;
-            self.next_sample = self.count + 1 + self.count / 16;
+            self.sample(record_size(rec));
         }
         self.count += 1;
     }
 
+    #[cold]
+    fn sample(&mut self, size: usize) {
+        self.sampled += 1;
+        self.sampled_bytes += size as u64;
+        self.mean = self.sampled_bytes as f64 / self.sampled as f64;
+        self.next_sample = self.count + 1 + self.count / 16;
+    }
+
     /// Estimated bytes of everything added since the last reset.
+    #[inline]
     pub(crate) fn bytes(&self) -> u64 {
-        (self.sampled_bytes * self.count)
-            .checked_div(self.sampled)
-            .unwrap_or(0)
+        (self.count as f64 * self.mean) as u64
     }
 
     pub(crate) fn reset(&mut self) {

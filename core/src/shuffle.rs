@@ -14,6 +14,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, Weak};
 
+use serde::Serialize;
+
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::batch::Batch;
@@ -21,7 +23,7 @@ use crate::cluster::EncodedBuckets;
 use crate::context::ContextInner;
 use crate::error::{Error, Result};
 use crate::metrics::TaskCounters;
-use crate::partitioner::{erase, stable_hash, ErasedPartitioner, Partitioner};
+use crate::partitioner::{erase, stable_hash, ErasedPartitioner, HashPartitioner, Partitioner};
 use crate::rdd::{iterator, BatchIter, Dependency, Rdd, RddBase, RddMeta, TaskContext, Tc, BATCH};
 use crate::ser::{self, RecordReader, RecordWriter, SizeTracker};
 use crate::Data;
@@ -174,35 +176,25 @@ where
         let mut records = 0u64;
         match (&self.aggregator, self.map_side_combine) {
             (Some(agg), true) => {
-                // Combiners sit in an `Option` so that by-value merge functions can take
-                // them out and put the result back with a single hash lookup.
-                let mut maps: Vec<FxHashMap<K, Option<C>>> =
-                    (0..n).map(|_| FxHashMap::default()).collect();
-                for batch in input {
-                    for (k, v) in batch? {
-                        records += 1;
-                        let map = &mut maps[part.get_partition(&k)];
-                        match map.entry(k) {
-                            MapEntry::Occupied(mut e) => {
-                                let slot = e.get_mut();
-                                let c = slot.take().expect("combiner present");
-                                *slot = Some(agg.merge_value(c, v));
-                            }
-                            MapEntry::Vacant(e) => {
-                                let c = agg.create(v);
-                                tracker.add(&(e.key(), &c));
-                                e.insert(Some(c));
-                            }
-                        }
-                    }
-                    if tracker.bytes() > budget {
-                        writer.spill(maps.iter_mut().map(|m| m.drain().map(unwrap_combiner)))?;
-                        tracker.reset();
-                    }
+                let mut maps: Vec<CombineMap<K, C>> =
+                    (0..n).map(|_| CombineMap::default()).collect();
+                let mut combine = MapSideCombine {
+                    agg: &**agg,
+                    maps: &mut maps,
+                    writer: &mut writer,
+                    tracker: &mut tracker,
+                    budget,
+                    records: &mut records,
+                };
+                // The hash partitioner is by far the most common: its per-record call is
+                // inlined rather than virtual.
+                match part.as_any().downcast_ref::<HashPartitioner>() {
+                    Some(hp) => combine.run(hp, input)?,
+                    None => combine.run(part, input)?,
                 }
                 writer.finish(
                     maps.into_iter()
-                        .map(|m| m.into_iter().map(unwrap_combiner).collect::<Vec<(K, C)>>()),
+                        .map(|m| m.into_iter().collect::<Vec<(K, C)>>()),
                 )?;
             }
             _ => {
@@ -227,6 +219,104 @@ where
         tc.ctx
             .shuffles
             .register(self.id, self.parent.num_partitions(), tc.partition, output);
+        Ok(())
+    }
+}
+
+/// Hash maps of combiners. hashbrown's by-value `replace_entry_with` lets by-value merge
+/// functions update a combiner in place, with one hash lookup and no `Option` around it.
+pub(crate) type CombineMap<K, C> = hashbrown::HashMap<K, C, rustc_hash::FxBuildHasher>;
+
+/// Adds `v` to the combiner of `k`: `create` for a new key, `merge` for an existing one.
+/// `tracker` accounts every new entry and, if `count_merged`, every merged value.
+#[inline]
+fn combine_into<K: Hash + Eq + Serialize, V: Serialize, C: Serialize>(
+    map: &mut CombineMap<K, C>,
+    tracker: &mut SizeTracker,
+    count_merged: bool,
+    (k, v): (K, V),
+    create: impl FnOnce(V) -> C,
+    merge: impl FnOnce(C, V) -> C,
+) {
+    match map.entry(k) {
+        hashbrown::hash_map::Entry::Occupied(e) => {
+            if count_merged {
+                tracker.add(&v);
+            }
+            if std::mem::needs_drop::<C>() {
+                // If `merge` panics the entry is gone, and the map stays consistent.
+                e.replace_entry_with(|_, c| Some(merge(c, v)));
+            } else {
+                let slot = e.into_mut();
+                // SAFETY: `slot` is valid for reads and writes. The combiner is moved out
+                // and the merged one written back. Should `merge` panic in between, the
+                // bits left in `slot` belong to a type without drop glue, so dropping the
+                // map during the unwind (the map is task-local and is never read after a
+                // panic) cannot free anything twice.
+                unsafe {
+                    let c = std::ptr::read(slot);
+                    std::ptr::write(slot, merge(c, v));
+                }
+            }
+        }
+        hashbrown::hash_map::Entry::Vacant(e) => {
+            let c = create(v);
+            tracker.add(&(e.key(), &c));
+            e.insert(c);
+        }
+    }
+}
+
+/// The map side of a combining shuffle: one combiner map per reduce partition, spilled
+/// when the task's estimated size passes the shuffle budget.
+struct MapSideCombine<'a, 't, K, C, A> {
+    agg: &'a A,
+    maps: &'a mut [CombineMap<K, C>],
+    writer: &'a mut MapOutputWriter<'t>,
+    tracker: &'a mut SizeTracker,
+    budget: u64,
+    records: &'a mut u64,
+}
+
+impl<K: Data + Hash + Eq, C: Data, A> MapSideCombine<'_, '_, K, C, A> {
+    fn run<V: Data, P>(&mut self, part: &P, input: BatchIter<(K, V)>) -> Result<()>
+    where
+        A: Aggregator<V, C>,
+        P: Partitioner<K> + ?Sized,
+    {
+        let agg = self.agg;
+        // Each batch is first split by reduce partition, and each part then goes into its
+        // map in one go: one small map is hot at a time, so its probes mostly hit L1
+        // instead of missing on all n maps in turn. Records keep their order within a key.
+        let mut parts: Vec<Vec<(K, V)>> = (0..self.maps.len()).map(|_| Vec::new()).collect();
+        for batch in input {
+            let batch = batch?;
+            *self.records += batch.len() as u64;
+            for kv in batch {
+                parts[part.get_partition(&kv.0)].push(kv);
+            }
+            for (map, recs) in self.maps.iter_mut().zip(&mut parts) {
+                if map.capacity() == 0 {
+                    // A first guess from the data, so that small maps skip the first few
+                    // doublings (the guess depends only on the input, never on timing).
+                    map.reserve(recs.len());
+                }
+                for kv in recs.drain(..) {
+                    combine_into(
+                        map,
+                        self.tracker,
+                        false,
+                        kv,
+                        |v| agg.create(v),
+                        |c, v| agg.merge_value(c, v),
+                    );
+                }
+            }
+            if self.tracker.bytes() > self.budget {
+                self.writer.spill(self.maps.iter_mut().map(|m| m.drain()))?;
+                self.tracker.reset();
+            }
+        }
         Ok(())
     }
 }
@@ -260,6 +350,7 @@ struct Bucket {
     /// Records still in memory: an `Arc<Vec<(K, X)>>`.
     mem: Option<Arc<dyn Any + Send + Sync>>,
     mem_bytes: u64,
+    mem_records: u64,
     /// Cluster mode: the serialized records a peer sent, and how many there are.
     remote: Option<(Arc<Vec<u8>>, u64)>,
     /// Cluster mode: a bucket of a peer's map output that was not delivered here.
@@ -345,6 +436,7 @@ impl<'t> MapOutputWriter<'t> {
         {
             for ((bucket, recs), size) in self.buckets.iter_mut().zip(parts).zip(sizes) {
                 if !recs.is_empty() {
+                    bucket.mem_records = recs.len() as u64;
                     bucket.mem = Some(Arc::new(recs));
                     bucket.mem_bytes = size;
                 }
@@ -565,6 +657,24 @@ impl ShuffleManager {
             .collect()
     }
 
+    /// The most records any one map output holds for reduce partition `reduce` (0 if an
+    /// output is missing: reading the shuffle reports that).
+    pub(crate) fn largest_bucket(&self, shuffle: usize, num_maps: usize, reduce: usize) -> usize {
+        let Ok(outputs) = self.outputs(shuffle, num_maps) else {
+            return 0;
+        };
+        let records = |b: &Bucket| {
+            b.mem_records
+                + b.segments.iter().map(|s| s.records).sum::<u64>()
+                + b.remote.as_ref().map_or(0, |r| r.1)
+        };
+        outputs
+            .iter()
+            .map(|o| records(&o.buckets[reduce]) as usize)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Deletes one map output (fault injection, or a lost peer in cluster mode).
     pub(crate) fn remove_output(&self, shuffle: usize, map: usize) -> bool {
         let mut st = self.lock();
@@ -760,7 +870,7 @@ fn next_rec<R: Data>(r: &mut RunReader<R>) -> Result<Option<R>> {
 /// merged on read, combining equal keys.
 pub(crate) struct ExternalMap<K, C> {
     tc: Tc,
-    map: FxHashMap<K, Option<C>>,
+    map: CombineMap<K, C>,
     tracker: SizeTracker,
     runs: Vec<Run>,
 }
@@ -769,10 +879,17 @@ impl<K: Data + Hash + Eq, C: Data> ExternalMap<K, C> {
     pub(crate) fn new(tc: &Tc) -> Self {
         ExternalMap {
             tc: tc.clone(),
-            map: FxHashMap::default(),
+            map: CombineMap::default(),
             tracker: SizeTracker::default(),
             runs: Vec::new(),
         }
+    }
+
+    /// Makes room for `keys` more keys, within the shuffle budget.
+    pub(crate) fn reserve(&mut self, keys: usize) {
+        let per_key = std::mem::size_of::<(K, C)>().max(1) + 1;
+        let fits = self.tc.ctx.config.shuffle_memory / 2 / per_key;
+        self.map.reserve(keys.min(fits));
     }
 
     /// Inserts a value: `create` for a new key, `merge` into an existing combiner.
@@ -784,31 +901,22 @@ impl<K: Data + Hash + Eq, C: Data> ExternalMap<K, C> {
         create: impl FnOnce(V) -> C,
         merge: impl FnOnce(C, V) -> C,
     ) -> Result<()> {
-        match self.map.entry(k) {
-            MapEntry::Occupied(mut e) => {
-                self.tracker.add(&v);
-                let slot = e.get_mut();
-                let c = slot.take().expect("combiner present");
-                *slot = Some(merge(c, v));
-            }
-            MapEntry::Vacant(e) => {
-                let c = create(v);
-                self.tracker.add(&(e.key(), &c));
-                e.insert(Some(c));
-            }
-        }
+        combine_into(
+            &mut self.map,
+            &mut self.tracker,
+            true,
+            (k, v),
+            create,
+            merge,
+        );
         if self.tracker.bytes() > self.tc.ctx.config.shuffle_memory as u64 {
             self.spill()?;
         }
         Ok(())
     }
 
-    fn sorted_by_hash(map: &mut FxHashMap<K, Option<C>>) -> Vec<(u64, K, C)> {
-        let mut v: Vec<(u64, K, C)> = map
-            .drain()
-            .map(unwrap_combiner)
-            .map(|(k, c)| (stable_hash(&k), k, c))
-            .collect();
+    fn sorted_by_hash(map: &mut CombineMap<K, C>) -> Vec<(u64, K, C)> {
+        let mut v: Vec<(u64, K, C)> = map.drain().map(|(k, c)| (stable_hash(&k), k, c)).collect();
         v.sort_unstable_by_key(|e| e.0);
         v
     }
@@ -828,9 +936,7 @@ impl<K: Data + Hash + Eq, C: Data> ExternalMap<K, C> {
         merge: impl Fn(C, C) -> C + 'static,
     ) -> Result<BatchIter<(K, C)>> {
         if self.runs.is_empty() {
-            return Ok(crate::rdd::rebatch(
-                self.map.into_iter().map(unwrap_combiner),
-            ));
+            return Ok(crate::rdd::rebatch(self.map.into_iter()));
         }
         let mem = Self::sorted_by_hash(&mut self.map).into_iter();
         let readers: Vec<RunReader<(K, C)>> = self.runs.into_iter().map(open_run).collect();
@@ -854,11 +960,6 @@ impl<K: Data + Hash + Eq, C: Data> ExternalMap<K, C> {
             (!out.is_empty()).then_some(Ok(Batch::Owned(out)))
         })))
     }
-}
-
-#[inline]
-fn unwrap_combiner<K, C>((k, c): (K, Option<C>)) -> (K, C) {
-    (k, c.expect("combiner present"))
 }
 
 /// Merges runs sorted by key hash, plus a sorted in-memory run.
@@ -1047,6 +1148,9 @@ where
             .expect("ShuffledRdd is built with an aggregator");
         let mut map = ExternalMap::<K, C>::new(tc);
         if dep.map_side_combine {
+            // Keys are distinct within a combined bucket, so the largest bucket is a lower
+            // bound on the keys to come: the map starts that large instead of growing there.
+            map.reserve(tc.ctx.shuffles.largest_bucket(dep.id, maps, split));
             for batch in read_shuffle::<(K, C)>(tc, dep.id, maps, split)? {
                 for (k, c) in batch? {
                     map.insert(k, c, |c| c, |a, b| agg.merge_combiners(a, b))?;

@@ -211,3 +211,42 @@ fn shuffle_output_lost_between_stages_is_recovered() {
         .unwrap();
     assert_eq!((map.tasks, map.failed_attempts), (6, 1));
 }
+
+/// A merge function that panics once, in the middle of a map-side combine: the task is
+/// retried and the result is exact, for a combiner without drop glue (merged in place)
+/// and for one with (a `String`).
+#[test]
+fn panicking_merge_function_is_retried() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let ctx = ctx();
+    static PANIC_U64: AtomicBool = AtomicBool::new(true);
+    let sums = word_pairs(&ctx).reduce_by_key(|a, b| {
+        if a > 1_000 && PANIC_U64.swap(false, Ordering::SeqCst) {
+            panic!("merge failed");
+        }
+        a + b
+    });
+    assert_eq!(sorted(sums.collect().unwrap()), oracle());
+    assert!(ctx.metrics().task_failures >= 1);
+
+    static PANIC_STRING: AtomicBool = AtomicBool::new(true);
+    let lens = word_pairs(&ctx)
+        .map_values(|x| x.to_string())
+        .reduce_by_key(|a, b| {
+            if a.len() > 20 && PANIC_STRING.swap(false, Ordering::SeqCst) {
+                panic!("merge failed");
+            }
+            a + &b
+        })
+        .map_values(|s| s.len() as u64);
+    let mut expected = vec![0u64; 97];
+    for x in 0..20_000u64 {
+        expected[(x % 97) as usize] += x.to_string().len() as u64;
+    }
+    let expected: Vec<(u64, u64)> = expected
+        .into_iter()
+        .enumerate()
+        .map(|(k, v)| (k as u64, v))
+        .collect();
+    assert_eq!(sorted(lens.collect().unwrap()), expected);
+}

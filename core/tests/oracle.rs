@@ -850,3 +850,44 @@ fn more_partitions_than_records() {
         vec![(0, -2), (1, 14)]
     );
 }
+
+#[test]
+fn flat_map_with_outputs_larger_than_a_batch() {
+    // One record expands to more records than a batch holds, the next to none: the
+    // expansion must continue across batches in order, and the later records follow it.
+    let ctx = ctx();
+    let sizes = vec![3u64, 10_000, 0, 5_000, 1];
+    let expected: Vec<(u64, u64)> = sizes
+        .iter()
+        .flat_map(|&n| (0..n).map(move |i| (n, i)))
+        .collect();
+    let d = ctx.parallelize(sizes, 2);
+    let got = d
+        .flat_map(|n| (0..n).map(move |i| (n, i)))
+        .collect()
+        .unwrap();
+    assert_eq!(got, expected);
+    let pairs = d.map(|n| (n % 2, n));
+    let got = pairs
+        .flat_map_values(|n| vec![n; n as usize])
+        .count()
+        .unwrap();
+    assert_eq!(got, 3 + 10_000 + 5_000 + 1);
+}
+
+#[test]
+fn flat_map_reports_an_upstream_error_after_its_records() {
+    let ctx = ctx();
+    let d = ctx
+        .parallelize((0..10_000u64).collect(), 1)
+        .try_map(|x| {
+            if x == 7_000 {
+                Err(Error::task_failed("bad record 7000"))
+            } else {
+                Ok(x)
+            }
+        })
+        .flat_map(|x| [x, x + 1]);
+    let err = d.collect().unwrap_err();
+    assert!(err.to_string().contains("bad record 7000"), "{err}");
+}
