@@ -19,6 +19,9 @@ use std::time::Instant;
 use firesteel::core::{Context, Dataset, Error, HashPartitioner, Records, Result};
 use serde::{Deserialize, Serialize};
 
+/// How many times finer than the other runs the memory-pressure runs split their input.
+pub const PRESSURE_SPLIT: usize = 4;
+
 /// Sizes and settings of a bench run.
 #[derive(Debug, Clone)]
 pub struct BenchConfig {
@@ -97,6 +100,8 @@ pub struct BenchReport {
     pub iterations: usize,
     pub jobs: Vec<JobReport>,
     pub memory_pressure: Vec<PressurePoint>,
+    /// Partitions of the memory-pressure runs' input.
+    pub memory_pressure_partitions: usize,
     pub cached_dataset_bytes: usize,
 }
 
@@ -617,7 +622,14 @@ pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
             close(&wc, &wm),
         ));
 
-        // Memory pressure: the same cached run under smaller cache budgets.
+        // Memory pressure: the same cached run under smaller cache budgets, over 4× finer
+        // partitions. With only as many partitions as a few per thread, the time would
+        // move in steps: an iteration lasts as long as the thread with the most uncached
+        // partitions.
+        let cfg = &BenchConfig {
+            partitions: cfg.partitions * PRESSURE_SPLIT,
+            ..cfg.clone()
+        };
         let probe = context(cfg, big)?;
         let blocks = libsvm_blocks(&probe, &input, cfg.lr_dims, cfg.partitions)?.cache();
         blocks.count()?;
@@ -689,6 +701,7 @@ pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
         iterations: cfg.iterations,
         jobs,
         memory_pressure,
+        memory_pressure_partitions: cfg.partitions * PRESSURE_SPLIT,
         cached_dataset_bytes,
     };
     let json =

@@ -296,8 +296,8 @@ fn run_bench(a: &BenchArgs) -> firesteel::Result<()> {
     }
     if !r.memory_pressure.is_empty() {
         println!(
-            "memory pressure (logistic regression, cached data {} bytes):",
-            r.cached_dataset_bytes
+            "memory pressure (logistic regression, {} partitions, cached data {} bytes):",
+            r.memory_pressure_partitions, r.cached_dataset_bytes
         );
         for p in &r.memory_pressure {
             println!(
