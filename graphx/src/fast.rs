@@ -9,11 +9,13 @@
 //! ([`crate::algorithms::static_page_rank_message_passing`]) computes, in the same
 //! summation order.
 
+use std::any::Any;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
-use std::any::Any;
-
 use firesteel_core::{Data, Dataset, Partitioner};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::partition::{EdgePartition, VPart, VertexIndex};
 use crate::{Graph, Result, VertexId};
@@ -58,18 +60,83 @@ impl Partitioner<u64> for ByIndex {
 }
 
 /// Per vertex partition `q`: `(edge partition p, p's partial values for q's vertices)`.
-type Partials<T> = Dataset<(u64, (u64, Vec<T>))>;
+type Partials<T> = Dataset<(u64, (u64, Dense<T>))>;
+
+/// A value of a dense per-vertex array: a plain number, stored as 8 little-endian bytes.
+pub(crate) trait Plain: Data + Copy {
+    fn to_bytes(self) -> [u8; 8];
+    fn from_bytes(b: [u8; 8]) -> Self;
+}
+
+impl Plain for f64 {
+    fn to_bytes(self) -> [u8; 8] {
+        self.to_le_bytes()
+    }
+    fn from_bytes(b: [u8; 8]) -> Self {
+        f64::from_le_bytes(b)
+    }
+}
+
+impl Plain for u64 {
+    fn to_bytes(self) -> [u8; 8] {
+        self.to_le_bytes()
+    }
+    fn from_bytes(b: [u8; 8]) -> Self {
+        u64::from_le_bytes(b)
+    }
+}
+
+/// A dense array of plain numbers that serializes as one byte string, so that shipping it
+/// to a peer (cluster mode) is a bulk copy rather than one serde call per element.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Dense<T>(pub Vec<T>);
+
+impl<T: Plain> Serialize for Dense<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut bytes = Vec::with_capacity(self.0.len() * 8);
+        for &x in &self.0 {
+            bytes.extend_from_slice(&x.to_bytes());
+        }
+        s.serialize_bytes(&bytes)
+    }
+}
+
+impl<'de, T: Plain> Deserialize<'de> for Dense<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Bytes<T>(PhantomData<T>);
+        impl<T: Plain> Visitor<'_> for Bytes<T> {
+            type Value = Dense<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a byte string of 8-byte numbers")
+            }
+            fn visit_bytes<E: de::Error>(self, b: &[u8]) -> std::result::Result<Dense<T>, E> {
+                if b.len() % 8 != 0 {
+                    return Err(E::invalid_length(b.len(), &self));
+                }
+                Ok(Dense(
+                    b.chunks_exact(8)
+                        .map(|c| T::from_bytes(c.try_into().expect("8 bytes")))
+                        .collect(),
+                ))
+            }
+        }
+        d.deserialize_bytes(Bytes(PhantomData))
+    }
+}
 
 /// An edge job: `f(edge partition, gathered per-local values)` for every edge partition,
 /// where the gathered value of local vertex `l` is `values[q][routes]`. The per-local
 /// results are cut into one slice per vertex partition and shuffled to it, so each slice
 /// goes only where it is summed (in cluster mode, to the process owning the vertex
-/// partition). Lazy: [`vertex_job`] runs it.
-fn edge_job<ED: Data, T: Data + Copy>(
+/// partition). With `skip_sources`, a slice leaves out the vertex partition's source-only
+/// vertices (a prefix of its range), whose results the vertex job would skip. Lazy:
+/// [`vertex_job`] runs it.
+fn edge_job<ED: Data, T: Plain>(
     edges: &Dataset<Arc<EdgePartition<ED>>>,
     layout: &Layout,
     values: Option<Arc<Vec<Arc<Vec<T>>>>>,
     sources_only: Option<T>,
+    skip_sources: bool,
     f: impl Fn(&EdgePartition<ED>, &[T]) -> Vec<T> + Send + Sync + 'static,
 ) -> Partials<T> {
     let indices = layout.indices.clone();
@@ -104,7 +171,12 @@ fn edge_job<ED: Data, T: Data + Copy>(
                 (0..nv)
                     .map(|q| {
                         let end = starts[p].get(q + 1).copied().unwrap_or(part.len());
-                        (q as u64, (p as u64, part[starts[p][q]..end].to_vec()))
+                        let start = if skip_sources {
+                            ep.splits[q].0 as usize
+                        } else {
+                            starts[p][q]
+                        };
+                        (q as u64, (p as u64, Dense(part[start..end].to_vec())))
                     })
                     .collect::<Vec<_>>()
             })
@@ -115,11 +187,11 @@ fn edge_job<ED: Data, T: Data + Copy>(
 /// Runs a vertex job: for every vertex partition `q`, the edge partitions' partials for
 /// `q` combined (from `zero`, in edge partition order) onto `q`'s vertices, then
 /// `apply(q, index, combined)`.
-fn vertex_job<R: Data, T: Data + Copy>(
+fn vertex_job<R: Data, T: Plain>(
     layout: &Layout,
     partials: Partials<T>,
     zero: T,
-    combine: fn(T, T) -> T,
+    combine: impl Fn(T, T) -> T + Copy + Send + Sync + 'static,
     skip_sources: bool,
     apply: impl Fn(usize, &VertexIndex, Vec<T>) -> R + Send + Sync + 'static,
 ) -> Result<Vec<R>> {
@@ -128,21 +200,23 @@ fn vertex_job<R: Data, T: Data + Copy>(
         .zip_partitions(&partials, false, move |mut ixs, parts| {
             let (q, ix) = ixs.next()?;
             let q = q as usize;
-            let mut parts: Vec<(u64, Vec<T>)> = parts.map(|(_, pv)| pv).collect();
+            let mut parts: Vec<(u64, Dense<T>)> = parts.map(|(_, pv)| pv).collect();
             parts.sort_by_key(|(p, _)| *p);
             let mut acc = vec![zero; ix.ids.len()];
-            for (p, part) in parts {
+            for (p, Dense(part)) in parts {
                 let p = p as usize;
                 let route = &ix.routes[p];
-                // With `skip_sources`, source-only vertices' partials are `zero` and skipped.
+                // With `skip_sources`, source-only vertices' partials are `zero`: the edge
+                // job left them out, and the part starts at the route's position `a`.
                 let a = if skip_sources {
                     ix.splits[p].0 as usize
                 } else {
                     0
                 };
-                for (pos, &i) in route.iter().enumerate().skip(a) {
+                debug_assert_eq!(part.len(), route.len() - a, "partials match the route");
+                for (&i, &v) in route[a..].iter().zip(&part) {
                     let slot = &mut acc[i as usize];
-                    *slot = combine(*slot, part[pos]);
+                    *slot = combine(*slot, v);
                 }
             }
             Some(apply(q, &ix, acc))
@@ -197,15 +271,22 @@ pub(crate) fn cc_fast<VD: Data, ED: Data>(
         Arc::new(indices.iter().map(|ix| Arc::new(ix.ids.clone())).collect());
     let mut i = 0;
     while i < max_iter {
-        let partials = edge_job(&g.edges, &lay, Some(labels.clone()), None, |ep, local| {
-            let mut m = local.to_vec();
-            ep.for_each(|s, d, _| {
-                let (s, d) = (s as usize, d as usize);
-                m[d] = m[d].min(local[s]);
-                m[s] = m[s].min(local[d]);
-            });
-            m
-        });
+        let partials = edge_job(
+            &g.edges,
+            &lay,
+            Some(labels.clone()),
+            None,
+            false,
+            |ep, local| {
+                let mut m = local.to_vec();
+                ep.for_each(|s, d, _| {
+                    let (s, d) = (s as usize, d as usize);
+                    m[d] = m[d].min(local[s]);
+                    m[s] = m[s].min(local[d]);
+                });
+                m
+            },
+        );
         let old = labels.clone();
         let next = vertex_job(
             &lay,
@@ -220,12 +301,12 @@ pub(crate) fn cc_fast<VD: Data, ED: Data>(
                     .zip(old[q].iter())
                     .filter(|(a, b)| a != b)
                     .count();
-                (Arc::new(new), changed as u64)
+                (Dense(new), changed as u64)
             },
         )?;
         i += 1;
         let changed: u64 = next.iter().map(|x| x.1).sum();
-        labels = Arc::new(next.into_iter().map(|x| x.0).collect());
+        labels = Arc::new(next.into_iter().map(|x| Arc::new(x.0 .0)).collect());
         if changed == 0 {
             break;
         }
@@ -254,20 +335,19 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
     let indices = lay.indices.clone();
 
     // Out-degrees, through the same two jobs.
-    let local_out = edge_job(&g.edges, &lay, None, None, |ep, _| {
+    let local_out = edge_job(&g.edges, &lay, None, None, false, |ep, _| {
         ep.offsets
             .windows(2)
             .map(|w| (w[1] - w[0]) as f64)
             .collect::<Vec<f64>>()
     });
-    let outdeg: Vec<Arc<Vec<f64>>> =
-        vertex_job(&lay, local_out, 0.0, add, false, |_, _, s| Arc::new(s))?;
+    let outdeg: Vec<Dense<f64>> = vertex_job(&lay, local_out, 0.0, add, false, |_, _, s| Dense(s))?;
     let inv_out: Arc<Vec<Arc<Vec<f64>>>> = Arc::new(
         outdeg
             .iter()
             .map(|d| {
                 Arc::new(
-                    d.iter()
+                    d.0.iter()
                         .map(|&d| if d > 0.0 { 1.0 / d } else { 0.0 })
                         .collect(),
                 )
@@ -295,20 +375,28 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
         let last = it + 1 == num_iter;
         // Pull over the transposed CSR: each destination sums its sources' contributions
         // in ascending source order, the order in which message passing merges them.
-        let partials = edge_job(&g.edges, &lay, Some(contrib), Some(0.0), |ep, local| {
-            let (off, srcs) = ep.in_csr();
-            off.windows(2)
-                .map(|w| {
-                    let mut sum = 0.0f64;
-                    for &s in &srcs[w[0] as usize..w[1] as usize] {
-                        sum += local[s as usize];
-                    }
-                    sum
-                })
-                .collect::<Vec<f64>>()
-        });
+        let partials = edge_job(
+            &g.edges,
+            &lay,
+            Some(contrib),
+            Some(0.0),
+            true,
+            |ep, local| {
+                let (off, srcs) = ep.in_csr();
+                off.windows(2)
+                    .map(|w| {
+                        let mut sum = 0.0f64;
+                        for &s in &srcs[w[0] as usize..w[1] as usize] {
+                            sum += local[s as usize];
+                        }
+                        sum
+                    })
+                    .collect::<Vec<f64>>()
+            },
+        );
         let inv = inv_out.clone();
-        let next: Vec<(Option<Arc<Vec<f64>>>, Arc<Vec<f64>>)> =
+        // Dense arrays: in cluster mode every process receives every vertex partition's.
+        let next: Vec<(Option<Dense<f64>>, Dense<f64>)> =
             vertex_job(&lay, partials, 0.0, add, true, move |q, ix, sums| {
                 let rank: Vec<f64> = ix
                     .ids
@@ -323,13 +411,16 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
                     })
                     .collect();
                 let c = rank.iter().zip(inv[q].iter()).map(|(r, w)| r * w).collect();
-                (last.then(|| Arc::new(rank)), Arc::new(c))
+                (last.then_some(Dense(rank)), Dense(c))
             })?;
         let (r, c): (Vec<_>, Vec<_>) = next.into_iter().unzip();
         if last {
-            ranks = r.into_iter().map(|r| r.expect("kept")).collect();
+            ranks = r
+                .into_iter()
+                .map(|r| Arc::new(r.expect("kept").0))
+                .collect();
         }
-        contrib = Arc::new(c);
+        contrib = Arc::new(c.into_iter().map(|c| Arc::new(c.0)).collect());
     }
 
     let sum: f64 = ranks.iter().map(|r| r.iter().sum::<f64>()).sum();
@@ -374,4 +465,28 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
         ne,
         checkpoint_interval: g.checkpoint_interval,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_arrays_round_trip_as_bytes() {
+        let d = Dense(vec![0.0, -1.5, f64::MAX, 1e-300]);
+        let bytes = postcard::to_allocvec(&(7u64, d.clone())).unwrap();
+        // One length byte, then the values' 32 bytes, after the key's one varint byte.
+        assert_eq!(bytes.len(), 1 + 1 + 32);
+        let back: (u64, Dense<f64>) = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, (7, d));
+        let ids = Dense(vec![u64::MAX, 0, 42]);
+        let back: Dense<u64> = postcard::from_bytes(&postcard::to_allocvec(&ids).unwrap()).unwrap();
+        assert_eq!(back, ids);
+    }
+
+    #[test]
+    fn a_byte_string_of_the_wrong_length_is_an_error() {
+        let bytes = postcard::to_allocvec(serde_bytes::Bytes::new(&[1, 2, 3])).unwrap();
+        assert!(postcard::from_bytes::<Dense<f64>>(&bytes).is_err());
+    }
 }

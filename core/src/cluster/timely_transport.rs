@@ -305,7 +305,7 @@ impl TimelyTransport {
                         if failure().is_some() {
                             return;
                         }
-                        worker.step_or_park(Some(Duration::from_millis(20)));
+                        worker.step_or_park(Some(Duration::from_millis(1)));
                     }
                     let mut got: Vec<Option<Vec<u8>>> = (0..world).map(|_| None).collect();
                     let mut bad = None;
