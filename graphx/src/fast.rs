@@ -62,42 +62,37 @@ impl Partitioner<u64> for ByIndex {
 /// Per vertex partition `q`: `(edge partition p, p's partial values for q's vertices)`.
 type Partials<T> = Dataset<(u64, (u64, Dense<T>))>;
 
-/// A value of a dense per-vertex array: a plain number, stored as 8 little-endian bytes.
-pub(crate) trait Plain: Data + Copy {
-    fn to_bytes(self) -> [u8; 8];
-    fn from_bytes(b: [u8; 8]) -> Self;
+/// A value of a dense per-vertex array: a plain 8-byte number, shipped little-endian.
+pub(crate) trait Plain: Data + Copy + bytemuck::Pod {
+    fn to_le(self) -> Self;
 }
 
 impl Plain for f64 {
-    fn to_bytes(self) -> [u8; 8] {
-        self.to_le_bytes()
-    }
-    fn from_bytes(b: [u8; 8]) -> Self {
-        f64::from_le_bytes(b)
+    fn to_le(self) -> Self {
+        f64::from_bits(self.to_bits().to_le())
     }
 }
 
 impl Plain for u64 {
-    fn to_bytes(self) -> [u8; 8] {
-        self.to_le_bytes()
-    }
-    fn from_bytes(b: [u8; 8]) -> Self {
-        u64::from_le_bytes(b)
+    fn to_le(self) -> Self {
+        self.to_le()
     }
 }
 
 /// A dense array of plain numbers that serializes as one byte string, so that shipping it
-/// to a peer (cluster mode) is a bulk copy rather than one serde call per element.
+/// to a peer (cluster mode) is a bulk copy rather than one serde call per element, and
+/// estimating its size walks nothing.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Dense<T>(pub Vec<T>);
 
 impl<T: Plain> Serialize for Dense<T> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut bytes = Vec::with_capacity(self.0.len() * 8);
-        for &x in &self.0 {
-            bytes.extend_from_slice(&x.to_bytes());
+        if cfg!(target_endian = "little") {
+            s.serialize_bytes(bytemuck::cast_slice(&self.0))
+        } else {
+            let le: Vec<T> = self.0.iter().map(|x| x.to_le()).collect();
+            s.serialize_bytes(bytemuck::cast_slice(&le))
         }
-        s.serialize_bytes(&bytes)
     }
 }
 
@@ -113,11 +108,13 @@ impl<'de, T: Plain> Deserialize<'de> for Dense<T> {
                 if b.len() % 8 != 0 {
                     return Err(E::invalid_length(b.len(), &self));
                 }
-                Ok(Dense(
-                    b.chunks_exact(8)
-                        .map(|c| T::from_bytes(c.try_into().expect("8 bytes")))
-                        .collect(),
-                ))
+                // `b` may be unaligned: copy it into a vector of `T`.
+                let mut v = vec![T::zeroed(); b.len() / 8];
+                bytemuck::cast_slice_mut::<T, u8>(&mut v).copy_from_slice(b);
+                if cfg!(target_endian = "big") {
+                    v.iter_mut().for_each(|x| *x = x.to_le());
+                }
+                Ok(Dense(v))
             }
         }
         d.deserialize_bytes(Bytes(PhantomData))
