@@ -173,7 +173,10 @@ pub(crate) fn pagerank(a: &PageRankArgs) -> JobResult {
             (algorithms::page_rank(&g, n, a.reset_prob)?, n)
         }
     };
-    let mut v = ranks.vertices().collect()?;
+    // Only rank 0 writes and reports: the other processes need not receive the ranks.
+    let Some(mut v) = ranks.vertices().collect_to_leader()? else {
+        return Ok(());
+    };
     let fit_s = start.elapsed().as_secs_f64();
     v.sort_by_key(|r| r.0);
     let sum: f64 = v.iter().map(|r| r.1).sum();
@@ -205,23 +208,17 @@ pub(crate) fn vertex_job(a: &GraphArgs, which: VertexJob) -> JobResult {
     let ctx = crate::context(&a.common)?;
     let (g, load_s) = load_graph(&ctx, a)?;
     let start = Instant::now();
-    let (name, mut v): (&'static str, Vec<(u64, u64)>) = match which {
-        VertexJob::Components => (
-            "cc",
-            algorithms::connected_components(&g, None)?
-                .vertices()
-                .collect()?,
-        ),
+    let (name, result) = match which {
+        VertexJob::Components => ("cc", algorithms::connected_components(&g, None)?),
         VertexJob::Strong => (
             "scc",
-            algorithms::strongly_connected_components(&g, usize::MAX)?
-                .vertices()
-                .collect()?,
+            algorithms::strongly_connected_components(&g, usize::MAX)?,
         ),
-        VertexJob::Triangles => (
-            "triangles",
-            algorithms::triangle_count(&g)?.vertices().collect()?,
-        ),
+        VertexJob::Triangles => ("triangles", algorithms::triangle_count(&g)?),
+    };
+    // Only rank 0 writes and reports: the other processes need not receive the labels.
+    let Some(mut v) = result.vertices().collect_to_leader()? else {
+        return Ok(());
     };
     let fit_s = start.elapsed().as_secs_f64();
     v.sort_unstable();

@@ -630,17 +630,38 @@ impl<T: Data> Dataset<T> {
         })
     }
 
+    /// All records, in partition order, on the leader only: in cluster mode, rank 0 gets
+    /// `Some(records)` and every other process `None`, so the records cross the network
+    /// once instead of to every process. In local mode it is [`collect`](Self::collect)
+    /// wrapped in `Some`. Use it where only rank 0 goes on to use the records (to write
+    /// them out, say); every process must still call it, as with any action.
+    pub fn collect_to_leader(&self) -> Result<Option<Vec<T>>> {
+        self.gather_records(crate::scheduler::Gather::Leader)
+    }
+
     /// All records, in partition order.
     pub fn collect(&self) -> Result<Vec<T>> {
-        let parts = self.fold_partitions(Vec::new, |mut acc, b| {
-            if acc.is_empty() {
-                b.into_vec()
-            } else {
-                acc.extend(b);
-                acc
+        Ok(self
+            .gather_records(crate::scheduler::Gather::All)?
+            .expect("every process gets the records"))
+    }
+
+    fn gather_records(&self, gather: crate::scheduler::Gather) -> Result<Option<Vec<T>>> {
+        let f = |_: &Tc, it: BatchIter<T>| -> Result<Vec<T>> {
+            let mut acc: Vec<T> = Vec::new();
+            for b in it {
+                let b = b?;
+                if acc.is_empty() {
+                    acc = b.into_vec();
+                } else {
+                    acc.extend(b);
+                }
             }
-        })?;
-        Ok(parts.concat())
+            Ok(acc)
+        };
+        let parts: Vec<usize> = (0..self.num_partitions()).collect();
+        let got = crate::scheduler::run_job_gather(&self.ctx.inner, &self.rdd, &parts, &f, gather)?;
+        Ok(got.map(|p| p.concat()))
     }
 
     /// Number of records.

@@ -65,6 +65,15 @@ struct Job<'c> {
     stages: Vec<StageMetrics>,
 }
 
+/// Which processes receive an action's results in cluster mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gather {
+    /// Every process: driver-side branches stay identical everywhere.
+    All,
+    /// Rank 0 only; the other processes get `None`.
+    Leader,
+}
+
 /// Runs `func` over the given partitions of `rdd` and returns its results in that order.
 pub(crate) fn run_job<T: Data, R: Send + Serialize + DeserializeOwned>(
     ctx: &Arc<ContextInner>,
@@ -72,6 +81,19 @@ pub(crate) fn run_job<T: Data, R: Send + Serialize + DeserializeOwned>(
     partitions: &[usize],
     func: &PartitionFunc<'_, T, R>,
 ) -> Result<Vec<R>> {
+    run_job_gather(ctx, rdd, partitions, func, Gather::All)
+        .map(|r| r.expect("every process gets the results"))
+}
+
+/// [`run_job`], with the results delivered as `gather` says: `None` on a process that
+/// does not receive them.
+pub(crate) fn run_job_gather<T: Data, R: Send + Serialize + DeserializeOwned>(
+    ctx: &Arc<ContextInner>,
+    rdd: &Arc<dyn Rdd<T>>,
+    partitions: &[usize],
+    func: &PartitionFunc<'_, T, R>,
+    gather: Gather,
+) -> Result<Option<Vec<R>>> {
     let id = ctx.next_job.fetch_add(1, Ordering::Relaxed);
     let name = rdd.describe();
     let listeners = ctx.listeners();
@@ -85,8 +107,8 @@ pub(crate) fn run_job<T: Data, R: Send + Serialize + DeserializeOwned>(
         stages: Vec::new(),
     };
     let result = match ctx.cluster.clone() {
-        Some(t) => job.run_cluster(&*t, rdd, partitions, func),
-        None => job.run(rdd, partitions, func),
+        Some(t) => job.run_cluster(&*t, rdd, partitions, func, gather),
+        None => job.run(rdd, partitions, func).map(Some),
     };
     let metrics = JobMetrics {
         job_id: id,
@@ -446,13 +468,17 @@ impl Job<'_> {
         rdd: &Arc<dyn Rdd<T>>,
         partitions: &[usize],
         func: &PartitionFunc<'_, T, R>,
-    ) -> Result<Vec<R>> {
+        gather: Gather,
+    ) -> Result<Option<Vec<R>>> {
         let ctx = self.ctx;
         let (me, world) = (t.rank(), t.world());
         let base: Arc<dyn RddBase> = rdd.clone();
         let map_stages = self.missing_map_stages(&base);
         let parents: Vec<Arc<dyn RddBase>> = map_stages.iter().map(|d| d.parent()).collect();
-        let plan = cluster::fingerprint(self.id, &base, partitions, &parents);
+        // Where the results go is part of the plan: processes that disagree on it fail
+        // with a plan mismatch instead of waiting for results that never come.
+        let plan = cluster::fingerprint(self.id, &base, partitions, &parents)
+            ^ u64::from(gather == Gather::Leader).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let mut round = 0usize;
         let total = map_stages.len() + 1;
         let by_owner = |parts: &[usize]| -> Vec<Vec<usize>> {
@@ -523,7 +549,7 @@ impl Job<'_> {
         }
 
         // The result stage: every process runs its own partitions, then all results go to
-        // every process.
+        // every process (or to rank 0 only; accumulator updates always go everywhere).
         let per_rank = by_owner(partitions);
         let mut needs = Needs::new();
         cluster::needs(&base, &per_rank, &mut needs);
@@ -553,7 +579,21 @@ impl Job<'_> {
             }
             Ok(msg)
         };
-        let got = self.round(t, plan, &mut round, build().map(Outgoing::All))?;
+        let outgoing = build().map(|msg| match gather {
+            Gather::All => Outgoing::All(msg),
+            Gather::Leader => {
+                let mut msgs: Vec<RoundMsg> = (0..world)
+                    .map(|_| RoundMsg {
+                        updates: msg.updates.clone(),
+                        ..RoundMsg::default()
+                    })
+                    .collect();
+                msgs[0] = msg;
+                Outgoing::PerPeer(msgs)
+            }
+        });
+        let got = self.round(t, plan, &mut round, outgoing)?;
+        let receives = gather == Gather::All || me == 0;
         let mut results: Vec<Option<R>> = partitions.iter().map(|_| None).collect();
         let mut updates: Vec<(usize, TaskUpdates)> = Vec::new();
         for (&i, slot) in mine_idx.iter().zip(slots) {
@@ -575,6 +615,9 @@ impl Job<'_> {
             }
         }
         apply_in_order(updates);
+        if !receives {
+            return Ok(None);
+        }
         results
             .into_iter()
             .enumerate()
@@ -586,7 +629,8 @@ impl Job<'_> {
                     ))
                 })
             })
-            .collect()
+            .collect::<Result<Vec<R>>>()
+            .map(Some)
     }
 
     /// One round: sends `out` (or, when building it failed, the failure), and returns what

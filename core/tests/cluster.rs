@@ -249,3 +249,50 @@ fn a_missing_peer_is_a_connect_timeout() {
         .unwrap_err();
     assert!(e.to_string().contains("could not connect to rank 0"), "{e}");
 }
+
+/// `collect_to_leader`: rank 0 gets every record in partition order, the others `None`;
+/// accumulator updates still reach every process, and the next action works everywhere.
+#[test]
+fn collect_to_leader_delivers_to_rank_zero_only() {
+    let program = |ctx: &Context| {
+        let seen = ctx.long_accumulator("seen");
+        let acc = seen.clone();
+        let d = ctx.parallelize((0..1000u64).collect(), 7).map(move |x| {
+            acc.add(1);
+            x * 3
+        });
+        let got = d.collect_to_leader().unwrap();
+        let after = d.map(|x| x + 1).reduce(|a, b| a + b).unwrap();
+        (ctx.process_rank(), got, seen.value(), after)
+    };
+    let expected: Vec<u64> = (0..1000u64).map(|x| x * 3).collect();
+    let local = program(&Context::local(2).unwrap());
+    assert_eq!(local.1.as_ref(), Some(&expected));
+    for n in [2, 3] {
+        for (rank, got, seen, after) in on_cluster(n, program) {
+            if rank == 0 {
+                assert_eq!(got.as_ref(), Some(&expected), "rank 0 of {n}");
+            } else {
+                assert_eq!(got, None, "rank {rank} of {n}");
+            }
+            assert_eq!(seen, local.2, "accumulator on rank {rank} of {n}");
+            assert_eq!(after, local.3);
+        }
+    }
+}
+
+#[test]
+fn processes_disagreeing_on_where_results_go_get_an_error() {
+    let results = on_cluster(2, |ctx| {
+        let d = ctx.parallelize((0..10u64).collect(), 2);
+        if ctx.process_rank() == 0 {
+            d.collect_to_leader().map(|_| ()).map_err(|e| e.to_string())
+        } else {
+            d.collect().map(|_| ()).map_err(|e| e.to_string())
+        }
+    });
+    for r in results {
+        let e = r.unwrap_err();
+        assert!(e.contains("plan mismatch"), "{e}");
+    }
+}
