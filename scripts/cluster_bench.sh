@@ -31,25 +31,37 @@ fit() { "$@" --json 2>/dev/null | sed -E 's/.*"fit_s":([0-9.eE+-]+).*/\1/'; }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
+# run CONF IT JOB-ARGS...: fit_s of one run of the job, locally or on 2 processes.
+run() {
+    local conf=$1 it=$2
+    shift 2
+    if [ "$conf" = local ]; then
+        fit "$B" "$@" --iterations "$it" --threads 2 --partitions "$PARTS"
+    else
+        fit "$B" launch -n 2 -- "$B" "$@" --iterations "$it" --threads 1 --partitions "$PARTS"
+    fi
+}
+
 # measure NAME LO HI JOB-ARGS...: prints per-iteration seconds for both configurations.
+# The four runs of a repetition are interleaved, so that a change in the machine's load
+# during the measurement reaches both configurations alike.
 measure() {
     local name=$1 lo=$2 hi=$3
     shift 3
-    local t
-    declare -A med
-    for conf in local cluster; do
-        for it in "$lo" "$hi"; do
-            t=$(for _ in $(seq "$REPS"); do
-                if [ "$conf" = local ]; then
-                    fit "$B" "$@" --iterations "$it" --threads 2 --partitions "$PARTS"
-                else
-                    fit "$B" launch -n 2 -- "$B" "$@" --iterations "$it" --threads 1 \
-                        --partitions "$PARTS"
-                fi
-            done | median)
-            med[$conf-$it]=$t
+    local tmp
+    tmp=$(mktemp -d)
+    for _ in $(seq "$REPS"); do
+        for conf in local cluster; do
+            for it in "$lo" "$hi"; do
+                run "$conf" "$it" "$@" >>"$tmp/$conf-$it"
+            done
         done
     done
+    declare -A med
+    for f in local-$lo local-$hi cluster-$lo cluster-$hi; do
+        med[$f]=$(median <"$tmp/$f")
+    done
+    rm -rf "$tmp"
     awk -v n="$name" -v lo="$lo" -v hi="$hi" \
         -v l1="${med[local-$lo]}" -v l2="${med[local-$hi]}" \
         -v c1="${med[cluster-$lo]}" -v c2="${med[cluster-$hi]}" 'BEGIN {
