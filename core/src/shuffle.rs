@@ -531,7 +531,12 @@ impl ShuffleManager {
         let mut encoded = Vec::with_capacity(reduces.len());
         for &r in reduces {
             let b = &out.buckets[r];
-            let mut bytes = Vec::new();
+            // The in-memory estimate is close to the encoded size: one allocation, no regrowth.
+            let mut bytes = Vec::with_capacity(
+                b.mem_bytes as usize
+                    + b.segments.iter().map(|s| s.bytes as usize).sum::<usize>()
+                    + b.remote.as_ref().map_or(0, |r| r.0.len()),
+            );
             let mut records = 0;
             for seg in &b.segments {
                 let path = &seg.file.path;

@@ -229,7 +229,20 @@ pub(crate) struct RoundMsg {
 
 impl RoundMsg {
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
-        postcard::to_allocvec(self).map_err(Error::serde)
+        // Sized up front: the buckets are most of the message, and growing a vector of
+        // megabytes by doubling would copy them again.
+        let payload: usize = self
+            .buckets
+            .iter()
+            .flat_map(|(_, _, bs)| bs.iter().map(|b| b.2.len() + 24))
+            .chain(self.results.iter().map(|r| r.1.len() + 12))
+            .chain(
+                self.updates
+                    .iter()
+                    .flat_map(|u| u.1.iter().map(|a| a.1.len() + 12)),
+            )
+            .sum();
+        postcard::to_extend(self, Vec::with_capacity(payload + 64)).map_err(Error::serde)
     }
 
     pub(crate) fn decode(bytes: &[u8], from: usize) -> Result<Self> {
