@@ -1,13 +1,22 @@
-//! A specialized static PageRank loop on the graph's own edge and vertex partitions.
+//! Specialized loops on the graph's own edge and vertex partitions.
 //!
-//! Each iteration is two engine jobs: one task per edge partition gathers the sources'
-//! contributions (`rank / outdeg`) through the routing table and sums them over its local
-//! CSR into a dense array per local vertex; then one task per vertex partition adds up the
-//! partial sums of its vertices (again through the routing table) and applies the update.
-//! No records are shuffled, hashed or boxed: per iteration only two dense `f64` arrays per
-//! partition move, as `Arc`s. It computes exactly what the message-passing version
+//! Connected components and the out-degrees run as two engine jobs per step: one task per
+//! edge partition gathers the vertices' values through the routing table and computes a
+//! dense array per local vertex; then one task per vertex partition combines the partial
+//! arrays of its vertices (again through the routing table). No records are hashed or
+//! boxed: only dense arrays move.
+//!
+//! Static PageRank needs one job per iteration. Once, before the loop, each edge
+//! partition's transposed CSR is cut by destination vertex partition and the pieces are
+//! shuffled to their vertex partitions, with every source rewritten as its position in one
+//! flat array of all contributions. Each iteration, one task per vertex partition then
+//! sums its in-edges' contributions, edge partition by edge partition, and applies the
+//! update; the new contributions are collected into the next flat array. In cluster mode
+//! that is one exchange round per iteration, carrying only the contributions. It computes
+//! exactly what the message-passing version
 //! ([`crate::algorithms::static_page_rank_message_passing`]) computes, in the same
-//! summation order.
+//! summation order: per edge partition in ascending source order, then across edge
+//! partitions in partition order.
 
 use std::any::Any;
 use std::marker::PhantomData;
@@ -19,24 +28,6 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::partition::{EdgePartition, VPart, VertexIndex};
 use crate::{Graph, Result, VertexId};
-
-/// Per edge partition `p` and vertex partition `q`: where `q`'s range starts among `p`'s
-/// local ids.
-fn range_starts(indices: &[Arc<VertexIndex>], ne: usize) -> Vec<Vec<usize>> {
-    (0..ne)
-        .map(|p| {
-            let mut s = 0;
-            indices
-                .iter()
-                .map(|ix| {
-                    let start = s;
-                    s += ix.routes[p].len();
-                    start
-                })
-                .collect()
-        })
-        .collect()
-}
 
 /// Partition `q` of a dataset keyed by vertex partition index `q`.
 #[derive(Debug)]
@@ -62,7 +53,7 @@ impl Partitioner<u64> for ByIndex {
 /// Per vertex partition `q`: `(edge partition p, p's partial values for q's vertices)`.
 type Partials<T> = Dataset<(u64, (u64, Dense<T>))>;
 
-/// A value of a dense per-vertex array: a plain 8-byte number, shipped little-endian.
+/// A value of a dense array: a plain fixed-size number, shipped little-endian.
 pub(crate) trait Plain: Data + Copy + bytemuck::Pod {
     fn to_le(self) -> Self;
 }
@@ -74,6 +65,12 @@ impl Plain for f64 {
 }
 
 impl Plain for u64 {
+    fn to_le(self) -> Self {
+        self.to_le()
+    }
+}
+
+impl Plain for u32 {
     fn to_le(self) -> Self {
         self.to_le()
     }
@@ -102,14 +99,14 @@ impl<'de, T: Plain> Deserialize<'de> for Dense<T> {
         impl<T: Plain> Visitor<'_> for Bytes<T> {
             type Value = Dense<T>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a byte string of 8-byte numbers")
+                write!(f, "a byte string of {}-byte numbers", size_of::<T>())
             }
             fn visit_bytes<E: de::Error>(self, b: &[u8]) -> std::result::Result<Dense<T>, E> {
-                if b.len() % 8 != 0 {
+                if b.len() % size_of::<T>() != 0 {
                     return Err(E::invalid_length(b.len(), &self));
                 }
                 // `b` may be unaligned: copy it into a vector of `T`.
-                let mut v = vec![T::zeroed(); b.len() / 8];
+                let mut v = vec![T::zeroed(); b.len() / size_of::<T>()];
                 bytemuck::cast_slice_mut::<T, u8>(&mut v).copy_from_slice(b);
                 if cfg!(target_endian = "big") {
                     v.iter_mut().for_each(|x| *x = x.to_le());
@@ -124,26 +121,20 @@ impl<'de, T: Plain> Deserialize<'de> for Dense<T> {
 /// An edge job: `f(edge partition, gathered per-local values)` for every edge partition,
 /// where the gathered value of local vertex `l` is `values[q][routes]`. The per-local
 /// results are cut into one slice per vertex partition and shuffled to it, so each slice
-/// goes only where it is summed (in cluster mode, to the process owning the vertex
-/// partition). With `skip_sources`, a slice leaves out the vertex partition's source-only
-/// vertices (a prefix of its range), whose results the vertex job would skip. Lazy:
-/// [`vertex_job`] runs it.
+/// goes only where it is combined (in cluster mode, to the process owning the vertex
+/// partition). Lazy: [`vertex_job`] runs it.
 fn edge_job<ED: Data, T: Plain>(
     edges: &Dataset<Arc<EdgePartition<ED>>>,
     layout: &Layout,
     values: Option<Arc<Vec<Arc<Vec<T>>>>>,
-    sources_only: Option<T>,
-    skip_sources: bool,
     f: impl Fn(&EdgePartition<ED>, &[T]) -> Vec<T> + Send + Sync + 'static,
 ) -> Partials<T> {
     let indices = layout.indices.clone();
-    let starts = layout.starts.clone();
     let nv = indices.len();
     let f = Arc::new(f);
     edges
         .map_partitions_with_index(move |p, eps| {
             let indices = indices.clone();
-            let starts = starts.clone();
             let values = values.clone();
             let f = f.clone();
             eps.flat_map(move |ep| {
@@ -151,29 +142,14 @@ fn edge_job<ED: Data, T: Plain>(
                 if let Some(values) = &values {
                     local.reserve(ep.num_local());
                     for (ix, vals) in indices.iter().zip(values.iter()) {
-                        let route = &ix.routes[p];
-                        // With `sources_only`, destinations-only vertices (the suffix of
-                        // each range) get the filler instead of a gathered value.
-                        let b = match sources_only {
-                            Some(_) => ix.splits[p].1 as usize,
-                            None => route.len(),
-                        };
-                        local.extend(route[..b].iter().map(|&i| vals[i as usize]));
-                        if let Some(fill) = sources_only {
-                            local.extend(std::iter::repeat_n(fill, route.len() - b));
-                        }
+                        local.extend(ix.routes[p].iter().map(|&i| vals[i as usize]));
                     }
                 }
                 let part = f(&ep, &local);
                 (0..nv)
                     .map(|q| {
-                        let end = starts[p].get(q + 1).copied().unwrap_or(part.len());
-                        let start = if skip_sources {
-                            ep.splits[q].0 as usize
-                        } else {
-                            starts[p][q]
-                        };
-                        (q as u64, (p as u64, Dense(part[start..end].to_vec())))
+                        let range = ep.ranges[q] as usize..ep.ranges[q + 1] as usize;
+                        (q as u64, (p as u64, Dense(part[range].to_vec())))
                     })
                     .collect::<Vec<_>>()
             })
@@ -189,7 +165,6 @@ fn vertex_job<R: Data, T: Plain>(
     partials: Partials<T>,
     zero: T,
     combine: impl Fn(T, T) -> T + Copy + Send + Sync + 'static,
-    skip_sources: bool,
     apply: impl Fn(usize, &VertexIndex, Vec<T>) -> R + Send + Sync + 'static,
 ) -> Result<Vec<R>> {
     Ok(layout
@@ -201,17 +176,9 @@ fn vertex_job<R: Data, T: Plain>(
             parts.sort_by_key(|(p, _)| *p);
             let mut acc = vec![zero; ix.ids.len()];
             for (p, Dense(part)) in parts {
-                let p = p as usize;
-                let route = &ix.routes[p];
-                // With `skip_sources`, source-only vertices' partials are `zero`: the edge
-                // job left them out, and the part starts at the route's position `a`.
-                let a = if skip_sources {
-                    ix.splits[p].0 as usize
-                } else {
-                    0
-                };
-                debug_assert_eq!(part.len(), route.len() - a, "partials match the route");
-                for (&i, &v) in route[a..].iter().zip(&part) {
+                let route = &ix.routes[p as usize];
+                debug_assert_eq!(part.len(), route.len(), "partials match the route");
+                for (&i, &v) in route.iter().zip(&part) {
                     let slot = &mut acc[i as usize];
                     *slot = combine(*slot, v);
                 }
@@ -225,18 +192,16 @@ fn add(a: f64, b: f64) -> f64 {
     a + b
 }
 
-/// What both loops start from: the vertex indices, where each vertex partition's range
-/// starts in each edge partition, and a dataset with one index per vertex partition.
+/// What the loops start from: the vertex indices, and a dataset with one index per vertex
+/// partition.
 struct Layout {
     indices: Arc<Vec<Arc<VertexIndex>>>,
-    starts: Arc<Vec<Vec<usize>>>,
     index_ds: Dataset<(u64, Arc<VertexIndex>)>,
 }
 
 fn layout<VD: Data, ED: Data>(g: &Graph<VD, ED>) -> Result<Layout> {
     let indices: Vec<Arc<VertexIndex>> = g.verts.map(|vp| vp.index).collect()?;
     let indices = Arc::new(indices);
-    let starts = Arc::new(range_starts(&indices, g.ne));
     let index_ds = g.context().parallelize(
         indices
             .iter()
@@ -245,11 +210,7 @@ fn layout<VD: Data, ED: Data>(g: &Graph<VD, ED>) -> Result<Layout> {
             .collect(),
         g.nv,
     );
-    Ok(Layout {
-        indices,
-        starts,
-        index_ds,
-    })
+    Ok(Layout { indices, index_ds })
 }
 
 /// Connected components (GraphX semantics: the smallest id of the component; `max_iter`
@@ -268,39 +229,25 @@ pub(crate) fn cc_fast<VD: Data, ED: Data>(
         Arc::new(indices.iter().map(|ix| Arc::new(ix.ids.clone())).collect());
     let mut i = 0;
     while i < max_iter {
-        let partials = edge_job(
-            &g.edges,
-            &lay,
-            Some(labels.clone()),
-            None,
-            false,
-            |ep, local| {
-                let mut m = local.to_vec();
-                ep.for_each(|s, d, _| {
-                    let (s, d) = (s as usize, d as usize);
-                    m[d] = m[d].min(local[s]);
-                    m[s] = m[s].min(local[d]);
-                });
-                m
-            },
-        );
+        let partials = edge_job(&g.edges, &lay, Some(labels.clone()), |ep, local| {
+            let mut m = local.to_vec();
+            ep.for_each(|s, d, _| {
+                let (s, d) = (s as usize, d as usize);
+                m[d] = m[d].min(local[s]);
+                m[s] = m[s].min(local[d]);
+            });
+            m
+        });
         let old = labels.clone();
-        let next = vertex_job(
-            &lay,
-            partials,
-            u64::MAX,
-            u64::min,
-            false,
-            move |q, _, mins| {
-                let new: Vec<u64> = old[q].iter().zip(mins).map(|(&o, m)| o.min(m)).collect();
-                let changed = new
-                    .iter()
-                    .zip(old[q].iter())
-                    .filter(|(a, b)| a != b)
-                    .count();
-                (Dense(new), changed as u64)
-            },
-        )?;
+        let next = vertex_job(&lay, partials, u64::MAX, u64::min, move |q, _, mins| {
+            let new: Vec<u64> = old[q].iter().zip(mins).map(|(&o, m)| o.min(m)).collect();
+            let changed = new
+                .iter()
+                .zip(old[q].iter())
+                .filter(|(a, b)| a != b)
+                .count();
+            (Dense(new), changed as u64)
+        })?;
         i += 1;
         let changed: u64 = next.iter().map(|x| x.1).sum();
         labels = Arc::new(next.into_iter().map(|x| Arc::new(x.0 .0)).collect());
@@ -319,6 +266,108 @@ pub(crate) fn cc_fast<VD: Data, ED: Data>(
     Ok(g.with_verts(g.context().parallelize(parts, g.nv)))
 }
 
+/// The in-edges of one vertex partition `q` within one edge partition `p`: for each of
+/// `q`'s vertices that are destinations in `p` (in `p`'s local order, the order of
+/// `q`'s route for `p` past its source-only prefix), its sources as positions in the flat
+/// contribution array, in ascending local source order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct InBlock {
+    /// Which edge partition the block comes from.
+    part: u64,
+    /// CSR offsets into `srcs`, one more than there are destinations.
+    off: Dense<u32>,
+    /// Flat positions of the sources.
+    srcs: Dense<u32>,
+}
+
+/// Everything one pull task needs: its vertex partition's index and in-blocks, in edge
+/// partition order.
+#[derive(Debug, Serialize, Deserialize)]
+struct PullPart {
+    q: usize,
+    index: Arc<VertexIndex>,
+    blocks: Vec<InBlock>,
+}
+
+/// One dataset of [`PullPart`]s, one per vertex partition, built from the edge partitions'
+/// transposed CSRs and cached. `flat_start[q]` is where vertex partition `q`'s vertices
+/// start in the flat array.
+fn pull_parts<ED: Data>(
+    edges: &Dataset<Arc<EdgePartition<ED>>>,
+    lay: &Layout,
+    flat_start: Arc<Vec<u32>>,
+) -> Result<Dataset<Arc<PullPart>>> {
+    let indices = lay.indices.clone();
+    let nv = indices.len();
+    let blocks = edges
+        .map_partitions_with_index(move |p, eps| {
+            let indices = indices.clone();
+            let flat_start = flat_start.clone();
+            eps.flat_map(move |ep| {
+                // Local id → flat position: local ids run through the vertex partitions'
+                // ranges in route order.
+                let mut flat = Vec::with_capacity(ep.num_local());
+                for (ix, &start) in indices.iter().zip(flat_start.iter()) {
+                    flat.extend(ix.routes[p].iter().map(|&i| start + i));
+                }
+                let (off, srcs) = ep.in_csr();
+                (0..nv)
+                    .map(|q| {
+                        let (lo, hi) = (ep.splits[q].0 as usize, ep.ranges[q + 1] as usize);
+                        let base = off[lo];
+                        let o = off[lo..=hi].iter().map(|&x| x - base).collect();
+                        let s = srcs[base as usize..off[hi] as usize]
+                            .iter()
+                            .map(|&l| flat[l as usize])
+                            .collect();
+                        let block = InBlock {
+                            part: p as u64,
+                            off: Dense(o),
+                            srcs: Dense(s),
+                        };
+                        (q as u64, block)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .partition_by(Arc::new(ByIndex(nv)) as Arc<dyn Partitioner<u64>>);
+    Ok(lay
+        .index_ds
+        .zip_partitions(&blocks, false, |mut ixs, bs| {
+            let (q, index) = ixs.next()?;
+            let mut blocks: Vec<InBlock> = bs.map(|(_, b)| b).collect();
+            blocks.sort_by_key(|b| b.part);
+            Some(Arc::new(PullPart {
+                q: q as usize,
+                index,
+                blocks,
+            }))
+        })?
+        .cache())
+}
+
+impl PullPart {
+    /// The sums, per vertex of this partition, of its in-edges' contributions.
+    fn pull(&self, flat: &[f64]) -> Vec<f64> {
+        let ix = &self.index;
+        let mut acc = vec![0.0f64; ix.ids.len()];
+        for b in &self.blocks {
+            let p = b.part as usize;
+            let dests = &ix.routes[p][ix.splits[p].0 as usize..];
+            let (off, srcs) = (&b.off.0, &b.srcs.0);
+            debug_assert_eq!(dests.len() + 1, off.len(), "a block matches its route");
+            for (&d, w) in dests.iter().zip(off.windows(2)) {
+                let mut sum = 0.0f64;
+                for &s in &srcs[w[0] as usize..w[1] as usize] {
+                    sum += flat[s as usize];
+                }
+                acc[d as usize] += sum;
+            }
+        }
+        acc
+    }
+}
+
 /// Static PageRank (personalized when `src` is set), GraphX semantics, on the fast path.
 pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
     g: &Graph<VD, ED>,
@@ -330,15 +379,25 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
     let (nv, ne) = (g.nv, g.ne);
     let lay = layout(g)?;
     let indices = lay.indices.clone();
+    let mut flat_start = Vec::with_capacity(nv);
+    let mut total = 0usize;
+    for ix in indices.iter() {
+        flat_start.push(total as u32);
+        total += ix.ids.len();
+    }
+    if total > u32::MAX as usize {
+        // Flat positions are `u32`, as local ids are.
+        return crate::algorithms::static_page_rank_message_passing(g, num_iter, reset_prob, src);
+    }
 
-    // Out-degrees, through the same two jobs.
-    let local_out = edge_job(&g.edges, &lay, None, None, false, |ep, _| {
+    // Out-degrees, through an edge job and a vertex job.
+    let local_out = edge_job(&g.edges, &lay, None, |ep, _| {
         ep.offsets
             .windows(2)
             .map(|w| (w[1] - w[0]) as f64)
             .collect::<Vec<f64>>()
     });
-    let outdeg: Vec<Dense<f64>> = vertex_job(&lay, local_out, 0.0, add, false, |_, _, s| Dense(s))?;
+    let outdeg: Vec<Dense<f64>> = vertex_job(&lay, local_out, 0.0, add, |_, _, s| Dense(s))?;
     let inv_out: Arc<Vec<Arc<Vec<f64>>>> = Arc::new(
         outdeg
             .iter()
@@ -360,42 +419,25 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
         .iter()
         .map(|ix| Arc::new(ix.ids.iter().map(|&id| start_rank(id)).collect()))
         .collect();
-    let mut contrib: Arc<Vec<Arc<Vec<f64>>>> = Arc::new(
+    let mut flat: Arc<Vec<f64>> = Arc::new(
         ranks
             .iter()
             .zip(inv_out.iter())
-            .map(|(r, w)| Arc::new(r.iter().zip(w.iter()).map(|(r, w)| r * w).collect()))
+            .flat_map(|(r, w)| r.iter().zip(w.iter()).map(|(r, w)| r * w))
             .collect(),
     );
+    let parts = pull_parts(&g.edges, &lay, Arc::new(flat_start))?;
     for it in 0..num_iter {
         // Only the last iteration's ranks are kept: the others need only contributions.
         let last = it + 1 == num_iter;
-        // Pull over the transposed CSR: each destination sums its sources' contributions
-        // in ascending source order, the order in which message passing merges them.
-        let partials = edge_job(
-            &g.edges,
-            &lay,
-            Some(contrib),
-            Some(0.0),
-            true,
-            |ep, local| {
-                let (off, srcs) = ep.in_csr();
-                off.windows(2)
-                    .map(|w| {
-                        let mut sum = 0.0f64;
-                        for &s in &srcs[w[0] as usize..w[1] as usize] {
-                            sum += local[s as usize];
-                        }
-                        sum
-                    })
-                    .collect::<Vec<f64>>()
-            },
-        );
         let inv = inv_out.clone();
-        // Dense arrays: in cluster mode every process receives every vertex partition's.
-        let next: Vec<(Option<Dense<f64>>, Dense<f64>)> =
-            vertex_job(&lay, partials, 0.0, add, true, move |q, ix, sums| {
-                let rank: Vec<f64> = ix
+        let contrib = flat.clone();
+        // In cluster mode every process receives every vertex partition's contributions.
+        let next: Vec<(Option<Dense<f64>>, Dense<f64>)> = parts
+            .map(move |pp| {
+                let sums = pp.pull(&contrib);
+                let rank: Vec<f64> = pp
+                    .index
                     .ids
                     .iter()
                     .zip(sums)
@@ -407,18 +449,28 @@ pub(crate) fn static_rank_fast<VD: Data, ED: Data>(
                         reset + (1.0 - reset_prob) * s
                     })
                     .collect();
-                let c = rank.iter().zip(inv[q].iter()).map(|(r, w)| r * w).collect();
+                let c = rank
+                    .iter()
+                    .zip(inv[pp.q].iter())
+                    .map(|(r, w)| r * w)
+                    .collect();
                 (last.then_some(Dense(rank)), Dense(c))
-            })?;
-        let (r, c): (Vec<_>, Vec<_>) = next.into_iter().unzip();
-        if last {
-            ranks = r
-                .into_iter()
-                .map(|r| Arc::new(r.expect("kept").0))
-                .collect();
+            })
+            .collect()?;
+        let mut next_flat = Vec::with_capacity(total);
+        let mut next_ranks = Vec::new();
+        for (r, c) in next {
+            next_flat.extend_from_slice(&c.0);
+            if let Some(r) = r {
+                next_ranks.push(Arc::new(r.0));
+            }
         }
-        contrib = Arc::new(c.into_iter().map(|c| Arc::new(c.0)).collect());
+        if last {
+            ranks = next_ranks;
+        }
+        flat = Arc::new(next_flat);
     }
+    let _ = parts.unpersist();
 
     let sum: f64 = ranks.iter().map(|r| r.iter().sum::<f64>()).sum();
     let n: usize = ranks.iter().map(|r| r.len()).sum();

@@ -2,7 +2,7 @@
 //! tables, and the partition strategies.
 
 use std::any::Any;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use firesteel_core::partitioner::stable_hash;
 use firesteel_core::Partitioner;
@@ -112,10 +112,6 @@ pub struct EdgePartition<ED> {
     pub(crate) dst: Vec<u32>,
     /// Attribute of each edge.
     pub(crate) attrs: Vec<ED>,
-    /// The transposed CSR (offsets by local destination, local sources in edge order),
-    /// built on first use by the fast PageRank loop and kept with the partition.
-    #[serde(skip)]
-    pub(crate) in_csr: OnceLock<(Vec<u32>, Vec<u32>)>,
 }
 
 impl<ED> EdgePartition<ED> {
@@ -196,30 +192,27 @@ impl<ED> EdgePartition<ED> {
             offsets,
             dst,
             attrs,
-            in_csr: OnceLock::new(),
         }
     }
 
     /// The transposed CSR: for each local destination, its local sources, in ascending
     /// source order (the order in which a scan of the CSR meets them).
-    pub(crate) fn in_csr(&self) -> &(Vec<u32>, Vec<u32>) {
-        self.in_csr.get_or_init(|| {
-            let n = self.global.len();
-            let mut off = vec![0u32; n + 1];
-            for &d in &self.dst {
-                off[d as usize + 1] += 1;
-            }
-            for i in 0..n {
-                off[i + 1] += off[i];
-            }
-            let mut pos = off.clone();
-            let mut srcs = vec![0u32; self.dst.len()];
-            self.for_each(|s, d, _| {
-                srcs[pos[d as usize] as usize] = s;
-                pos[d as usize] += 1;
-            });
-            (off, srcs)
-        })
+    pub(crate) fn in_csr(&self) -> (Vec<u32>, Vec<u32>) {
+        let n = self.global.len();
+        let mut off = vec![0u32; n + 1];
+        for &d in &self.dst {
+            off[d as usize + 1] += 1;
+        }
+        for i in 0..n {
+            off[i + 1] += off[i];
+        }
+        let mut pos = off.clone();
+        let mut srcs = vec![0u32; self.dst.len()];
+        self.for_each(|s, d, _| {
+            srcs[pos[d as usize] as usize] = s;
+            pos[d as usize] += 1;
+        });
+        (off, srcs)
     }
 
     /// Number of edges.
@@ -267,7 +260,6 @@ impl<ED> EdgePartition<ED> {
             offsets: self.offsets.clone(),
             dst: self.dst.clone(),
             attrs,
-            in_csr: self.in_csr.clone(),
         }
     }
 

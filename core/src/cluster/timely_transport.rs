@@ -457,15 +457,22 @@ impl Drop for TimelyTransport {
 
 /// With `FIRESTEEL_TRACE_ROUNDS` set, prints each round's duration (including the wait for
 /// the slowest peer) and the bytes this process sent, to stderr.
+/// Also prints how long this process worked between the previous round and this one.
 struct Trace(Instant, usize);
 
 impl Drop for Trace {
     fn drop(&mut self) {
         static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        static LAST: Mutex<Option<Instant>> = Mutex::new(None);
         if *ON.get_or_init(|| std::env::var_os("FIRESTEEL_TRACE_ROUNDS").is_some()) {
+            let now = Instant::now();
+            let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+            let work = last.map(|l| self.0.saturating_duration_since(l));
+            *last = Some(now);
             eprintln!(
-                "firesteel round: {:?}, {} bytes sent",
-                self.0.elapsed(),
+                "firesteel round: {:?} after {:?} of work, {} bytes sent",
+                now - self.0,
+                work.unwrap_or_default(),
                 self.1
             );
         }
