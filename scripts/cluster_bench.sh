@@ -74,7 +74,7 @@ printf "%-28s %13s %13s %9s\n" "job (per iteration)" "1 proc x 2 thr" "2 proc x 
 JOBS=${JOBS:-pagerank lr}
 for job in $JOBS; do
     case $job in
-    pagerank) measure "PageRank R-MAT $SCALE" 5 45 pagerank --input "$GRAPH" ;;
+    pagerank) measure "PageRank R-MAT $SCALE" 5 85 pagerank --input "$GRAPH" ;;
     # L-BFGS stops by itself after about 10 iterations on this data, even with tol 0.
     lr) measure "LR ${POINTS}x$DIMS (L-BFGS)" 2 10 lr --input "$LR" --tol 0 ;;
     *) echo "unknown job $job" >&2 ;;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -561,37 +561,41 @@ impl Job<'_> {
         let desc = StageDesc::new(&**rdd, StageKind::Result, total, total);
         let mut slots: Vec<Option<(R, TaskUpdates)>> = mine.iter().map(|_| None).collect();
         let task = result_task(rdd, func);
+        // Each result goes to the processes that receive results as soon as its task
+        // ends, so that the transfer overlaps the remaining tasks; the round itself then
+        // carries only accumulator updates (or the stage's failure). A result that cannot
+        // be sent early is missing at the receiver, which then fails the job.
+        let receivers: Vec<usize> = (0..world)
+            .filter(|&d| d != me && (gather == Gather::All || d == 0))
+            .collect();
+        let tag = cluster::round_tag(plan, round);
+        let slot_of: FxHashMap<usize, usize> =
+            mine_idx.iter().map(|&i| (partitions[i], i)).collect();
+        let streaming = |tc: &Tc| -> Result<R> {
+            let r = task(tc)?;
+            if let Some((&last, rest)) = receivers.split_last() {
+                let frame = cluster::encode_result(slot_of[&tc.partition], &r)?;
+                // A lost peer fails the round that follows, naming it.
+                for &d in rest {
+                    let _ = t.send_early(tag, d, frame.clone());
+                }
+                let _ = t.send_early(tag, last, frame);
+            }
+            Ok(r)
+        };
         let outcome = if mine.is_empty() {
             Ok(())
         } else {
-            self.run_stage(&desc, &mine, &mut slots, 0, &task)
+            self.run_stage(&desc, &mine, &mut slots, 0, &streaming)
         };
         let build = || -> Result<RoundMsg> {
             outcome_error(outcome)?;
-            let mut msg = RoundMsg {
+            Ok(RoundMsg {
                 updates: encode_updates(&mine, &slots)?,
                 ..RoundMsg::default()
-            };
-            for (&i, slot) in mine_idx.iter().zip(&slots) {
-                let r = &slot.as_ref().expect("stage succeeded").0;
-                msg.results
-                    .push((i, postcard::to_allocvec(r).map_err(Error::serde)?.into()));
-            }
-            Ok(msg)
+            })
         };
-        let outgoing = build().map(|msg| match gather {
-            Gather::All => Outgoing::All(msg),
-            Gather::Leader => {
-                let mut msgs: Vec<RoundMsg> = (0..world)
-                    .map(|_| RoundMsg {
-                        updates: msg.updates.clone(),
-                        ..RoundMsg::default()
-                    })
-                    .collect();
-                msgs[0] = msg;
-                Outgoing::PerPeer(msgs)
-            }
-        });
+        let outgoing = build().map(Outgoing::All);
         let got = self.round(t, plan, &mut round, outgoing)?;
         let receives = gather == Gather::All || me == 0;
         let mut results: Vec<Option<R>> = partitions.iter().map(|_| None).collect();
@@ -602,8 +606,8 @@ impl Job<'_> {
             updates.push((partitions[i], u));
         }
         for (p, msg) in got.into_iter().enumerate() {
-            for (i, bytes) in msg.results {
-                let r = postcard::from_bytes(&bytes).map_err(|e| {
+            for (i, bytes) in msg.result_bytes() {
+                let r = postcard::from_bytes(bytes).map_err(|e| {
                     Error::Cluster(format!("rank {p} sent a result that does not decode: {e}"))
                 })?;
                 if let Some(slot) = results.get_mut(i) {
@@ -683,11 +687,11 @@ impl Job<'_> {
             return Err(e);
         }
         let mut msgs = Vec::with_capacity(world);
-        for (p, b) in got.iter().enumerate() {
+        for (p, frames) in got.into_iter().enumerate() {
             let m = if p == me {
                 RoundMsg::default()
             } else {
-                RoundMsg::decode(b, p)?
+                RoundMsg::decode(frames, p)?
             };
             if let Some(f) = &m.failure {
                 return Err(Error::Remote {

@@ -42,10 +42,14 @@ pub(crate) trait Transport: Send + Sync + std::fmt::Debug {
     fn rank(&self) -> usize;
     /// The number of processes.
     fn world(&self) -> usize;
-    /// Sends `out[d]` to every process `d` and returns what each process sent to this one
-    /// (`out[rank]` comes back at `rank`). Every process must call this the same number of
-    /// times; messages whose `tag` differs from this process's fail the round.
-    fn exchange(&self, tag: u64, out: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>>;
+    /// Sends `payload` to process `dst` now, as part of the coming round `tag`, so that
+    /// the transfer overlaps the work before the round. Callable from any thread.
+    fn send_early(&self, tag: u64, dst: usize, payload: Vec<u8>) -> Result<()>;
+    /// Sends `out[d]` to every process `d` and returns, per process, the messages it sent
+    /// to this one in the round, those sent early included, in no particular order
+    /// (`out[rank]` comes back alone at `rank`). Every process must call this the same
+    /// number of times; messages whose `tag` differs from this process's fail the round.
+    fn exchange(&self, tag: u64, out: Vec<Vec<u8>>) -> Result<Vec<Vec<Vec<u8>>>>;
 }
 
 /// Where this process sits in a cluster: its rank and every peer's address.
@@ -214,6 +218,11 @@ pub(crate) fn owner(p: usize, world: usize) -> usize {
 /// One map output's buckets for one destination: `(reduce partition, records, bytes)`.
 pub(crate) type EncodedBuckets = Vec<(usize, u64, ByteBuf)>;
 
+/// The first byte of every message says what follows: a [`RoundMsg`], or one action
+/// result sent ahead of its round ([`encode_result`]).
+const FRAME_ROUND: u8 = 0;
+const FRAME_RESULT: u8 = 1;
+
 /// What a process sends its peers at the end of a stage, or in a delivery round.
 #[derive(Serialize, Deserialize, Default)]
 pub(crate) struct RoundMsg {
@@ -225,6 +234,20 @@ pub(crate) struct RoundMsg {
     pub results: Vec<(usize, ByteBuf)>,
     /// Accumulator updates of finished tasks: `(partition, [(accumulator, encoded)])`.
     pub updates: Vec<(usize, Vec<(usize, Vec<u8>)>)>,
+    /// Action results sent ahead of the round: `(slot, message, where the result starts)`,
+    /// decoded in place rather than copied out.
+    #[serde(skip)]
+    pub early: Vec<(usize, Vec<u8>, usize)>,
+}
+
+/// One action result (slot `slot`), framed to be sent ahead of its round with
+/// [`Transport::send_early`]: serialized once, straight into the message.
+pub(crate) fn encode_result<R: Serialize>(slot: usize, r: &R) -> Result<Vec<u8>> {
+    let size = postcard::experimental::serialized_size(r).map_err(Error::serde)?;
+    let mut v = Vec::with_capacity(size + 11);
+    v.push(FRAME_RESULT);
+    let v = postcard::to_extend(&(slot as u64), v).map_err(Error::serde)?;
+    postcard::to_extend(r, v).map_err(Error::serde)
 }
 
 impl RoundMsg {
@@ -242,15 +265,48 @@ impl RoundMsg {
                     .flat_map(|u| u.1.iter().map(|a| a.1.len() + 12)),
             )
             .sum();
-        postcard::to_extend(self, Vec::with_capacity(payload + 64)).map_err(Error::serde)
+        let mut v = Vec::with_capacity(payload + 64);
+        v.push(FRAME_ROUND);
+        postcard::to_extend(self, v).map_err(Error::serde)
     }
 
-    pub(crate) fn decode(bytes: &[u8], from: usize) -> Result<Self> {
-        postcard::from_bytes(bytes).map_err(|e| {
+    /// Decodes and merges the messages one peer (rank `from`) sent in a round.
+    pub(crate) fn decode(frames: Vec<Vec<u8>>, from: usize) -> Result<Self> {
+        let bad = |e: &dyn std::fmt::Display| {
             Error::Cluster(format!(
                 "rank {from} sent a message that does not decode: {e}"
             ))
-        })
+        };
+        let mut all = RoundMsg::default();
+        for frame in frames {
+            match frame.first() {
+                Some(&FRAME_ROUND) => {
+                    let m: RoundMsg = postcard::from_bytes(&frame[1..]).map_err(|e| bad(&e))?;
+                    all.failure = all.failure.or(m.failure);
+                    all.buckets.extend(m.buckets);
+                    all.results.extend(m.results);
+                    all.updates.extend(m.updates);
+                }
+                Some(&FRAME_RESULT) => {
+                    let (slot, rest) =
+                        postcard::take_from_bytes::<u64>(&frame[1..]).map_err(|e| bad(&e))?;
+                    let start = frame.len() - rest.len();
+                    all.early.push((slot as usize, frame, start));
+                }
+                Some(k) => return Err(bad(&format!("unknown message kind {k}"))),
+                None => return Err(bad(&"an empty message")),
+            }
+        }
+        Ok(all)
+    }
+
+    /// The action results in this message, `(slot, encoded result)`, whichever way they
+    /// came.
+    pub(crate) fn result_bytes(&self) -> impl Iterator<Item = (usize, &[u8])> {
+        self.results
+            .iter()
+            .map(|(i, b)| (*i, b.as_slice()))
+            .chain(self.early.iter().map(|(i, f, s)| (*i, &f[*s..])))
     }
 }
 
@@ -346,11 +402,22 @@ mod tests {
             buckets: vec![(3, 1, vec![(0, 2, ByteBuf::from(vec![1, 2, 3]))])],
             results: vec![(0, ByteBuf::from(vec![9]))],
             updates: vec![(1, vec![(0, vec![4])])],
+            early: Vec::new(),
         };
-        let back = RoundMsg::decode(&m.encode().unwrap(), 1).unwrap();
+        let early = encode_result(5, &vec![7u32, 300]).unwrap();
+        let back = RoundMsg::decode(vec![early, m.encode().unwrap()], 1).unwrap();
         assert_eq!(back.failure.as_deref(), Some("boom"));
         assert_eq!(back.buckets[0].2[0].2.as_slice(), &[1, 2, 3]);
-        let e = RoundMsg::decode(&[0xff; 7], 4).err().unwrap();
-        assert!(e.to_string().contains("rank 4"), "{e}");
+        let results: Vec<(usize, Vec<u8>)> =
+            back.result_bytes().map(|(i, b)| (i, b.to_vec())).collect();
+        assert_eq!(results.len(), 2);
+        assert_eq!(results[0], (0, vec![9]));
+        assert_eq!(results[1].0, 5);
+        let r: Vec<u32> = postcard::from_bytes(&results[1].1).unwrap();
+        assert_eq!(r, vec![7, 300]);
+        for garbage in [vec![0xff; 7], vec![0, 0xff, 0xff], vec![1], Vec::new()] {
+            let e = RoundMsg::decode(vec![garbage], 4).err().unwrap();
+            assert!(e.to_string().contains("rank 4"), "{e}");
+        }
     }
 }

@@ -40,6 +40,9 @@ const HANDSHAKE_LEN: usize = 8 + 8 + 4 + 4;
 
 /// What timely's threads reported before dying, if anything.
 static FAILURE: Mutex<Option<String>> = Mutex::new(None);
+
+/// Bytes sent ahead of the coming round, for the trace.
+static EARLY_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 static HOOK: Once = Once::new();
 
 fn failure() -> Option<String> {
@@ -80,10 +83,13 @@ fn lost_peer(report: &str) -> Option<usize> {
 }
 
 enum Cmd {
+    /// Send one message of the coming round now, ahead of the round.
+    Early(u64, usize, Vec<u8>),
     Round(u64, Vec<Vec<u8>>),
 }
 
-type Reply = std::result::Result<Vec<Vec<u8>>, String>;
+/// Per source rank, the messages it sent in the round.
+type Reply = std::result::Result<Vec<Vec<Vec<u8>>>, String>;
 
 /// A [`Transport`] over a timely-dataflow cluster of processes, one worker each.
 pub(crate) struct TimelyTransport {
@@ -91,6 +97,8 @@ pub(crate) struct TimelyTransport {
     peers: Vec<String>,
     round_timeout: Duration,
     cmds: Mutex<Option<mpsc::Sender<Cmd>>>,
+    /// The timely worker's thread, unparked after each command.
+    worker: Option<std::thread::Thread>,
     replies: Mutex<mpsc::Receiver<Reply>>,
     guards: Mutex<Option<WorkerGuards<()>>>,
     /// Set once a round failed: timely's threads can no longer be joined.
@@ -292,8 +300,32 @@ impl TimelyTransport {
                         .probe_with(&probe);
                 });
                 let mut epoch = 0u64;
-                // Ends when the driver drops its sender: the input closes with `input`.
-                while let Ok(Cmd::Round(tag, out)) = cmds.recv() {
+                // Between commands the worker keeps stepping, so that messages arriving
+                // early are received while the driver works; it parks until data arrives
+                // or the driver, having sent a command, unparks it. Ends when the driver
+                // drops its sender: the input closes with `input`.
+                loop {
+                    let cmd = match cmds.try_recv() {
+                        Ok(cmd) => cmd,
+                        Err(mpsc::TryRecvError::Empty) => {
+                            if failure().is_some() {
+                                return;
+                            }
+                            worker.step_or_park(Some(Duration::from_millis(10)));
+                            continue;
+                        }
+                        Err(mpsc::TryRecvError::Disconnected) => break,
+                    };
+                    let (tag, out) = match cmd {
+                        Cmd::Early(tag, dst, payload) => {
+                            // Sent at the current epoch, which the coming round closes.
+                            input.send((dst as u32, rank as u32, tag, payload.into()));
+                            input.flush();
+                            worker.step();
+                            continue;
+                        }
+                        Cmd::Round(tag, out) => (tag, out),
+                    };
                     for (dst, payload) in out.into_iter().enumerate() {
                         if dst != rank {
                             input.send((dst as u32, rank as u32, tag, payload.into()));
@@ -307,7 +339,7 @@ impl TimelyTransport {
                         }
                         worker.step_or_park(Some(Duration::from_millis(1)));
                     }
-                    let mut got: Vec<Option<Vec<u8>>> = (0..world).map(|_| None).collect();
+                    let mut got: Vec<Vec<Vec<u8>>> = (0..world).map(|_| Vec::new()).collect();
                     let mut bad = None;
                     let this_round: Vec<Msg> = {
                         let mut all = received.borrow_mut();
@@ -318,8 +350,7 @@ impl TimelyTransport {
                     };
                     for (dst, src, t, payload) in this_round {
                         let src = src as usize;
-                        if dst as usize != rank || src >= world || src == rank || got[src].is_some()
-                        {
+                        if dst as usize != rank || src >= world || src == rank {
                             bad = Some(format!("a malformed message (from {src} to {dst})"));
                         } else if t != tag {
                             bad = Some(format!(
@@ -327,12 +358,12 @@ impl TimelyTransport {
                                  ours {tag:#018x}"
                             ));
                         } else {
-                            got[src] = Some(payload.into_vec());
+                            got[src].push(payload.into_vec());
                         }
                     }
                     let reply = match bad {
                         Some(b) => Err(b),
-                        None => Ok(got.into_iter().map(Option::unwrap_or_default).collect()),
+                        None => Ok(got),
                     };
                     if replies.send(reply).is_err() {
                         return;
@@ -341,7 +372,9 @@ impl TimelyTransport {
             },
         )
         .map_err(|e| cluster_err(format!("starting the timely worker: {e}")))?;
+        let worker = guards.guards().first().map(|g| g.thread().clone());
         Ok(TimelyTransport {
+            worker,
             rank,
             peers: cfg.peers.clone(),
             round_timeout: cfg.round_timeout,
@@ -350,6 +383,27 @@ impl TimelyTransport {
             guards: Mutex::new(Some(guards)),
             broken: Mutex::new(false),
         })
+    }
+
+    /// Hands the worker a command and wakes it; false if the worker has stopped.
+    fn command(&self, cmd: Cmd) -> bool {
+        let cmds = self.cmds.lock().unwrap_or_else(|e| e.into_inner());
+        let sent = cmds.as_ref().is_some_and(|c| c.send(cmd).is_ok());
+        if let Some(w) = &self.worker {
+            w.unpark();
+        }
+        sent
+    }
+
+    /// Fails if the cluster already failed, or a peer was lost.
+    fn check(&self) -> Result<()> {
+        if *self.broken.lock().unwrap_or_else(|e| e.into_inner()) {
+            return Err(cluster_err("the cluster failed in an earlier round"));
+        }
+        if let Some(report) = failure() {
+            return Err(self.fail(self.peer_error(report)));
+        }
+        Ok(())
     }
 
     fn fail(&self, e: Error) -> Error {
@@ -378,25 +432,26 @@ impl Transport for TimelyTransport {
         self.peers.len()
     }
 
-    fn exchange(&self, tag: u64, out: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
-        if *self.broken.lock().unwrap_or_else(|e| e.into_inner()) {
-            return Err(cluster_err("the cluster failed in an earlier round"));
+    fn send_early(&self, tag: u64, dst: usize, payload: Vec<u8>) -> Result<()> {
+        self.check()?;
+        EARLY_BYTES.fetch_add(payload.len(), std::sync::atomic::Ordering::Relaxed);
+        if dst != self.rank && !self.command(Cmd::Early(tag, dst, payload)) {
+            return Err(cluster_err("the timely worker has stopped"));
         }
-        if let Some(report) = failure() {
-            return Err(self.fail(self.peer_error(report)));
-        }
+        Ok(())
+    }
+
+    fn exchange(&self, tag: u64, out: Vec<Vec<u8>>) -> Result<Vec<Vec<Vec<u8>>>> {
+        self.check()?;
         let mut own = Vec::new();
         let mut out = out;
-        let sent: usize = out.iter().map(Vec::len).sum();
+        let sent: usize = out.iter().map(Vec::len).sum::<usize>()
+            + EARLY_BYTES.swap(0, std::sync::atomic::Ordering::Relaxed);
         if let Some(o) = out.get_mut(self.rank) {
             own = std::mem::take(o);
         }
-        {
-            let cmds = self.cmds.lock().unwrap_or_else(|e| e.into_inner());
-            let sent = cmds.as_ref().map(|c| c.send(Cmd::Round(tag, out)).is_ok());
-            if sent != Some(true) {
-                return Err(self.fail(cluster_err("the timely worker has stopped")));
-            }
+        if !self.command(Cmd::Round(tag, out)) {
+            return Err(self.fail(cluster_err("the timely worker has stopped")));
         }
         let replies = self.replies.lock().unwrap_or_else(|e| e.into_inner());
         let start = Instant::now();
@@ -404,7 +459,7 @@ impl Transport for TimelyTransport {
         loop {
             match replies.recv_timeout(Duration::from_millis(25)) {
                 Ok(Ok(mut got)) => {
-                    got[self.rank] = own;
+                    got[self.rank] = vec![own];
                     return Ok(got);
                 }
                 Ok(Err(msg)) => return Err(self.fail(Error::PlanMismatch(msg))),
@@ -435,6 +490,9 @@ impl Drop for TimelyTransport {
         // dataflow drains. Joining waits for the peers to close too, so it runs on a thread
         // of its own with a deadline, and is skipped once the cluster is broken.
         drop(self.cmds.lock().unwrap_or_else(|e| e.into_inner()).take());
+        if let Some(w) = &self.worker {
+            w.unpark();
+        }
         let guards = self.guards.lock().unwrap_or_else(|e| e.into_inner()).take();
         let broken = *self.broken.lock().unwrap_or_else(|e| e.into_inner());
         let Some(guards) = guards else { return };
@@ -458,6 +516,7 @@ impl Drop for TimelyTransport {
 /// With `FIRESTEEL_TRACE_ROUNDS` set, prints each round's duration (including the wait for
 /// the slowest peer) and the bytes this process sent, to stderr.
 /// Also prints how long this process worked between the previous round and this one.
+/// The bytes include those sent ahead of the round.
 struct Trace(Instant, usize);
 
 impl Drop for Trace {
