@@ -28,11 +28,14 @@
 //! ## Fast paths
 //! Static PageRank ([`algorithms::page_rank`], [`algorithms::personalized_page_rank`]) and
 //! [`algorithms::connected_components`] run specialized loops over the same cached
-//! partitions and routing tables: per iteration, one engine job over the edge partitions
-//! (dense arrays gathered through the routing table, a CSR scan) and one over the vertex
-//! partitions (scatter and update); nothing is shuffled. They compute the same supersteps
+//! partitions and routing tables, moving only dense arrays. Connected components runs, per
+//! superstep, one engine job over the edge partitions (labels gathered through the routing
+//! table, a CSR scan) and one over the vertex partitions (combine and update). PageRank
+//! first cuts the edge partitions' in-edges by destination vertex partition, once; then
+//! each iteration is one job over the vertex partitions. They compute the same supersteps
 //! as the general versions ([`algorithms::static_page_rank_message_passing`],
-//! [`algorithms::connected_components_pregel`]), which the tests compare them with.
+//! [`algorithms::connected_components_pregel`]), which the tests compare them with
+//! (PageRank bit for bit).
 //!
 //! ```
 //! use firesteel_graphx::{algorithms, Graph};
