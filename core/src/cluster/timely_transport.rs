@@ -41,8 +41,6 @@ const HANDSHAKE_LEN: usize = 8 + 8 + 4 + 4;
 /// What timely's threads reported before dying, if anything.
 static FAILURE: Mutex<Option<String>> = Mutex::new(None);
 
-/// Bytes sent ahead of the coming round, for the trace.
-static EARLY_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 static HOOK: Once = Once::new();
 
 fn failure() -> Option<String> {
@@ -99,6 +97,8 @@ pub(crate) struct TimelyTransport {
     cmds: Mutex<Option<mpsc::Sender<Cmd>>>,
     /// The timely worker's thread, unparked after each command.
     worker: Option<std::thread::Thread>,
+    /// Bytes sent ahead of the coming round, for the trace.
+    early_bytes: std::sync::atomic::AtomicUsize,
     replies: Mutex<mpsc::Receiver<Reply>>,
     guards: Mutex<Option<WorkerGuards<()>>>,
     /// Set once a round failed: timely's threads can no longer be joined.
@@ -375,6 +375,7 @@ impl TimelyTransport {
         let worker = guards.guards().first().map(|g| g.thread().clone());
         Ok(TimelyTransport {
             worker,
+            early_bytes: Default::default(),
             rank,
             peers: cfg.peers.clone(),
             round_timeout: cfg.round_timeout,
@@ -434,7 +435,8 @@ impl Transport for TimelyTransport {
 
     fn send_early(&self, tag: u64, dst: usize, payload: Vec<u8>) -> Result<()> {
         self.check()?;
-        EARLY_BYTES.fetch_add(payload.len(), std::sync::atomic::Ordering::Relaxed);
+        self.early_bytes
+            .fetch_add(payload.len(), std::sync::atomic::Ordering::Relaxed);
         if dst != self.rank && !self.command(Cmd::Early(tag, dst, payload)) {
             return Err(cluster_err("the timely worker has stopped"));
         }
@@ -446,7 +448,9 @@ impl Transport for TimelyTransport {
         let mut own = Vec::new();
         let mut out = out;
         let sent: usize = out.iter().map(Vec::len).sum::<usize>()
-            + EARLY_BYTES.swap(0, std::sync::atomic::Ordering::Relaxed);
+            + self
+                .early_bytes
+                .swap(0, std::sync::atomic::Ordering::Relaxed);
         if let Some(o) = out.get_mut(self.rank) {
             own = std::mem::take(o);
         }
