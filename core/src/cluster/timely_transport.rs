@@ -101,8 +101,10 @@ pub(crate) struct TimelyTransport {
     early_bytes: std::sync::atomic::AtomicUsize,
     replies: Mutex<mpsc::Receiver<Reply>>,
     guards: Mutex<Option<WorkerGuards<()>>>,
-    /// Set once a round failed: timely's threads can no longer be joined.
-    broken: Mutex<bool>,
+    /// The first failure, once there was one: timely's threads can no longer be joined, and
+    /// every later call fails with the same error (a failed early send, whose error the
+    /// caller drops, must not hide the lost peer's name from the round that follows).
+    broken: Mutex<Option<Error>>,
 }
 
 impl std::fmt::Debug for TimelyTransport {
@@ -116,6 +118,23 @@ impl std::fmt::Debug for TimelyTransport {
 
 fn cluster_err(msg: impl Into<String>) -> Error {
     Error::Cluster(msg.into())
+}
+
+/// The same failure again, for every call after the first one that saw it.
+fn replay(e: &Error) -> Error {
+    match e {
+        Error::PeerLost {
+            rank,
+            address,
+            cause,
+        } => Error::PeerLost {
+            rank: *rank,
+            address: address.clone(),
+            cause: cause.clone(),
+        },
+        Error::PlanMismatch(m) => Error::PlanMismatch(m.clone()),
+        other => cluster_err(other.to_string().trim_start_matches("cluster: ").to_owned()),
+    }
 }
 
 fn resolve(addr: &str) -> Result<SocketAddr> {
@@ -382,7 +401,7 @@ impl TimelyTransport {
             cmds: Mutex::new(Some(cmd_tx)),
             replies: Mutex::new(reply_rx),
             guards: Mutex::new(Some(guards)),
-            broken: Mutex::new(false),
+            broken: Mutex::new(None),
         })
     }
 
@@ -398,8 +417,8 @@ impl TimelyTransport {
 
     /// Fails if the cluster already failed, or a peer was lost.
     fn check(&self) -> Result<()> {
-        if *self.broken.lock().unwrap_or_else(|e| e.into_inner()) {
-            return Err(cluster_err("the cluster failed in an earlier round"));
+        if let Some(first) = &*self.broken.lock().unwrap_or_else(|e| e.into_inner()) {
+            return Err(replay(first));
         }
         if let Some(report) = failure() {
             return Err(self.fail(self.peer_error(report)));
@@ -408,8 +427,14 @@ impl TimelyTransport {
     }
 
     fn fail(&self, e: Error) -> Error {
-        *self.broken.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        e
+        let mut broken = self.broken.lock().unwrap_or_else(|e| e.into_inner());
+        match &*broken {
+            Some(first) => replay(first),
+            None => {
+                *broken = Some(replay(&e));
+                e
+            }
+        }
     }
 
     fn peer_error(&self, report: String) -> Error {
@@ -498,7 +523,11 @@ impl Drop for TimelyTransport {
             w.unpark();
         }
         let guards = self.guards.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let broken = *self.broken.lock().unwrap_or_else(|e| e.into_inner());
+        let broken = self
+            .broken
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some();
         let Some(guards) = guards else { return };
         if broken || failure().is_some() {
             std::mem::forget(guards);
@@ -573,5 +602,34 @@ mod tests {
             ClusterConfig::new(0, vec!["a:1".into(), "b:2".into(), "c:3".into()]).session(7);
         let e = check_handshake(&cfg, &handshake(&three, 2), "x").unwrap_err();
         assert!(e.to_string().contains("rank 2 of 3"), "{e}");
+    }
+
+    #[test]
+    fn a_failure_is_reported_again_by_every_later_call() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cfg = ClusterConfig::new(0, vec![format!("127.0.0.1:{port}")]);
+        let t = TimelyTransport::start(&cfg).unwrap();
+        assert_eq!(t.exchange(1, vec![vec![3]]).unwrap(), vec![vec![vec![3]]]);
+        // As when an early send meets a lost peer and its caller drops the error.
+        let _ = t.fail(Error::PeerLost {
+            rank: 1,
+            address: "127.0.0.1:9".into(),
+            cause: "timely:recv-1: gone".into(),
+        });
+        let _ = t.fail(cluster_err("a later, different failure"));
+        for e in [
+            t.send_early(2, 0, vec![1]).unwrap_err(),
+            t.exchange(2, vec![vec![]]).unwrap_err(),
+        ] {
+            assert!(matches!(&e, Error::PeerLost { rank: 1, .. }), "{e}");
+            assert_eq!(
+                e.to_string(),
+                "cluster: lost peer rank 1 (127.0.0.1:9): timely:recv-1: gone"
+            );
+        }
     }
 }
