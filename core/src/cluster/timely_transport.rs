@@ -437,6 +437,15 @@ impl TimelyTransport {
         }
     }
 
+    /// Why the worker stopped: the worker only stops on its own after timely's threads
+    /// reported a failure, which names the lost peer.
+    fn stopped(&self) -> Error {
+        match failure() {
+            Some(report) => self.peer_error(report),
+            None => cluster_err("the timely worker has stopped"),
+        }
+    }
+
     fn peer_error(&self, report: String) -> Error {
         match lost_peer(&report) {
             Some(p) => Error::PeerLost {
@@ -463,7 +472,7 @@ impl Transport for TimelyTransport {
         self.early_bytes
             .fetch_add(payload.len(), std::sync::atomic::Ordering::Relaxed);
         if dst != self.rank && !self.command(Cmd::Early(tag, dst, payload)) {
-            return Err(cluster_err("the timely worker has stopped"));
+            return Err(self.fail(self.stopped()));
         }
         Ok(())
     }
@@ -480,7 +489,7 @@ impl Transport for TimelyTransport {
             own = std::mem::take(o);
         }
         if !self.command(Cmd::Round(tag, out)) {
-            return Err(self.fail(cluster_err("the timely worker has stopped")));
+            return Err(self.fail(self.stopped()));
         }
         let replies = self.replies.lock().unwrap_or_else(|e| e.into_inner());
         let start = Instant::now();
@@ -492,10 +501,7 @@ impl Transport for TimelyTransport {
                     return Ok(got);
                 }
                 Ok(Err(msg)) => return Err(self.fail(Error::PlanMismatch(msg))),
-                Err(RecvTimeoutError::Disconnected) => {
-                    let report = failure().unwrap_or_else(|| "timely:work: stopped".into());
-                    return Err(self.fail(self.peer_error(report)));
-                }
+                Err(RecvTimeoutError::Disconnected) => return Err(self.fail(self.stopped())),
                 Err(RecvTimeoutError::Timeout) => {
                     if let Some(report) = failure() {
                         return Err(self.fail(self.peer_error(report)));
