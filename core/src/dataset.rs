@@ -471,8 +471,9 @@ impl<T: Data> Dataset<T> {
             })
         });
         keyed
-            .partition_by(Arc::new(crate::partitioner::ModPartitioner::new(n))
-                as Arc<dyn crate::Partitioner<u64>>)
+            .partition_by(
+                Arc::new(crate::ModPartitioner::new(n)) as Arc<dyn crate::Partitioner<u64>>
+            )
             .values()
     }
 

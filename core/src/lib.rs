@@ -48,7 +48,7 @@ pub use error::{Error, Result};
 pub use executor::{Executor, LocalExecutor};
 pub use metrics::{Listener, MetricsSnapshot};
 pub use pair::IntoPartitioner;
-pub use partitioner::{HashPartitioner, Partitioner, RangePartitioner};
+pub use partitioner::{HashPartitioner, ModPartitioner, Partitioner, RangePartitioner};
 pub use rdd::Records;
 pub use storage::StorageLevel;
 

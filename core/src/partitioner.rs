@@ -154,34 +154,46 @@ impl<K: Ord + Clone + Send + Sync + fmt::Debug + 'static> Partitioner<K> for Ran
     }
 }
 
-/// Partition = key mod n, for `repartition`'s round-robin positions.
+/// Partition = key mod n, for integer keys that already say where a record goes: positions
+/// (`repartition`'s round robin), block ids (ALS) or partition indices (graph fast paths).
+///
+/// This is what Spark's `HashPartitioner` does with a non-negative `Int` key, whose hash code
+/// is the key itself; ours hashes every key, so integer keys that must keep their placement
+/// use this one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ModPartitioner {
+pub struct ModPartitioner {
     partitions: usize,
 }
 
 impl ModPartitioner {
-    pub(crate) fn new(partitions: usize) -> Self {
+    /// A partitioner over `partitions` partitions (at least one).
+    pub fn new(partitions: usize) -> Self {
         ModPartitioner {
             partitions: partitions.max(1),
         }
     }
 }
 
-impl Partitioner<u64> for ModPartitioner {
-    fn num_partitions(&self) -> usize {
-        self.partitions
-    }
-    fn get_partition(&self, key: &u64) -> usize {
-        (*key % self.partitions as u64) as usize
-    }
-    fn equivalent(&self, other: &dyn Any) -> bool {
-        other.downcast_ref::<ModPartitioner>() == Some(self)
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+macro_rules! mod_partitioner {
+    ($($t:ty),*) => {$(
+        impl Partitioner<$t> for ModPartitioner {
+            fn num_partitions(&self) -> usize {
+                self.partitions
+            }
+            fn get_partition(&self, key: &$t) -> usize {
+                (*key as u64 % self.partitions as u64) as usize
+            }
+            fn equivalent(&self, other: &dyn Any) -> bool {
+                other.downcast_ref::<ModPartitioner>() == Some(self)
+            }
+            fn as_any(&self) -> &dyn Any {
+                self
+            }
+        }
+    )*};
 }
+
+mod_partitioner!(u32, u64, usize);
 
 #[cfg(test)]
 mod tests {
@@ -230,5 +242,23 @@ mod tests {
         let r = RangePartitioner::from_bounds(vec![1, 2], true);
         assert!(!Partitioner::<u32>::equivalent(&a, &r));
         assert!(r.equivalent(&r.clone()));
+    }
+
+    #[test]
+    fn mod_partitioner_keeps_integer_placement() {
+        let m = ModPartitioner::new(3);
+        let got: Vec<usize> = (0u32..7).map(|k| m.get_partition(&k)).collect();
+        assert_eq!(got, [0, 1, 2, 0, 1, 2, 0]);
+        assert_eq!(Partitioner::<u64>::get_partition(&m, &(u64::MAX)), 0);
+        assert_eq!(
+            Partitioner::<u64>::num_partitions(&ModPartitioner::new(0)),
+            1
+        );
+        assert!(Partitioner::<u64>::equivalent(&m, &ModPartitioner::new(3)));
+        assert!(!Partitioner::<u64>::equivalent(&m, &ModPartitioner::new(4)));
+        assert!(!Partitioner::<u64>::equivalent(
+            &m,
+            &HashPartitioner::new(3)
+        ));
     }
 }

@@ -18,37 +18,15 @@
 //! summation order: per edge partition in ascending source order, then across edge
 //! partitions in partition order.
 
-use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use firesteel_core::{Data, Dataset, Partitioner};
+use firesteel_core::{Data, Dataset, ModPartitioner, Partitioner};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::partition::{EdgePartition, VPart, VertexIndex};
 use crate::{Graph, Result, VertexId};
-
-/// Partition `q` of a dataset keyed by vertex partition index `q`.
-#[derive(Debug)]
-struct ByIndex(usize);
-
-impl Partitioner<u64> for ByIndex {
-    fn num_partitions(&self) -> usize {
-        self.0
-    }
-    fn get_partition(&self, key: &u64) -> usize {
-        *key as usize
-    }
-    fn equivalent(&self, other: &dyn Any) -> bool {
-        other
-            .downcast_ref::<ByIndex>()
-            .is_some_and(|o| o.0 == self.0)
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
 
 /// Per vertex partition `q`: `(edge partition p, p's partial values for q's vertices)`.
 type Partials<T> = Dataset<(u64, (u64, Dense<T>))>;
@@ -154,7 +132,7 @@ fn edge_job<ED: Data, T: Plain>(
                     .collect::<Vec<_>>()
             })
         })
-        .partition_by(Arc::new(ByIndex(nv)) as Arc<dyn Partitioner<u64>>)
+        .partition_by(Arc::new(ModPartitioner::new(nv)) as Arc<dyn Partitioner<u64>>)
 }
 
 /// Runs a vertex job: for every vertex partition `q`, the edge partitions' partials for
@@ -330,7 +308,7 @@ fn pull_parts<ED: Data>(
                     .collect::<Vec<_>>()
             })
         })
-        .partition_by(Arc::new(ByIndex(nv)) as Arc<dyn Partitioner<u64>>);
+        .partition_by(Arc::new(ModPartitioner::new(nv)) as Arc<dyn Partitioner<u64>>);
     Ok(lay
         .index_ds
         .zip_partitions(&blocks, false, |mut ixs, bs| {

@@ -11,10 +11,9 @@
 //! ratings. Implicit mode is Hu–Koren–Volinsky: confidence `1 + alpha·|r|`, preference
 //! `r > 0`, with `YᵀY` computed once per half-iteration.
 
-use std::any::Any;
 use std::sync::Arc;
 
-use firesteel_core::{Context, Dataset, Partitioner};
+use firesteel_core::{Context, Dataset, ModPartitioner, Partitioner};
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 use serde::{Deserialize, Serialize};
 
@@ -164,8 +163,8 @@ impl AlsParams {
     ) -> Result<AlsModel> {
         self.check()?;
         let (nub, nib) = (self.num_user_blocks, self.num_item_blocks);
-        let upart: Arc<dyn Partitioner<u32>> = Arc::new(BlockPartitioner(nub));
-        let ipart: Arc<dyn Partitioner<u32>> = Arc::new(BlockPartitioner(nib));
+        let upart: Arc<dyn Partitioner<u32>> = Arc::new(ModPartitioner::new(nub));
+        let ipart: Arc<dyn Partitioner<u32>> = Arc::new(ModPartitioner::new(nib));
         let t0 = std::time::Instant::now();
         let users = make_blocks(ratings, true, nub, nib, &upart);
         let items = make_blocks(ratings, false, nib, nub, &ipart);
@@ -222,24 +221,6 @@ impl AlsParams {
                 iteration_seconds,
             },
         })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct BlockPartitioner(usize);
-
-impl Partitioner<u32> for BlockPartitioner {
-    fn num_partitions(&self) -> usize {
-        self.0
-    }
-    fn get_partition(&self, key: &u32) -> usize {
-        *key as usize % self.0
-    }
-    fn equivalent(&self, other: &dyn Any) -> bool {
-        other.downcast_ref::<BlockPartitioner>() == Some(self)
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 
