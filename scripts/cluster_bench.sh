@@ -3,7 +3,8 @@
 # and on 2 processes x 1 thread (cluster mode over timely, via `firesteel launch`), with the
 # same partitions. Each configuration runs with a low and a high iteration count; the
 # per-iteration time is the difference of the medians divided by the difference of the
-# counts, so loading and graph building cancel out.
+# counts, so loading and graph building cancel out. The ratio column divides those medians;
+# the last column gives the spread of the ratios that each repetition alone gives.
 #
 #   scripts/cluster_bench.sh            # PageRank on R-MAT scale 20, LR on 1M x 50
 #   SCALE=16 POINTS=100000 REPS=1 scripts/cluster_bench.sh   # a quick run
@@ -61,16 +62,23 @@ measure() {
     for f in local-$lo local-$hi cluster-$lo cluster-$hi; do
         med[$f]=$(median <"$tmp/$f")
     done
+    # Each repetition's own ratio: the four runs of a repetition ran back to back.
+    local spread
+    spread=$(paste "$tmp/local-$lo" "$tmp/local-$hi" "$tmp/cluster-$lo" "$tmp/cluster-$hi" |
+        awk '{print ($4 - $3) / ($2 - $1)}' | sort -g |
+        awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2;
+            printf "%.2f / %.2f / %.2f", a[1], m, a[NR]}')
     rm -rf "$tmp"
-    awk -v n="$name" -v lo="$lo" -v hi="$hi" \
+    awk -v n="$name" -v s="$spread" -v lo="$lo" -v hi="$hi" \
         -v l1="${med[local-$lo]}" -v l2="${med[local-$hi]}" \
         -v c1="${med[cluster-$lo]}" -v c2="${med[cluster-$hi]}" 'BEGIN {
         l = (l2 - l1) / (hi - lo); c = (c2 - c1) / (hi - lo);
-        printf "%-28s %10.1f ms %10.1f ms %8.2fx\n", n, l * 1000, c * 1000, c / l
+        printf "%-28s %10.1f ms %10.1f ms %8.2fx   %s\n", n, l * 1000, c * 1000, c / l, s
     }'
 }
 
-printf "%-28s %13s %13s %9s\n" "job (per iteration)" "1 proc x 2 thr" "2 proc x 1 thr" "ratio"
+printf "%-28s %13s %13s %9s   %s\n" "job (per iteration)" "1 proc x 2 thr" "2 proc x 1 thr" \
+    "ratio" "per-repetition ratio min / median / max"
 JOBS=${JOBS:-pagerank lr}
 for job in $JOBS; do
     case $job in
