@@ -555,7 +555,10 @@ impl Drop for TimelyTransport {
 /// With `FIRESTEEL_TRACE_ROUNDS` set, prints each round's duration (including the wait for
 /// the slowest peer) and the bytes this process sent, to stderr.
 /// Also prints how long this process worked between the previous round and this one.
-/// The bytes include those sent ahead of the round.
+/// The bytes include those sent ahead of the round. The wall-clock times (seconds since the
+/// Unix epoch) at which the process entered and left the round let `scripts/cluster_rounds.sh`
+/// line up the processes of one machine: the spread of their entries is the imbalance, and
+/// the time from the last entry to the exits is the round's own latency.
 struct Trace(Instant, usize);
 
 impl Drop for Trace {
@@ -567,11 +570,17 @@ impl Drop for Trace {
             let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
             let work = last.map(|l| self.0.saturating_duration_since(l));
             *last = Some(now);
+            let left = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64();
             eprintln!(
-                "firesteel round: {:?} after {:?} of work, {} bytes sent",
+                "firesteel round: {:?} after {:?} of work, {} bytes sent, in at {:.6} out at \
+                 {left:.6}",
                 now - self.0,
                 work.unwrap_or_default(),
-                self.1
+                self.1,
+                left - (now - self.0).as_secs_f64(),
             );
         }
     }
