@@ -6,7 +6,9 @@
 //! process runs one timely worker on a thread of its own, driving one long-lived dataflow:
 //! an input, the `Exchange` pact routing each message to the worker of its target process,
 //! and an operator that hands the messages back to the driver. Every exchange round is one
-//! epoch of that dataflow, and the round is complete when the probe passes the epoch.
+//! epoch of that dataflow. A round's last message from each peer says how many that peer sent
+//! ahead of it in the round, so the round is complete as soon as they are all in, without the
+//! extra round trip that waiting for timely's progress tracking (a probe) would take.
 //!
 //! Timely reports a lost connection by panicking on its network threads. A panic hook
 //! records such panics (the thread name says which peer), and the driver, which waits for a
@@ -24,16 +26,37 @@ use timely::communication::allocator::zero_copy::initialize::initialize_networki
 use timely::communication::allocator::ProcessBuilder;
 use timely::communication::{AllocatorBuilder, Hooks, WorkerGuards};
 use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::{Input, Operator, Probe};
-use timely::dataflow::{InputHandle, ProbeHandle};
+use timely::dataflow::operators::{Input, Operator};
+use timely::dataflow::InputHandle;
 use timely::WorkerConfig;
 
 use super::{ClusterConfig, Transport};
 use crate::error::{Error, Result};
 
-/// One message of a round: target rank, source rank, round tag, payload (serialized as one
-/// byte string, not byte by byte).
-type Msg = (u32, u32, u64, serde_bytes::ByteBuf);
+/// One message of a round: target rank, source rank, round tag, how many messages the
+/// source sent ahead of this one in the round when this one closes the round (`None` for a
+/// message sent ahead), payload (serialized as one byte string, not byte by byte).
+type Msg = (u32, u32, u64, Option<u32>, serde_bytes::ByteBuf);
+
+/// Whether every peer's messages of the round sent at `epoch` are in: its closing message,
+/// and as many messages sent ahead as that one counts.
+fn round_complete(received: &[(u64, Msg)], epoch: u64, rank: usize, world: usize) -> bool {
+    let mut ahead = vec![0u32; world];
+    let mut closing: Vec<Option<u32>> = vec![None; world];
+    for (t, (_, src, _, close, _)) in received {
+        let Some(src) = (*t == epoch)
+            .then_some(*src as usize)
+            .filter(|&s| s < world)
+        else {
+            continue;
+        };
+        match close {
+            Some(n) => closing[src] = Some(*n),
+            None => ahead[src] += 1,
+        }
+    }
+    (0..world).all(|p| p == rank || closing[p] == Some(ahead[p]))
+}
 
 const MAGIC: &[u8; 8] = b"FIRESTL1";
 const HANDSHAKE_LEN: usize = 8 + 8 + 4 + 4;
@@ -296,7 +319,6 @@ impl TimelyTransport {
                     return;
                 };
                 let mut input: InputHandle<u64, _> = InputHandle::new();
-                let probe = ProbeHandle::new();
                 // Messages by epoch: a fast peer's next round can arrive before this one ends.
                 let received: Rc<RefCell<Vec<(u64, Msg)>>> = Rc::default();
                 let sink = received.clone();
@@ -315,10 +337,11 @@ impl TimelyTransport {
                                     });
                                 }
                             },
-                        )
-                        .probe_with(&probe);
+                        );
                 });
                 let mut epoch = 0u64;
+                // Per peer, the messages sent ahead of the coming round.
+                let mut sent_ahead = vec![0u32; world];
                 // Between commands the worker keeps stepping, so that messages arriving
                 // early are received while the driver works; it parks until data arrives
                 // or the driver, having sent a command, unparks it. Ends when the driver
@@ -338,7 +361,8 @@ impl TimelyTransport {
                     let (tag, out) = match cmd {
                         Cmd::Early(tag, dst, payload) => {
                             // Sent at the current epoch, which the coming round closes.
-                            input.send((dst as u32, rank as u32, tag, payload.into()));
+                            sent_ahead[dst] += 1;
+                            input.send((dst as u32, rank as u32, tag, None, payload.into()));
                             input.flush();
                             worker.step();
                             continue;
@@ -347,14 +371,23 @@ impl TimelyTransport {
                     };
                     for (dst, payload) in out.into_iter().enumerate() {
                         if dst != rank {
-                            input.send((dst as u32, rank as u32, tag, payload.into()));
+                            let ahead = std::mem::take(&mut sent_ahead[dst]);
+                            input.send((dst as u32, rank as u32, tag, Some(ahead), payload.into()));
                         }
                     }
+                    // The round is complete once every peer's messages of it are in. The
+                    // epoch still advances, for timely's bookkeeping.
+                    let this = epoch;
                     epoch += 1;
                     input.advance_to(epoch);
-                    while probe.less_than(&epoch) {
+                    input.flush();
+                    loop {
+                        worker.step();
                         if failure().is_some() {
                             return;
+                        }
+                        if round_complete(&received.borrow(), this, rank, world) {
+                            break;
                         }
                         worker.step_or_park(Some(Duration::from_millis(1)));
                     }
@@ -363,11 +396,11 @@ impl TimelyTransport {
                     let this_round: Vec<Msg> = {
                         let mut all = received.borrow_mut();
                         let (now, later): (Vec<_>, Vec<_>) =
-                            all.drain(..).partition(|(t, _)| *t < epoch);
+                            all.drain(..).partition(|(t, _)| *t <= this);
                         *all = later;
                         now.into_iter().map(|(_, m)| m).collect()
                     };
-                    for (dst, src, t, payload) in this_round {
+                    for (dst, src, t, _, payload) in this_round {
                         let src = src as usize;
                         if dst as usize != rank || src >= world || src == rank {
                             bad = Some(format!("a malformed message (from {src} to {dst})"));
@@ -646,5 +679,26 @@ mod tests {
                 "cluster: lost peer rank 1 (127.0.0.1:9): timely:recv-1: gone"
             );
         }
+    }
+
+    #[test]
+    fn a_round_is_complete_when_every_peer_closed_it_with_all_it_sent_ahead() {
+        let m = |t: u64, src: u32, close: Option<u32>| {
+            (t, (0u32, src, 9u64, close, serde_bytes::ByteBuf::new()))
+        };
+        // Rank 0 of 3: rank 1 sent two messages ahead, rank 2 none.
+        let mut got = vec![m(4, 1, None), m(4, 2, Some(0))];
+        assert!(!round_complete(&got, 4, 0, 3));
+        got.push(m(4, 1, Some(2)));
+        // The closing message overtook one sent ahead of it.
+        assert!(!round_complete(&got, 4, 0, 3));
+        // The next round's messages do not count for this one.
+        got.push(m(5, 1, None));
+        assert!(!round_complete(&got, 4, 0, 3));
+        got.push(m(4, 1, None));
+        assert!(round_complete(&got, 4, 0, 3));
+        assert!(!round_complete(&got, 5, 0, 3));
+        // Alone, a process has nothing to wait for.
+        assert!(round_complete(&[], 0, 0, 1));
     }
 }
