@@ -12,19 +12,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SCALE=${SCALE:-20}
 POINTS=${POINTS:-1000000}
 DIMS=${DIMS:-50}
-PARTS=${PARTS:-8}
 REPS=${REPS:-3}
-DIR=${DIR:-bench-out/cluster}
-B=target/release/firesteel
-
-cargo build --release --quiet
-mkdir -p "$DIR"
-GRAPH="$DIR/rmat$SCALE.txt"
+. scripts/cluster_setup.sh
 LR="$DIR/lr-$POINTS-$DIMS.libsvm"
-[ -s "$GRAPH" ] || "$B" generate rmat --scale "$SCALE" --output "$GRAPH" >/dev/null
 [ -s "$LR" ] || "$B" generate logistic --points "$POINTS" --dims "$DIMS" --output "$LR" >/dev/null
 
 # fit_s of one run: "$@" is the job command line, without --json.

@@ -10,16 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SCALE=${SCALE:-20}
 ITERS=${ITERS:-60}
-PARTS=${PARTS:-8}
-DIR=${DIR:-bench-out/cluster}
-B=target/release/firesteel
-
-cargo build --release --quiet
-mkdir -p "$DIR"
-GRAPH="$DIR/rmat$SCALE.txt"
-[ -s "$GRAPH" ] || "$B" generate rmat --scale "$SCALE" --output "$GRAPH" >/dev/null
+. scripts/cluster_setup.sh
 
 # "median / mean" of a column of numbers.
 stats() {
