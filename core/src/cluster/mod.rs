@@ -230,12 +230,10 @@ pub(crate) struct RoundMsg {
     pub failure: Option<String>,
     /// Shuffle buckets: `(shuffle, map, buckets)`.
     pub buckets: Vec<(usize, usize, EncodedBuckets)>,
-    /// Action results: `(slot, encoded result)`.
-    pub results: Vec<(usize, ByteBuf)>,
     /// Accumulator updates of finished tasks: `(partition, [(accumulator, encoded)])`.
     pub updates: Vec<(usize, Vec<(usize, Vec<u8>)>)>,
-    /// Action results sent ahead of the round: `(slot, message, where the result starts)`,
-    /// decoded in place rather than copied out.
+    /// Action results, each sent ahead of the round in a frame of its own: `(slot, frame,
+    /// where the result starts)`, decoded in place rather than copied out.
     #[serde(skip)]
     pub early: Vec<(usize, Vec<u8>, usize)>,
 }
@@ -258,7 +256,6 @@ impl RoundMsg {
             .buckets
             .iter()
             .flat_map(|(_, _, bs)| bs.iter().map(|b| b.2.len() + 24))
-            .chain(self.results.iter().map(|r| r.1.len() + 12))
             .chain(
                 self.updates
                     .iter()
@@ -284,7 +281,6 @@ impl RoundMsg {
                     let m: RoundMsg = postcard::from_bytes(&frame[1..]).map_err(|e| bad(&e))?;
                     all.failure = all.failure.or(m.failure);
                     all.buckets.extend(m.buckets);
-                    all.results.extend(m.results);
                     all.updates.extend(m.updates);
                 }
                 Some(&FRAME_RESULT) => {
@@ -300,13 +296,9 @@ impl RoundMsg {
         Ok(all)
     }
 
-    /// The action results in this message, `(slot, encoded result)`, whichever way they
-    /// came.
+    /// The action results this peer sent, `(slot, encoded result)`.
     pub(crate) fn result_bytes(&self) -> impl Iterator<Item = (usize, &[u8])> {
-        self.results
-            .iter()
-            .map(|(i, b)| (*i, b.as_slice()))
-            .chain(self.early.iter().map(|(i, f, s)| (*i, &f[*s..])))
+        self.early.iter().map(|(i, f, s)| (*i, &f[*s..]))
     }
 }
 
@@ -400,7 +392,6 @@ mod tests {
         let m = RoundMsg {
             failure: Some("boom".into()),
             buckets: vec![(3, 1, vec![(0, 2, ByteBuf::from(vec![1, 2, 3]))])],
-            results: vec![(0, ByteBuf::from(vec![9]))],
             updates: vec![(1, vec![(0, vec![4])])],
             early: Vec::new(),
         };
@@ -408,12 +399,12 @@ mod tests {
         let back = RoundMsg::decode(vec![early, m.encode().unwrap()], 1).unwrap();
         assert_eq!(back.failure.as_deref(), Some("boom"));
         assert_eq!(back.buckets[0].2[0].2.as_slice(), &[1, 2, 3]);
+        assert_eq!(back.updates, m.updates);
         let results: Vec<(usize, Vec<u8>)> =
             back.result_bytes().map(|(i, b)| (i, b.to_vec())).collect();
-        assert_eq!(results.len(), 2);
-        assert_eq!(results[0], (0, vec![9]));
-        assert_eq!(results[1].0, 5);
-        let r: Vec<u32> = postcard::from_bytes(&results[1].1).unwrap();
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].0, 5);
+        let r: Vec<u32> = postcard::from_bytes(&results[0].1).unwrap();
         assert_eq!(r, vec![7, 300]);
         for garbage in [vec![0xff; 7], vec![0, 0xff, 0xff], vec![1], Vec::new()] {
             let e = RoundMsg::decode(vec![garbage], 4).err().unwrap();
