@@ -2,7 +2,19 @@
 //!
 //! A partitioned in-memory dataset engine in the spirit of Apache Spark. This crate
 //! re-exports the engine ([`core`]), the ML library ([`mllib`]) and the graph library
-//! ([`graphx`]), and holds the `firesteel` command-line tool.
+//! ([`graphx`]). It depends on nothing else: the `firesteel` command-line tool lives in the
+//! `firesteel-cli` package (`cli/`), so a program that only wants datasets compiles no CLI.
+//!
+//! Features:
+//! - `cluster`: cluster mode over timely-dataflow (`firesteel-core/cluster`), off by default.
+//!
+//! ```
+//! use firesteel::Context;
+//!
+//! let ctx = Context::local(2).unwrap();
+//! let sum = ctx.parallelize((1..=10u64).collect(), 2).reduce(|a, b| a + b).unwrap();
+//! assert_eq!(sum, 55);
+//! ```
 
 pub use firesteel_core as core;
 pub use firesteel_core::{example, Context, ContextBuilder, Dataset, Error, Result, StorageLevel};

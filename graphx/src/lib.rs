@@ -54,6 +54,8 @@ mod fast;
 mod graph;
 mod loader;
 mod partition;
+#[cfg(feature = "petgraph")]
+mod petgraph_interop;
 mod pregel;
 pub mod rmat;
 

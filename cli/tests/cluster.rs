@@ -34,7 +34,7 @@ fn wait_with_timeout(child: Child, limit: Duration) -> Output {
 fn run(args: &[&str]) -> Output {
     let child = Command::new(BIN)
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -165,7 +165,7 @@ fn write_graph(dir: &Path) -> String {
 fn launch_and_find_rank1(args: &[&str]) -> (Child, u32, std::sync::mpsc::Receiver<String>) {
     let mut child = Command::new(BIN)
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -11,7 +11,6 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 mod bench;
-mod charts;
 mod demo;
 mod generate;
 mod jobs;
@@ -70,7 +69,7 @@ enum Command {
         #[command(flatten)]
         common: Common,
         /// Directory of the bundled data.
-        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data"))]
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../data"))]
         data_dir: PathBuf,
     },
     /// Writes seeded synthetic data for benchmarks.

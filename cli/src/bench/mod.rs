@@ -19,6 +19,8 @@ use std::time::Instant;
 use firesteel::core::{Context, Dataset, Error, HashPartitioner, Records, Result};
 use serde::{Deserialize, Serialize};
 
+mod charts;
+
 /// How many times finer than the other runs the memory-pressure runs split their input.
 pub const PRESSURE_SPLIT: usize = 4;
 
@@ -712,9 +714,9 @@ pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
         path,
         source: e,
     })?;
-    crate::charts::iterations(&report, &cfg.out.join("iterations.svg"))?;
+    charts::iterations(&report, &cfg.out.join("iterations.svg"))?;
     if !report.memory_pressure.is_empty() {
-        crate::charts::memory_pressure(&report, &cfg.out.join("memory_pressure.svg"))?;
+        charts::memory_pressure(&report, &cfg.out.join("memory_pressure.svg"))?;
     }
     Ok(report)
 }
