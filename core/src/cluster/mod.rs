@@ -27,11 +27,10 @@ use std::time::Duration;
 
 use rustc_hash::{FxHashSet, FxHasher};
 use serde::{Deserialize, Serialize};
-pub(crate) use serde_bytes::ByteBuf;
 
 use crate::error::{Error, Result};
 use crate::rdd::{Dependency, RddBase};
-use crate::shuffle::ShuffleDepBase;
+use crate::shuffle::{SerializedBucket, ShuffleDepBase};
 
 #[cfg(feature = "cluster")]
 mod timely_transport;
@@ -215,9 +214,6 @@ pub(crate) fn owner(p: usize, world: usize) -> usize {
     p % world
 }
 
-/// One map output's buckets for one destination: `(reduce partition, records, bytes)`.
-pub(crate) type EncodedBuckets = Vec<(usize, u64, ByteBuf)>;
-
 /// The first byte of every message says what follows: a [`RoundMsg`], or one action
 /// result sent ahead of its round ([`encode_result`]).
 const FRAME_ROUND: u8 = 0;
@@ -229,7 +225,7 @@ pub(crate) struct RoundMsg {
     /// The stage failed here: the error, shown to every process.
     pub failure: Option<String>,
     /// Shuffle buckets: `(shuffle, map, buckets)`.
-    pub buckets: Vec<(usize, usize, EncodedBuckets)>,
+    pub buckets: Vec<(usize, usize, Vec<SerializedBucket>)>,
     /// Accumulator updates of finished tasks: `(partition, [(accumulator, encoded)])`.
     pub updates: Vec<(usize, Vec<(usize, Vec<u8>)>)>,
     /// Action results, each sent ahead of the round in a frame of its own: `(slot, frame,
@@ -255,7 +251,7 @@ impl RoundMsg {
         let payload: usize = self
             .buckets
             .iter()
-            .flat_map(|(_, _, bs)| bs.iter().map(|b| b.2.len() + 24))
+            .flat_map(|(_, _, bs)| bs.iter().map(|b| b.bytes.len() + 24))
             .chain(
                 self.updates
                     .iter()
@@ -391,14 +387,22 @@ mod tests {
     fn round_messages_round_trip_and_reject_garbage() {
         let m = RoundMsg {
             failure: Some("boom".into()),
-            buckets: vec![(3, 1, vec![(0, 2, ByteBuf::from(vec![1, 2, 3]))])],
+            buckets: vec![(
+                3,
+                1,
+                vec![SerializedBucket {
+                    reduce: 0,
+                    records: 2,
+                    bytes: vec![1, 2, 3],
+                }],
+            )],
             updates: vec![(1, vec![(0, vec![4])])],
             early: Vec::new(),
         };
         let early = encode_result(5, &vec![7u32, 300]).unwrap();
         let back = RoundMsg::decode(vec![early, m.encode().unwrap()], 1).unwrap();
         assert_eq!(back.failure.as_deref(), Some("boom"));
-        assert_eq!(back.buckets[0].2[0].2.as_slice(), &[1, 2, 3]);
+        assert_eq!(back.buckets[0].2[0].bytes, [1, 2, 3]);
         assert_eq!(back.updates, m.updates);
         let results: Vec<(usize, Vec<u8>)> =
             back.result_bytes().map(|(i, b)| (i, b.to_vec())).collect();
