@@ -249,7 +249,7 @@ impl Context {
                 merge: Box::new(merge),
             }),
         };
-        if self.inner.cluster.is_some() {
+        if self.inner.backend.is_distributed() {
             let weak = Arc::downgrade(&acc.shared);
             let id = acc.id;
             let decoder: AccDecoder = Arc::new(move |bytes: &[u8]| {

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::accumulator::AccDecoder;
-use crate::cluster::{ClusterConfig, Transport};
+use crate::backend::Backend;
+use crate::cluster::ClusterConfig;
 use crate::error::{Error, Result};
 use crate::executor::{Executor, LocalExecutor};
 use crate::fault::{Fault, FaultInjector};
@@ -154,11 +155,11 @@ impl ContextBuilder {
             None => Arc::new(LocalExecutor::new(self.threads)?),
         };
         let threads = executor.parallelism();
-        let cluster = match &self.cluster {
-            Some(cfg) => Some(crate::cluster::start(cfg)?),
-            None => None,
+        let backend = match &self.cluster {
+            Some(cfg) => Backend::Cluster(crate::cluster::start(cfg)?),
+            None => Backend::Local,
         };
-        let world = cluster.as_ref().map_or(1, |c| c.world());
+        let world = backend.world();
         let base = self.scratch_dir.unwrap_or_else(std::env::temp_dir);
         std::fs::create_dir_all(&base).map_err(|e| Error::io("creating", &base, e))?;
         let scratch = tempfile::Builder::new()
@@ -190,7 +191,7 @@ impl ContextBuilder {
                 metrics: Mutex::new(MetricsState::default()),
                 listeners: RwLock::new(Vec::new()),
                 faults: FaultInjector::default(),
-                cluster,
+                backend,
                 acc_decoders: Mutex::new(Default::default()),
                 scratch,
             }),
@@ -223,8 +224,8 @@ pub(crate) struct ContextInner {
     pub metrics: Mutex<MetricsState>,
     pub listeners: RwLock<Vec<Arc<dyn Listener>>>,
     pub faults: FaultInjector,
-    /// Cluster mode's transport; `None` when running locally.
-    pub cluster: Option<Arc<dyn Transport>>,
+    /// Where jobs run: here, or across the processes of a cluster.
+    pub backend: Backend,
     /// Cluster mode: how to decode a peer's update of each live accumulator.
     pub acc_decoders: Mutex<rustc_hash::FxHashMap<usize, AccDecoder>>,
     scratch: tempfile::TempDir,
@@ -317,12 +318,12 @@ impl Context {
 
     /// This process's rank in its cluster (0 when running locally).
     pub fn process_rank(&self) -> usize {
-        self.inner.cluster.as_ref().map_or(0, |c| c.rank())
+        self.inner.backend.rank()
     }
 
     /// The number of processes running this program (1 when running locally).
     pub fn num_processes(&self) -> usize {
-        self.inner.cluster.as_ref().map_or(1, |c| c.world())
+        self.inner.backend.world()
     }
 
     /// The application name.

@@ -637,17 +637,17 @@ impl<T: Data> Dataset<T> {
     /// wrapped in `Some`. Use it where only rank 0 goes on to use the records (to write
     /// them out, say); every process must still call it, as with any action.
     pub fn collect_to_leader(&self) -> Result<Option<Vec<T>>> {
-        self.gather_records(crate::scheduler::Gather::Leader)
+        self.gather_records(crate::backend::Gather::Leader)
     }
 
     /// All records, in partition order.
     pub fn collect(&self) -> Result<Vec<T>> {
         Ok(self
-            .gather_records(crate::scheduler::Gather::All)?
+            .gather_records(crate::backend::Gather::All)?
             .expect("every process gets the records"))
     }
 
-    fn gather_records(&self, gather: crate::scheduler::Gather) -> Result<Option<Vec<T>>> {
+    fn gather_records(&self, gather: crate::backend::Gather) -> Result<Option<Vec<T>>> {
         let f = |_: &Tc, it: BatchIter<T>| -> Result<Vec<T>> {
             let mut acc: Vec<T> = Vec::new();
             for b in it {

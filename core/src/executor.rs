@@ -1,10 +1,11 @@
-//! The seam between the scheduler and whatever runs tasks.
+//! What runs a stage's tasks within this process.
 //!
-//! The scheduler hands an [`Executor`] a stage's tasks as an indexed closure; the executor
-//! runs each index once, in parallel as it sees fit, and returns when all have finished.
-//! Results travel through slots the scheduler owns, so the trait stays object safe and knows
-//! nothing of record types. The local implementation is a rayon pool; a distributed backend
-//! implements the same trait.
+//! The scheduler hands an [`Executor`] the tasks that the backend placed in this process
+//! (see `backend`: locally all of them, in a cluster those of the partitions this process
+//! owns) as an indexed closure; the executor runs each index once, in parallel as it sees
+//! fit, and returns when all have finished. Results travel through slots the scheduler
+//! owns, so the trait stays object safe and knows nothing of record types. The default
+//! implementation is a rayon pool; a program may bring its own (say, one pinned to cores).
 
 use std::fmt;
 

@@ -21,6 +21,7 @@
 //! ```
 
 mod accumulator;
+mod backend;
 mod batch;
 mod cluster;
 mod context;

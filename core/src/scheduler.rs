@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::accumulator::{self, TaskUpdates};
-use crate::cluster::{self, Needs, RoundMsg, Transport};
+use crate::backend::{Backend, Gather, JobBackend, JobPlan, LocalJob, StageFailure, StageOutcome};
 use crate::context::ContextInner;
 use crate::error::{Error, Result};
 use crate::fault::InjectedFailure;
@@ -29,13 +29,6 @@ const MAX_STAGE_ATTEMPTS: usize = 4;
 
 /// What a user-facing action does with each partition it computes.
 pub(crate) type PartitionFunc<'f, T, R> = dyn Fn(&Tc, BatchIter<T>) -> Result<R> + Sync + 'f;
-
-enum StageFailure {
-    /// A shuffle output was missing; re-run its map tasks and retry.
-    Fetch(Error),
-    /// A task ran out of attempts.
-    Abort(Error),
-}
 
 struct StageDesc {
     name: String,
@@ -63,15 +56,6 @@ struct Job<'c> {
     ctx: &'c Arc<ContextInner>,
     id: usize,
     stages: Vec<StageMetrics>,
-}
-
-/// Which processes receive an action's results in cluster mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Gather {
-    /// Every process: driver-side branches stay identical everywhere.
-    All,
-    /// Rank 0 only; the other processes get `None`.
-    Leader,
 }
 
 /// Runs `func` over the given partitions of `rdd` and returns its results in that order.
@@ -106,9 +90,10 @@ pub(crate) fn run_job_gather<T: Data, R: Send + Serialize + DeserializeOwned>(
         id,
         stages: Vec::new(),
     };
-    let result = match ctx.cluster.clone() {
-        Some(t) => job.run_cluster(&*t, rdd, partitions, func, gather),
-        None => job.run(rdd, partitions, func).map(Some),
+    // The one place where the backend chosen when the context was built comes in.
+    let result = match &ctx.backend {
+        Backend::Local => job.run(rdd, partitions, func, gather, |_| LocalJob),
+        Backend::Cluster(c) => job.run(rdd, partitions, func, gather, |plan| c.begin_job(plan)),
     };
     let metrics = JobMetrics {
         job_id: id,
@@ -140,56 +125,42 @@ pub(crate) fn run_job_gather<T: Data, R: Send + Serialize + DeserializeOwned>(
 }
 
 impl Job<'_> {
-    fn run<T: Data, R: Send>(
+    /// Walks the job's stages: the map stages whose outputs are missing (parents first),
+    /// then the result stage, re-running map stages whose outputs were lost. `begin` makes
+    /// the job's backend from its plan.
+    fn run<T: Data, R: Send + Serialize + DeserializeOwned, B: JobBackend>(
         &mut self,
         rdd: &Arc<dyn Rdd<T>>,
         partitions: &[usize],
         func: &PartitionFunc<'_, T, R>,
-    ) -> Result<Vec<R>> {
-        let mut slots: Vec<Option<(R, TaskUpdates)>> = partitions.iter().map(|_| None).collect();
-        let mut stage_attempts = 0;
+        gather: Gather,
+        begin: impl FnOnce(&JobPlan<'_>) -> B,
+    ) -> Result<Option<Vec<R>>> {
         let base: Arc<dyn RddBase> = rdd.clone();
+        let mut map_stages = self.missing_map_stages(&base);
+        let mut backend = begin(&JobPlan {
+            job: self.id,
+            rdd: &base,
+            partitions,
+            map_stages: &map_stages,
+            gather,
+        });
+        let mut stage_attempts = 0;
         loop {
-            let map_stages = self.missing_map_stages(&base);
-            let total = map_stages.len() + 1;
-            let mut failure = None;
-            for (k, dep) in map_stages.iter().enumerate() {
-                let parent = dep.parent();
-                let missing = self
-                    .ctx
-                    .shuffles
-                    .missing(dep.shuffle_id(), parent.num_partitions());
-                if missing.is_empty() {
-                    continue;
-                }
-                let desc = StageDesc::new(&*parent, StageKind::ShuffleMap, k + 1, total);
-                let mut map_slots: Vec<Option<((), TaskUpdates)>> =
-                    missing.iter().map(|_| None).collect();
-                match self.run_stage(&desc, &missing, &mut map_slots, stage_attempts, &|tc| {
-                    dep.run_map_task(tc)
-                }) {
-                    Ok(()) => {
-                        for (_, u) in map_slots.into_iter().flatten() {
-                            u.apply();
-                        }
-                    }
-                    Err(f) => {
-                        failure = Some(f);
-                        break;
-                    }
-                }
-            }
-            if failure.is_none() {
-                let desc = StageDesc::new(&**rdd, StageKind::Result, total, total);
-                let task = result_task(rdd, func);
-                match self.run_stage(&desc, partitions, &mut slots, stage_attempts, &task) {
-                    Ok(()) => break,
-                    Err(f) => failure = Some(f),
-                }
-            }
+            let failure = match self.attempt(
+                &mut backend,
+                rdd,
+                partitions,
+                func,
+                &map_stages,
+                stage_attempts,
+            ) {
+                Ok(results) => return Ok(results),
+                Err(f) => f,
+            };
             match failure {
-                Some(StageFailure::Abort(e)) => return Err(e),
-                Some(StageFailure::Fetch(e)) => {
+                StageFailure::Abort(e) => return Err(e),
+                StageFailure::Fetch(e) => {
                     stage_attempts += 1;
                     if stage_attempts >= MAX_STAGE_ATTEMPTS {
                         return Err(Error::JobFailed {
@@ -202,16 +173,86 @@ impl Job<'_> {
                         });
                     }
                 }
-                None => unreachable!("loop exits on success"),
             }
+            map_stages = self.missing_map_stages(&base);
         }
-        let mut out = Vec::with_capacity(slots.len());
-        for s in slots {
-            let (r, u) = s.expect("all result tasks succeeded");
-            u.apply();
-            out.push(r);
+    }
+
+    /// One attempt at the job's stages.
+    fn attempt<T: Data, R: Send + Serialize + DeserializeOwned, B: JobBackend>(
+        &mut self,
+        backend: &mut B,
+        rdd: &Arc<dyn Rdd<T>>,
+        partitions: &[usize],
+        func: &PartitionFunc<'_, T, R>,
+        map_stages: &[Arc<dyn ShuffleDepBase>],
+        stage_attempt: usize,
+    ) -> std::result::Result<Option<Vec<R>>, StageFailure> {
+        let ctx = self.ctx;
+        let total = map_stages.len() + 1;
+        for (k, dep) in map_stages.iter().enumerate() {
+            let parent = dep.parent();
+            let missing = ctx
+                .shuffles
+                .missing(dep.shuffle_id(), parent.num_partitions());
+            if missing.is_empty() {
+                continue;
+            }
+            let mine: Vec<usize> = backend
+                .place(ctx, &parent, &missing)?
+                .into_iter()
+                .map(|i| missing[i])
+                .collect();
+            let desc = StageDesc::new(&*parent, StageKind::ShuffleMap, k + 1, total);
+            let mut slots: Vec<Option<((), TaskUpdates)>> = mine.iter().map(|_| None).collect();
+            let outcome = self
+                .run_placed(&desc, &missing, &mine, &mut slots, stage_attempt, &|tc| {
+                    dep.run_map_task(tc)
+                })
+                .map(|()| {
+                    mine.iter()
+                        .zip(slots)
+                        .map(|(&p, s)| (p, s.expect("stage succeeded").1))
+                        .collect()
+                });
+            apply_in_order(backend.finish_map_stage(ctx, dep, &mine, outcome)?);
         }
-        Ok(out)
+
+        let base: Arc<dyn RddBase> = rdd.clone();
+        let mine_idx = backend.place(ctx, &base, partitions)?;
+        let mine: Vec<usize> = mine_idx.iter().map(|&i| partitions[i]).collect();
+        let desc = StageDesc::new(&**rdd, StageKind::Result, total, total);
+        let mut slots: Vec<Option<(R, TaskUpdates)>> = mine.iter().map(|_| None).collect();
+        let task = result_task(rdd, func);
+        let shared: &B = backend;
+        let ready = |tc: &Tc| -> Result<R> {
+            let r = task(tc)?;
+            shared.result_ready(tc.partition, &r)?;
+            Ok(r)
+        };
+        let outcome = self.run_placed(&desc, partitions, &mine, &mut slots, stage_attempt, &ready);
+        let mut results: Vec<Option<R>> = partitions.iter().map(|_| None).collect();
+        let outcome: StageOutcome = outcome.map(|()| {
+            mine_idx
+                .iter()
+                .zip(slots)
+                .map(|(&i, s)| {
+                    let (r, u) = s.expect("stage succeeded");
+                    results[i] = Some(r);
+                    (partitions[i], u)
+                })
+                .collect()
+        });
+        apply_in_order(backend.finish_result_stage(ctx, outcome, &mut results)?);
+        if !backend.receives_results() {
+            return Ok(None);
+        }
+        Ok(Some(
+            results
+                .into_iter()
+                .map(|r| r.expect("the backend returned every result"))
+                .collect(),
+        ))
     }
 
     /// Shuffle dependencies whose outputs are incomplete, parents before children. The
@@ -234,9 +275,9 @@ impl Job<'_> {
         if !seen_rdds.insert(rdd.id()) {
             return;
         }
-        // In cluster mode the walk must not depend on this process's cache, which differs
-        // between processes.
-        if self.ctx.cluster.is_none()
+        // Where processes cache different blocks, the walk must not depend on this
+        // process's cache: every process plans alike.
+        if !self.ctx.backend.is_distributed()
             && rdd.meta().storage_level().is_some()
             && self.ctx.blocks.contains_all(rdd.id(), rdd.num_partitions())
         {
@@ -260,6 +301,23 @@ impl Job<'_> {
                 }
             }
         }
+    }
+
+    /// Runs the tasks of a stage's partitions `parts` that the backend placed here
+    /// (`mine`). A process with none of them records no stage.
+    fn run_placed<R: Send>(
+        &mut self,
+        desc: &StageDesc,
+        parts: &[usize],
+        mine: &[usize],
+        slots: &mut [Option<(R, TaskUpdates)>],
+        stage_attempt: usize,
+        task: &(dyn Fn(&Tc) -> Result<R> + Sync),
+    ) -> std::result::Result<(), StageFailure> {
+        if mine.is_empty() && !parts.is_empty() {
+            return Ok(());
+        }
+        self.run_stage(desc, mine, slots, stage_attempt, task)
     }
 
     /// Runs the tasks of `partitions` whose slot is empty, retrying failed attempts.
@@ -436,12 +494,6 @@ fn run_attempt<R>(
     }
 }
 
-/// What a process sends in a round: one message per peer, or the same one to all.
-enum Outgoing {
-    PerPeer(Vec<RoundMsg>),
-    All(RoundMsg),
-}
-
 /// The result stage's task: computes a partition and applies the action's function.
 fn result_task<'a, T: Data, R>(
     rdd: &'a Arc<dyn Rdd<T>>,
@@ -457,340 +509,6 @@ fn result_task<'a, T: Data, R>(
         }));
         func(tc, it)
     }
-}
-
-/// Cluster mode (see [`crate::cluster`]): every process walks the same plan, runs the tasks
-/// of the partitions it owns, and meets the others in one round per stage.
-impl Job<'_> {
-    fn run_cluster<T: Data, R: Send + Serialize + DeserializeOwned>(
-        &mut self,
-        t: &dyn Transport,
-        rdd: &Arc<dyn Rdd<T>>,
-        partitions: &[usize],
-        func: &PartitionFunc<'_, T, R>,
-        gather: Gather,
-    ) -> Result<Option<Vec<R>>> {
-        let ctx = self.ctx;
-        let (me, world) = (t.rank(), t.world());
-        let base: Arc<dyn RddBase> = rdd.clone();
-        let map_stages = self.missing_map_stages(&base);
-        let parents: Vec<Arc<dyn RddBase>> = map_stages.iter().map(|d| d.parent()).collect();
-        // Where the results go is part of the plan: processes that disagree on it fail
-        // with a plan mismatch instead of waiting for results that never come.
-        let plan = cluster::fingerprint(self.id, &base, partitions, &parents)
-            ^ u64::from(gather == Gather::Leader).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let mut round = 0usize;
-        let total = map_stages.len() + 1;
-        let by_owner = |parts: &[usize]| -> Vec<Vec<usize>> {
-            (0..world)
-                .map(|d| {
-                    parts
-                        .iter()
-                        .copied()
-                        .filter(|&p| cluster::owner(p, world) == d)
-                        .collect()
-                })
-                .collect()
-        };
-        for (k, dep) in map_stages.iter().enumerate() {
-            let parent = dep.parent();
-            let (sid, num_maps, num_reduce) =
-                (dep.shuffle_id(), parent.num_partitions(), dep.num_reduce());
-            let missing = ctx.shuffles.missing(sid, num_maps);
-            if missing.is_empty() {
-                continue;
-            }
-            let per_rank = by_owner(&missing);
-            let mut needs = Needs::new();
-            cluster::needs(&parent, &per_rank, &mut needs);
-            self.deliver(t, plan, &mut round, &needs)?;
-            let mine = &per_rank[me];
-            let desc = StageDesc::new(&*parent, StageKind::ShuffleMap, k + 1, total);
-            let mut slots: Vec<Option<((), TaskUpdates)>> = mine.iter().map(|_| None).collect();
-            let outcome = if mine.is_empty() {
-                Ok(())
-            } else {
-                self.run_stage(&desc, mine, &mut slots, 0, &|tc| dep.run_map_task(tc))
-            };
-            // Each peer gets the buckets of the reduce partitions it owns.
-            let owned = by_owner(&(0..num_reduce).collect::<Vec<_>>());
-            let build = || -> Result<Vec<RoundMsg>> {
-                outcome_error(outcome)?;
-                let updates = encode_updates(mine, &slots)?;
-                let mut msgs: Vec<RoundMsg> = (0..world).map(|_| RoundMsg::default()).collect();
-                for (d, msg) in msgs.iter_mut().enumerate() {
-                    if d == me {
-                        continue;
-                    }
-                    msg.updates = updates.clone();
-                    for &m in mine {
-                        msg.buckets
-                            .push((sid, m, dep.encode_buckets(ctx, m, &owned[d])?));
-                    }
-                }
-                Ok(msgs)
-            };
-            let got = self.round(t, plan, &mut round, build().map(Outgoing::PerPeer))?;
-            let mut updates: Vec<(usize, TaskUpdates)> = Vec::new();
-            for (&m, slot) in mine.iter().zip(slots) {
-                updates.push((m, slot.expect("stage succeeded").1));
-            }
-            for msg in got {
-                for (s, m, buckets) in msg.buckets {
-                    ctx.shuffles
-                        .register_remote(s, num_maps, num_reduce, m, buckets);
-                }
-                for (p, u) in msg.updates {
-                    updates.push((p, TaskUpdates::decode(ctx, u)?));
-                }
-            }
-            ctx.shuffles.mark_delivered(sid, num_maps, &owned);
-            apply_in_order(updates);
-        }
-
-        // The result stage: every process runs its own partitions, then all results go to
-        // every process (or to rank 0 only; accumulator updates always go everywhere).
-        let per_rank = by_owner(partitions);
-        let mut needs = Needs::new();
-        cluster::needs(&base, &per_rank, &mut needs);
-        self.deliver(t, plan, &mut round, &needs)?;
-        let mine_idx: Vec<usize> = (0..partitions.len())
-            .filter(|&i| cluster::owner(partitions[i], world) == me)
-            .collect();
-        let mine: Vec<usize> = mine_idx.iter().map(|&i| partitions[i]).collect();
-        let desc = StageDesc::new(&**rdd, StageKind::Result, total, total);
-        let mut slots: Vec<Option<(R, TaskUpdates)>> = mine.iter().map(|_| None).collect();
-        let task = result_task(rdd, func);
-        // Each result goes to the processes that receive results as soon as its task
-        // ends, so that the transfer overlaps the remaining tasks; the round itself then
-        // carries only accumulator updates (or the stage's failure). A result that cannot
-        // be sent early is missing at the receiver, which then fails the job.
-        let receivers: Vec<usize> = (0..world)
-            .filter(|&d| d != me && (gather == Gather::All || d == 0))
-            .collect();
-        let tag = cluster::round_tag(plan, round);
-        let slot_of: FxHashMap<usize, usize> =
-            mine_idx.iter().map(|&i| (partitions[i], i)).collect();
-        let streaming = |tc: &Tc| -> Result<R> {
-            let r = task(tc)?;
-            if let Some((&last, rest)) = receivers.split_last() {
-                let frame = cluster::encode_result(slot_of[&tc.partition], &r)?;
-                // A lost peer fails the round that follows, naming it.
-                for &d in rest {
-                    let _ = t.send_early(tag, d, frame.clone());
-                }
-                let _ = t.send_early(tag, last, frame);
-            }
-            Ok(r)
-        };
-        let outcome = if mine.is_empty() {
-            Ok(())
-        } else {
-            self.run_stage(&desc, &mine, &mut slots, 0, &streaming)
-        };
-        let build = || -> Result<RoundMsg> {
-            outcome_error(outcome)?;
-            Ok(RoundMsg {
-                updates: encode_updates(&mine, &slots)?,
-                ..RoundMsg::default()
-            })
-        };
-        let outgoing = build().map(Outgoing::All);
-        let got = self.round(t, plan, &mut round, outgoing)?;
-        let receives = gather == Gather::All || me == 0;
-        let mut results: Vec<Option<R>> = partitions.iter().map(|_| None).collect();
-        let mut updates: Vec<(usize, TaskUpdates)> = Vec::new();
-        for (&i, slot) in mine_idx.iter().zip(slots) {
-            let (r, u) = slot.expect("stage succeeded");
-            results[i] = Some(r);
-            updates.push((partitions[i], u));
-        }
-        for (p, msg) in got.into_iter().enumerate() {
-            for (i, bytes) in msg.result_bytes() {
-                let r = postcard::from_bytes(bytes).map_err(|e| {
-                    Error::Cluster(format!("rank {p} sent a result that does not decode: {e}"))
-                })?;
-                if let Some(slot) = results.get_mut(i) {
-                    *slot = Some(r);
-                }
-            }
-            for (q, u) in msg.updates {
-                updates.push((q, TaskUpdates::decode(ctx, u)?));
-            }
-        }
-        apply_in_order(updates);
-        if !receives {
-            return Ok(None);
-        }
-        results
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                r.ok_or_else(|| {
-                    Error::Cluster(format!(
-                        "no process returned the result of partition {}",
-                        partitions[i]
-                    ))
-                })
-            })
-            .collect::<Result<Vec<R>>>()
-            .map(Some)
-    }
-
-    /// One round: sends `out` (or, when building it failed, the failure), and returns what
-    /// the peers sent (an empty message at this process's own rank). A failure anywhere
-    /// fails the job everywhere.
-    fn round(
-        &self,
-        t: &dyn Transport,
-        plan: u64,
-        round: &mut usize,
-        out: Result<Outgoing>,
-    ) -> Result<Vec<RoundMsg>> {
-        let (me, world) = (t.rank(), t.world());
-        let (out, local_err) = match out {
-            Ok(o) => (o, None),
-            Err(e) => {
-                let msg = RoundMsg {
-                    failure: Some(e.to_string()),
-                    ..RoundMsg::default()
-                };
-                (Outgoing::All(msg), Some(e))
-            }
-        };
-        let bytes: Vec<Vec<u8>> = match out {
-            Outgoing::All(m) => {
-                let mut b = Some(m.encode()?);
-                let last = if me + 1 == world {
-                    world.saturating_sub(2)
-                } else {
-                    world - 1
-                };
-                (0..world)
-                    .map(|d| match d {
-                        _ if d == me => Vec::new(),
-                        _ if d == last => b.take().unwrap_or_default(),
-                        _ => b.clone().unwrap_or_default(),
-                    })
-                    .collect()
-            }
-            Outgoing::PerPeer(ms) => ms
-                .iter()
-                .enumerate()
-                .map(|(d, m)| if d == me { Ok(Vec::new()) } else { m.encode() })
-                .collect::<Result<_>>()?,
-        };
-        let tag = cluster::round_tag(plan, *round);
-        *round += 1;
-        let got = t.exchange(tag, bytes)?;
-        if let Some(e) = local_err {
-            return Err(e);
-        }
-        let mut msgs = Vec::with_capacity(world);
-        for (p, frames) in got.into_iter().enumerate() {
-            let m = if p == me {
-                RoundMsg::default()
-            } else {
-                RoundMsg::decode(frames, p)?
-            };
-            if let Some(f) = &m.failure {
-                return Err(Error::Remote {
-                    rank: p,
-                    message: f.clone(),
-                });
-            }
-            msgs.push(m);
-        }
-        Ok(msgs)
-    }
-
-    /// Ships, in one round, every reduce partition some process needs and lacks. Every
-    /// process computes the same needs and deliveries, so all skip the round together.
-    fn deliver(
-        &self,
-        t: &dyn Transport,
-        plan: u64,
-        round: &mut usize,
-        needs: &Needs,
-    ) -> Result<()> {
-        let ctx = self.ctx;
-        let (me, world) = (t.rank(), t.world());
-        let mut lacking = Vec::new();
-        for (sid, (dep, per)) in needs {
-            let have = ctx.shuffles.delivered(*sid, world);
-            let l: Vec<Vec<usize>> = per
-                .iter()
-                .zip(&have)
-                .enumerate()
-                .map(|(d, (n, h))| {
-                    let mut v: Vec<usize> = if d == me && world == 1 {
-                        Vec::new()
-                    } else {
-                        n.difference(h).copied().collect()
-                    };
-                    v.sort_unstable();
-                    v
-                })
-                .collect();
-            if l.iter().any(|v| !v.is_empty()) {
-                lacking.push((dep.clone(), l));
-            }
-        }
-        if lacking.is_empty() {
-            return Ok(());
-        }
-        let build = || -> Result<Vec<RoundMsg>> {
-            let mut msgs: Vec<RoundMsg> = (0..world).map(|_| RoundMsg::default()).collect();
-            for (dep, l) in &lacking {
-                let num_maps = dep.parent().num_partitions();
-                for (d, msg) in msgs.iter_mut().enumerate() {
-                    if d == me || l[d].is_empty() {
-                        continue;
-                    }
-                    for m in (0..num_maps).filter(|&m| cluster::owner(m, world) == me) {
-                        let b = dep.encode_buckets(ctx, m, &l[d])?;
-                        msg.buckets.push((dep.shuffle_id(), m, b));
-                    }
-                }
-            }
-            Ok(msgs)
-        };
-        let got = self.round(t, plan, round, build().map(Outgoing::PerPeer))?;
-        for (dep, l) in &lacking {
-            let num_maps = dep.parent().num_partitions();
-            let num_reduce = dep.num_reduce();
-            for msg in &got {
-                for (s, m, buckets) in &msg.buckets {
-                    if *s == dep.shuffle_id() {
-                        ctx.shuffles
-                            .register_remote(*s, num_maps, num_reduce, *m, buckets.clone());
-                    }
-                }
-            }
-            ctx.shuffles.mark_delivered(dep.shuffle_id(), num_maps, l);
-        }
-        Ok(())
-    }
-}
-
-/// The error of a failed stage, if it failed.
-fn outcome_error(outcome: std::result::Result<(), StageFailure>) -> Result<()> {
-    match outcome {
-        Ok(()) => Ok(()),
-        Err(StageFailure::Abort(e) | StageFailure::Fetch(e)) => Err(e),
-    }
-}
-
-/// The accumulator updates of a stage's finished tasks, serialized, by partition.
-fn encode_updates<R>(
-    parts: &[usize],
-    slots: &[Option<(R, TaskUpdates)>],
-) -> Result<Vec<(usize, Vec<(usize, Vec<u8>)>)>> {
-    parts
-        .iter()
-        .zip(slots)
-        .map(|(&p, s)| Ok((p, s.as_ref().expect("stage succeeded").1.encode()?)))
-        .collect()
 }
 
 /// Applies task updates in partition order, whichever process ran the tasks.

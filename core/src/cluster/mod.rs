@@ -32,8 +32,11 @@ use crate::error::{Error, Result};
 use crate::rdd::{Dependency, RddBase};
 use crate::shuffle::{SerializedBucket, ShuffleDepBase};
 
+mod backend;
 #[cfg(feature = "cluster")]
 mod timely_transport;
+
+pub(crate) use backend::ClusterBackend;
 
 /// Moves one round of messages between the processes of a cluster.
 pub(crate) trait Transport: Send + Sync + std::fmt::Debug {
@@ -195,11 +198,12 @@ impl ClusterConfig {
 }
 
 /// Connects this process to its peers.
-pub(crate) fn start(cfg: &ClusterConfig) -> Result<Arc<dyn Transport>> {
+pub(crate) fn start(cfg: &ClusterConfig) -> Result<ClusterBackend> {
     cfg.validate()?;
     #[cfg(feature = "cluster")]
     {
-        Ok(Arc::new(timely_transport::TimelyTransport::start(cfg)?))
+        let transport = Arc::new(timely_transport::TimelyTransport::start(cfg)?);
+        Ok(ClusterBackend::new(transport))
     }
     #[cfg(not(feature = "cluster"))]
     {
