@@ -10,6 +10,7 @@ use crate::backend::Backend;
 use crate::cluster::ClusterConfig;
 use crate::error::{Error, Result};
 use crate::executor::{Executor, LocalExecutor};
+#[cfg(feature = "fault-injection")]
 use crate::fault::{Fault, FaultInjector};
 use crate::metrics::{JobMetrics, Listener, MetricsSnapshot, TaskMetrics};
 use crate::rdd::{ParallelCollection, RangeRdd, RddMeta};
@@ -190,6 +191,7 @@ impl ContextBuilder {
                 next_accumulator: AtomicUsize::new(0),
                 metrics: Mutex::new(MetricsState::default()),
                 listeners: RwLock::new(Vec::new()),
+                #[cfg(feature = "fault-injection")]
                 faults: FaultInjector::default(),
                 backend,
                 acc_decoders: Mutex::new(Default::default()),
@@ -223,6 +225,7 @@ pub(crate) struct ContextInner {
     pub next_accumulator: AtomicUsize,
     pub metrics: Mutex<MetricsState>,
     pub listeners: RwLock<Vec<Arc<dyn Listener>>>,
+    #[cfg(feature = "fault-injection")]
     pub faults: FaultInjector,
     /// Where jobs run: here, or across the processes of a cluster.
     pub backend: Backend,
@@ -441,14 +444,15 @@ impl Context {
         st.recent.back().cloned()
     }
 
-    /// Injects a fault (testing only): see [`Fault`].
-    #[doc(hidden)]
+    /// Injects a fault (testing only, with the `fault-injection` feature): see [`Fault`].
+    #[cfg(feature = "fault-injection")]
     pub fn inject_fault(&self, fault: Fault) {
         self.inner.faults.inject(fault, &self.inner);
     }
 
-    /// Ids of live shuffles (testing and debugging).
-    #[doc(hidden)]
+    /// Ids of live shuffles (testing only, with the `fault-injection` feature: a test
+    /// names the shuffle whose output it deletes).
+    #[cfg(feature = "fault-injection")]
     pub fn shuffle_ids(&self) -> Vec<usize> {
         self.inner.shuffles.shuffle_ids()
     }

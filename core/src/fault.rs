@@ -1,8 +1,10 @@
-//! Fault injection, for tests of retry and recovery. Not part of the stable API.
+//! Fault injection, for tests of retry and recovery (the `fault-injection` feature, off by
+//! default: test suites turn it on through a dev-dependency).
 
 use std::sync::Mutex;
 
 use crate::context::ContextInner;
+use crate::error::{Error, Result};
 
 /// A fault to inject through [`Context::inject_fault`](crate::Context::inject_fault).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,12 +44,6 @@ pub(crate) struct FaultInjector {
     pending: Mutex<Vec<Fault>>,
 }
 
-/// How an injected fault makes a task fail.
-pub(crate) enum InjectedFailure {
-    Error,
-    Panic,
-}
-
 impl FaultInjector {
     pub(crate) fn inject(&self, fault: Fault, ctx: &ContextInner) {
         match fault {
@@ -68,19 +64,22 @@ impl FaultInjector {
         }
     }
 
-    /// Whether the task (stage dataset, partition, attempt) must fail; consumes the fault.
-    pub(crate) fn check(&self, ds: usize, part: usize, att: usize) -> Option<InjectedFailure> {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        if pending.is_empty() {
-            return None;
-        }
-        let pos = pending.iter().position(|f| {
-            matches!(f, Fault::FailTask { dataset, partition, attempt, .. }
-                if *dataset == ds && *partition == part && *attempt == att)
-        })?;
-        match pending.remove(pos) {
-            Fault::FailTask { panic: true, .. } => Some(InjectedFailure::Panic),
-            _ => Some(InjectedFailure::Error),
+    /// Fails the task (stage dataset, partition, attempt) as a pending fault says, with
+    /// an error or a panic; consumes the fault.
+    pub(crate) fn before_task(&self, ds: usize, part: usize, att: usize) -> Result<()> {
+        let fault = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let pos = pending.iter().position(|f| {
+                matches!(f, Fault::FailTask { dataset, partition, attempt, .. }
+                    if *dataset == ds && *partition == part && *attempt == att)
+            });
+            pos.map(|p| pending.remove(p))
+        };
+        let what = format!("injected fault: dataset {ds} partition {part} attempt {att}");
+        match fault {
+            None => Ok(()),
+            Some(Fault::FailTask { panic: true, .. }) => panic!("{what}"),
+            Some(_) => Err(Error::TaskFailed(what)),
         }
     }
 }

@@ -28,7 +28,7 @@ mod context;
 mod dataset;
 mod error;
 pub mod executor;
-#[doc(hidden)]
+#[cfg(feature = "fault-injection")]
 pub mod fault;
 mod io;
 pub mod metrics;

@@ -15,7 +15,6 @@ use crate::accumulator::{self, TaskUpdates};
 use crate::backend::{Backend, Gather, JobBackend, JobPlan, LocalJob, StageFailure, StageOutcome};
 use crate::context::ContextInner;
 use crate::error::{Error, Result};
-use crate::fault::InjectedFailure;
 use crate::metrics::{
     JobMetrics, StageInfo, StageKind, StageMetrics, TaskCounters, TaskEnd, TaskMetrics,
 };
@@ -465,17 +464,10 @@ fn run_attempt<R>(
     let start = Instant::now();
     let prev = accumulator::begin_task();
     let result = catch_unwind(AssertUnwindSafe(|| {
-        match ctx.faults.check(dataset_id, partition, attempt) {
-            Some(InjectedFailure::Panic) => panic!(
-                "injected fault: dataset {dataset_id} partition {partition} attempt {attempt}"
-            ),
-            Some(InjectedFailure::Error) => {
-                return Err(Error::TaskFailed(format!(
-                    "injected fault: dataset {dataset_id} partition {partition} attempt {attempt}"
-                )))
-            }
-            None => {}
-        }
+        #[cfg(feature = "fault-injection")]
+        ctx.faults.before_task(dataset_id, partition, attempt)?;
+        #[cfg(not(feature = "fault-injection"))]
+        let _ = dataset_id; // only fault injection names a task by its stage's dataset
         task(&tc)
     }))
     .unwrap_or_else(|payload| {

@@ -307,7 +307,8 @@ impl BlockStore {
         Ok(())
     }
 
-    /// Drops one block (fault injection, or a lost executor in cluster mode).
+    /// Drops one block (fault injection).
+    #[cfg(feature = "fault-injection")]
     pub(crate) fn drop_block(&self, key: BlockId) -> bool {
         let mut inner = self.lock();
         match inner.blocks.remove(&key) {

@@ -258,7 +258,8 @@ impl ShuffleManager {
             .unwrap_or(0)
     }
 
-    /// Deletes one map output (fault injection, or a lost peer in cluster mode).
+    /// Deletes one map output (fault injection).
+    #[cfg(feature = "fault-injection")]
     pub(crate) fn remove_output(&self, shuffle: usize, map: usize) -> bool {
         let mut st = self.lock();
         let removed = st
@@ -283,6 +284,7 @@ impl ShuffleManager {
     }
 
     /// Ids of live shuffles, ascending.
+    #[cfg(feature = "fault-injection")]
     pub(crate) fn shuffle_ids(&self) -> Vec<usize> {
         let mut ids: Vec<usize> = self.lock().keys().copied().collect();
         ids.sort_unstable();
