@@ -261,6 +261,7 @@ impl Fit<Arc<InstanceBlock>> for LogisticRegressionValidParams {
                 } else {
                     f64::INFINITY
                 };
+                // Nothing to iterate: the optimum is known, so training has converged.
                 let training = TrainingSummary {
                     converged: true,
                     setup_seconds: setup_start.elapsed().as_secs_f64(),
