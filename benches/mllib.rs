@@ -22,6 +22,7 @@ use firesteel::mllib::datasets;
 use firesteel::mllib::kmeans::KMeans;
 use firesteel::mllib::logistic::LogisticRegression;
 use firesteel::mllib::ndarray::Array1;
+use firesteel::mllib::Fit;
 
 const THREADS: usize = 2;
 
@@ -51,7 +52,7 @@ fn kmeans(c: &mut Criterion) {
     // tol 0 so that all 20 iterations run.
     let params = KMeans::params(k).max_iter(iters).tol(0.0).seed(1);
     let model = params.fit(&blocks).unwrap();
-    let s = model.summary();
+    let s = &model.summary().training;
     let per = |secs: f64| secs * 1e9 / (n * k * d) as f64;
     let first = s.iteration_seconds[0];
     let later: f64 =
@@ -64,7 +65,7 @@ fn kmeans(c: &mut Criterion) {
         "kmeans {n}x{d} k={k}: init {:.3} s, first iteration {:.1} ms ({:.3} ns/pcd), later \
          iterations {:.1} ms ({:.3} ns/pcd); reference 1-thread GEMM {:.1} ms ({:.3} ns/pcd); \
          later/GEMM = {:.2}",
-        s.init_seconds,
+        s.setup_seconds,
         first * 1e3,
         per(first),
         later * 1e3,
@@ -96,8 +97,8 @@ fn logistic(c: &mut Criterion) {
     };
     let (t1, _) = time(&params.clone().max_iter(1));
     let (tn, model) = time(&params);
-    let s = model.summary().unwrap();
-    let iters = s.total_iterations.max(2);
+    let s = model.summary();
+    let iters = s.training.iterations.max(2);
     let t = Instant::now();
     let w = Array1::from_elem(d, 0.01);
     let m = data.features.dot(&w).mapv(|v| 1.0 / (1.0 + (-v).exp())) - &data.labels;
@@ -108,7 +109,7 @@ fn logistic(c: &mut Criterion) {
         "logistic {n}x{d}: {} iterations, accuracy {:.4}; fit {:.1} ms; first iteration \
          (with setup and summary) {:.1} ms, later iterations {:.1} ms; reference 1-thread \
          gradient pass {:.1} ms; later/pass = {:.2}",
-        s.total_iterations,
+        s.training.iterations,
         s.accuracy,
         tn * 1e3,
         t1 * 1e3,

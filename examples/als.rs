@@ -2,6 +2,7 @@
 
 use firesteel::mllib::als::{Als, ColdStartStrategy};
 use firesteel::mllib::data;
+use firesteel::mllib::Fit;
 use firesteel::Context;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -19,8 +20,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .max_iter(5)
         .reg_param(0.01)
         .cold_start_strategy(ColdStartStrategy::Drop)
-        .fit_with_progress(&train, |it, secs| {
-            println!("iteration {it}: {:.1} ms", secs * 1e3)
+        .fit_with_progress(&train, |p| {
+            println!("iteration {}: {:.1} ms", p.iteration, p.seconds * 1e3)
         })?;
     println!(
         "training RMSE {:.4} (Spark: about 0.26)",

@@ -3,6 +3,7 @@
 use firesteel::mllib::data;
 use firesteel::mllib::kmeans::KMeans;
 use firesteel::mllib::ndarray::Array1;
+use firesteel::mllib::Fit;
 use firesteel::Context;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -10,15 +11,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let x = data::load_dense(concat!(env!("CARGO_MANIFEST_DIR"), "/data/kmeans_data.txt"))?;
     let n = x.nrows();
     let blocks = data::to_blocks(&ctx, &x, &Array1::zeros(n), None, 2, 4096);
-    let model = KMeans::params(2)
-        .seed(1)
-        .fit_with_progress(&blocks, |it, cost| {
-            println!("iteration {it}: cost {cost:.6}");
-        })?;
+    let model = KMeans::params(2).seed(1).fit_with_progress(&blocks, |p| {
+        let cost = p.objective.unwrap_or(f64::NAN);
+        println!("iteration {}: cost {cost:.6}", p.iteration);
+    })?;
     let s = model.summary();
     println!(
         "k-means on {n} points: {} iterations, converged: {}",
-        s.iterations, s.converged
+        s.training.iterations, s.training.converged
     );
     for (j, c) in model.centers().outer_iter().enumerate() {
         println!("center {j}: {c} ({} points)", s.cluster_sizes[j]);

@@ -3,6 +3,7 @@
 
 use firesteel::mllib::data;
 use firesteel::mllib::logistic::LogisticRegression;
+use firesteel::mllib::Fit;
 use firesteel::Context;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,9 +18,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .max_iter(100)
         .reg_param(0.01)
         .fit(&blocks)?;
-    let s = l2.summary().expect("summary");
-    println!("binomial, L2 (reg 0.01): {} iterations", s.total_iterations);
-    for (i, v) in s.objective_history.iter().enumerate().step_by(5) {
+    let s = l2.summary();
+    println!(
+        "binomial, L2 (reg 0.01): {} iterations",
+        s.training.iterations
+    );
+    for (i, v) in s.training.objective_history.iter().enumerate().step_by(5) {
         println!("  iteration {i}: objective {v:.6}");
     }
     println!(
@@ -48,11 +52,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let mb = m.to_blocks(&ctx, 2, 4096);
     let multi = LogisticRegression::params().fit(&mb)?;
-    let ms = multi.summary().expect("summary");
+    let ms = multi.summary();
     println!(
         "multinomial ({} classes): {} iterations, accuracy {} (Spark 0.9866666666666667)",
         multi.num_classes(),
-        ms.total_iterations,
+        ms.training.iterations,
         ms.accuracy
     );
     println!("  intercepts {}", multi.intercepts());

@@ -15,6 +15,7 @@ use firesteel::mllib::data;
 use firesteel::mllib::kmeans::KMeans;
 use firesteel::mllib::logistic::LogisticRegression;
 use firesteel::mllib::ndarray::Array1;
+use firesteel::mllib::Fit;
 
 type DemoResult<T> = Result<T, Box<dyn StdError + Send + Sync>>;
 
@@ -116,9 +117,7 @@ pub fn run(ctx: &Context, dir: &Path, parts: usize) -> DemoResult<bool> {
         .max_iter(100)
         .reg_param(0.01)
         .fit(&lb)?;
-    let s = l2
-        .summary()
-        .ok_or("logistic regression returned no summary")?;
+    let s = l2.summary();
     row(
         &mut rows,
         "logistic regression L2 (reg 0.01): accuracy",
@@ -157,7 +156,7 @@ pub fn run(ctx: &Context, dir: &Path, parts: usize) -> DemoResult<bool> {
     let multi = data::load_libsvm(dir.join("sample_multiclass_classification_data.txt"), None)?;
     let mb = multi.to_blocks(ctx, parts, 4096);
     let mm = LogisticRegression::params().fit(&mb)?;
-    let acc = mm.summary().map_or(f64::NAN, |s| s.accuracy);
+    let acc = mm.summary().accuracy;
     row(
         &mut rows,
         "multinomial logistic regression: accuracy",

@@ -19,7 +19,7 @@ use firesteel::mllib::data;
 use firesteel::mllib::kmeans::{KMeans, KMeansInit};
 use firesteel::mllib::logistic::{Family, LogisticRegression};
 use firesteel::mllib::ndarray::Array1;
-use firesteel::mllib::Model;
+use firesteel::mllib::{Fit, Model, ParamError, ParamGuard};
 use serde_json::{json, Value};
 
 use crate::Common;
@@ -301,7 +301,28 @@ fn detect_format(path: &Path) -> Result<Format, Box<dyn StdError + Send + Sync>>
     })
 }
 
+/// The library's message for a parameter it rejected, led by the flag that set it
+/// (`renamed` lists the flags not named after their parameter).
+fn invalid_flag(e: ParamError, renamed: &[(&str, &str)]) -> String {
+    let flag = match renamed.iter().find(|(param, _)| *param == e.param()) {
+        Some((_, flag)) => (*flag).to_string(),
+        None => e.param().replace('_', "-"),
+    };
+    format!("--{flag}: {e}")
+}
+
 pub(crate) fn kmeans(a: &KMeansArgs) -> JobResult {
+    let init = match a.init {
+        Init::KMeansParallel => KMeansInit::KMeansParallel,
+        Init::Random => KMeansInit::Random,
+    };
+    let params = KMeans::params(a.k)
+        .max_iter(a.iterations)
+        .tol(a.tol)
+        .init(init)
+        .seed(a.common.seed)
+        .check()
+        .map_err(|e| invalid_flag(e, &[]))?;
     let ctx = crate::context(&a.common)?;
     let start = Instant::now();
     let format = match a.format {
@@ -319,21 +340,7 @@ pub(crate) fn kmeans(a: &KMeansArgs) -> JobResult {
     };
     let load_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let mut iteration_s = Vec::new();
-    let mut last = Instant::now();
-    let init = match a.init {
-        Init::KMeansParallel => KMeansInit::KMeansParallel,
-        Init::Random => KMeansInit::Random,
-    };
-    let model = KMeans::params(a.k)
-        .max_iter(a.iterations)
-        .tol(a.tol)
-        .init(init)
-        .seed(a.common.seed)
-        .fit_with_progress(&blocks, |_, _| {
-            iteration_s.push(last.elapsed().as_secs_f64());
-            last = Instant::now();
-        })?;
+    let model = params.fit(&blocks)?;
     let fit_s = start.elapsed().as_secs_f64();
     let s = model.summary();
     write_tsv(
@@ -353,9 +360,9 @@ pub(crate) fn kmeans(a: &KMeansArgs) -> JobResult {
             job: "kmeans",
             load_s,
             fit_s,
-            iterations: s.iterations,
-            iteration_s,
-            quality: json!({ "cost": s.training_cost, "converged": s.converged, "cluster_sizes": s.cluster_sizes }),
+            iterations: s.training.iterations,
+            iteration_s: s.training.iteration_seconds.clone(),
+            quality: json!({ "cost": s.training_cost, "converged": s.training.converged, "cluster_sizes": s.cluster_sizes }),
         },
     );
     Ok(())
@@ -393,31 +400,38 @@ pub(crate) struct LrArgs {
 }
 
 pub(crate) fn lr(a: &LrArgs) -> JobResult {
+    let family = match a.family {
+        FamilyArg::Auto => Family::Auto,
+        FamilyArg::Binomial => Family::Binomial,
+        FamilyArg::Multinomial => Family::Multinomial,
+    };
+    let params = LogisticRegression::params()
+        .max_iter(a.iterations)
+        .tol(a.tol)
+        .reg_param(a.reg)
+        .elastic_net_param(a.elastic_net)
+        .family(family)
+        .check()
+        .map_err(|e| {
+            invalid_flag(
+                e,
+                &[("reg_param", "reg"), ("elastic_net_param", "elastic-net")],
+            )
+        })?;
     let ctx = crate::context(&a.common)?;
     let start = Instant::now();
     let d = data::load_libsvm(&a.input, None)?;
     let blocks = d.to_blocks(&ctx, crate::partitions(&a.common, &ctx), 4096);
     let load_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let family = match a.family {
-        FamilyArg::Auto => Family::Auto,
-        FamilyArg::Binomial => Family::Binomial,
-        FamilyArg::Multinomial => Family::Multinomial,
-    };
-    let model = LogisticRegression::params()
-        .max_iter(a.iterations)
-        .tol(a.tol)
-        .reg_param(a.reg)
-        .elastic_net_param(a.elastic_net)
-        .family(family)
-        .fit(&blocks)?;
+    let model = params.fit(&blocks)?;
     let fit_s = start.elapsed().as_secs_f64();
     if let Some(path) = &a.common.output {
         if crate::is_leader(&ctx) {
             model.save(path)?;
         }
     }
-    let s = model.summary().ok_or("training produced no summary")?;
+    let s = model.summary();
     emit(
         &a.common,
         &ctx,
@@ -425,13 +439,13 @@ pub(crate) fn lr(a: &LrArgs) -> JobResult {
             job: "lr",
             load_s,
             fit_s,
-            iterations: s.total_iterations,
-            iteration_s: Vec::new(),
+            iterations: s.training.iterations,
+            iteration_s: s.training.iteration_seconds.clone(),
             quality: json!({
                 "accuracy": s.accuracy,
                 "area_under_roc": s.area_under_roc,
                 "classes": model.num_classes(),
-                "objective": s.objective_history.last(),
+                "objective": s.training.objective_history.last(),
             }),
         },
     );
@@ -463,9 +477,20 @@ pub(crate) struct AlsArgs {
 }
 
 pub(crate) fn als(a: &AlsArgs) -> JobResult {
+    // The hold-out share is the job's, not a parameter of ALS.
     if !(0.0..1.0).contains(&a.test_fraction) {
         return Err(format!("--test-fraction {} is not in [0, 1)", a.test_fraction).into());
     }
+    let params = Als::params()
+        .rank(a.rank)
+        .max_iter(a.iterations)
+        .reg_param(a.reg)
+        .implicit_prefs(a.implicit)
+        .alpha(a.alpha)
+        .seed(a.common.seed)
+        .cold_start_strategy(ColdStartStrategy::Drop)
+        .check()
+        .map_err(|e| invalid_flag(e, &[("reg_param", "reg")]))?;
     let ctx = crate::context(&a.common)?;
     let start = Instant::now();
     let ratings = data::load_ratings(&a.input)?;
@@ -474,15 +499,7 @@ pub(crate) fn als(a: &AlsArgs) -> JobResult {
     let (train, test) = (split[0].cache(), split[1].cache());
     let load_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let model = Als::params()
-        .rank(a.rank)
-        .max_iter(a.iterations)
-        .reg_param(a.reg)
-        .implicit_prefs(a.implicit)
-        .alpha(a.alpha)
-        .seed(a.common.seed)
-        .cold_start_strategy(ColdStartStrategy::Drop)
-        .fit(&train)?;
+    let model = params.fit(&train)?;
     let fit_s = start.elapsed().as_secs_f64();
     let train_rmse = model.rmse(&train)?;
     let test_rmse = if a.test_fraction > 0.0 {
@@ -497,7 +514,7 @@ pub(crate) fn als(a: &AlsArgs) -> JobResult {
             job: "als",
             load_s,
             fit_s,
-            iterations: a.iterations,
+            iterations: model.summary().iterations,
             iteration_s: model.summary().iteration_seconds.clone(),
             quality: json!({ "train_rmse": train_rmse, "test_rmse": test_rmse }),
         },

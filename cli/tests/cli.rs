@@ -142,6 +142,31 @@ fn bad_input_is_a_one_line_error() {
         stderr(&o).contains("kmeans_data.txt:1"),
         "names file and line"
     );
+    // The library checks the ML parameters; the message leads with the flag that set one.
+    for (args, want) in [
+        (
+            &["kmeans", "--input", "data/kmeans_data.txt", "--k", "0"][..],
+            "--k: k must be > 1, got 0",
+        ),
+        (
+            &["lr", "--input", "data/sample_libsvm_data.txt", "--reg=-1"][..],
+            "--reg: reg_param must be finite and >= 0, got -1",
+        ),
+        (
+            &[
+                "als",
+                "--input",
+                "data/sample_movielens_ratings.txt",
+                "--rank",
+                "0",
+            ][..],
+            "--rank: rank must be >= 1, got 0",
+        ),
+    ] {
+        let o = firesteel(args);
+        assert!(!o.status.success(), "{args:?} should fail");
+        assert_eq!(stderr(&o).trim(), format!("error: {want}"), "{args:?}");
+    }
 }
 
 #[test]

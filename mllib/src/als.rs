@@ -12,13 +12,16 @@
 //! `r > 0`, with `YᵀY` computed once per half-iteration.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use firesteel_core::{Context, Dataset, ModPartitioner, Partitioner};
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Rating;
-use crate::error::{MlError, Result};
+use crate::error::{MlError, ParamError, Result};
+use crate::estimator::{Fit, ParamGuard, Predict, Progress, TrainingSummary};
+use crate::persist::Model;
 use crate::util::{gaussian, rng};
 
 /// What to do with users or items not seen in training.
@@ -36,9 +39,25 @@ pub struct Als;
 
 impl Als {
     /// Spark's defaults: rank 10, `max_iter` 10, `reg_param` 0.1, explicit, alpha 1,
-    /// 10 user and 10 item blocks, checkpoint interval 10, cold start NaN.
+    /// 10 user and 10 item blocks, checkpoint interval 10, factors unconstrained, cold
+    /// start NaN.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use firesteel_mllib::als::{Als, ColdStartStrategy};
+    /// use firesteel_mllib::ParamGuard;
+    ///
+    /// let p = Als::params().check().unwrap();
+    /// assert_eq!((p.rank(), p.max_iter(), p.reg_param()), (10, 10, 0.1));
+    /// assert_eq!(p.cold_start_strategy(), ColdStartStrategy::Nan);
+    /// ```
     pub fn params() -> AlsParams {
-        AlsParams {
+        // Spark's `ALS` defaults (ml.recommendation.ALS docs): rank 10, maxIter 10,
+        // regParam 0.1, implicitPrefs false, alpha 1.0, nonnegative false, numUserBlocks
+        // and numItemBlocks 10, checkpointInterval 10, coldStartStrategy "nan". Spark's
+        // seed defaults to a hash of the class name; ours is a fixed 42.
+        AlsParams(AlsValidParams {
             rank: 10,
             max_iter: 10,
             reg_param: 0.1,
@@ -50,13 +69,125 @@ impl Als {
             num_item_blocks: 10,
             checkpoint_interval: 10,
             cold_start_strategy: ColdStartStrategy::Nan,
-        }
+        })
     }
 }
 
-/// ALS parameters, checked by [`check`](Self::check) (and by `fit`).
+/// ALS parameters (a builder), checked by [`ParamGuard`] into [`AlsValidParams`].
+/// [`Fit`] checks them first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlsParams {
+pub struct AlsParams(AlsValidParams);
+
+/// Spark's defaults, as [`Als::params`].
+impl Default for AlsParams {
+    fn default() -> Self {
+        Als::params()
+    }
+}
+
+impl AlsParams {
+    /// Number of latent factors (>= 1).
+    pub fn rank(mut self, r: usize) -> Self {
+        self.0.rank = r;
+        self
+    }
+    /// Iterations (each updates items, then users).
+    pub fn max_iter(mut self, n: usize) -> Self {
+        self.0.max_iter = n;
+        self
+    }
+    /// Regularization (finite, >= 0), scaled per row by its number of ratings.
+    pub fn reg_param(mut self, r: f64) -> Self {
+        self.0.reg_param = r;
+        self
+    }
+    /// Implicit feedback mode.
+    pub fn implicit_prefs(mut self, b: bool) -> Self {
+        self.0.implicit_prefs = b;
+        self
+    }
+    /// Confidence scale of implicit mode (finite, >= 0).
+    pub fn alpha(mut self, a: f64) -> Self {
+        self.0.alpha = a;
+        self
+    }
+    /// Constrain factors to be non-negative (NNLS).
+    pub fn nonnegative(mut self, b: bool) -> Self {
+        self.0.nonnegative = b;
+        self
+    }
+    /// Random seed of the initial factors.
+    pub fn seed(mut self, s: u64) -> Self {
+        self.0.seed = s;
+        self
+    }
+    /// Number of user blocks and of item blocks (>= 1), as Spark's `setNumBlocks`.
+    pub fn num_blocks(self, n: usize) -> Self {
+        self.num_user_blocks(n).num_item_blocks(n)
+    }
+    /// Number of user blocks (>= 1).
+    pub fn num_user_blocks(mut self, n: usize) -> Self {
+        self.0.num_user_blocks = n;
+        self
+    }
+    /// Number of item blocks (>= 1).
+    pub fn num_item_blocks(mut self, n: usize) -> Self {
+        self.0.num_item_blocks = n;
+        self
+    }
+    /// Checkpoint the factors every this many iterations (-1: never; otherwise >= 1).
+    pub fn checkpoint_interval(mut self, n: i64) -> Self {
+        self.0.checkpoint_interval = n;
+        self
+    }
+    /// The model's cold-start strategy.
+    pub fn cold_start_strategy(mut self, s: ColdStartStrategy) -> Self {
+        self.0.cold_start_strategy = s;
+        self
+    }
+}
+
+impl ParamGuard for AlsParams {
+    type Checked = AlsValidParams;
+
+    fn check_ref(&self) -> Result<&AlsValidParams, ParamError> {
+        let p = &self.0;
+        // Spark's rules: rank >= 1, maxIter >= 0 (a usize), regParam >= 0, alpha >= 0,
+        // numUserBlocks and numItemBlocks >= 1, checkpointInterval -1 or >= 1.
+        ParamError::Rank(p.rank).check()?;
+        ParamError::RegParam(p.reg_param).check()?;
+        ParamError::Alpha(p.alpha).check()?;
+        ParamError::NumUserBlocks(p.num_user_blocks).check()?;
+        ParamError::NumItemBlocks(p.num_item_blocks).check()?;
+        ParamError::CheckpointInterval(p.checkpoint_interval).check()?;
+        Ok(p)
+    }
+
+    fn check(self) -> Result<AlsValidParams, ParamError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+/// Checked ALS parameters: they [`Fit`] ratings into an [`AlsModel`].
+///
+/// # Examples
+///
+/// ```
+/// use firesteel_mllib::als::Als;
+/// use firesteel_mllib::{Fit, ParamGuard, Predict, Rating};
+///
+/// firesteel_core::example(|ctx| {
+///     let r = |user, item, rating| Rating { user, item, rating };
+///     let ratings = ctx.parallelize(vec![r(0, 0, 4.0), r(0, 1, 1.0), r(1, 0, 5.0)], 2);
+///     let valid = Als::params().rank(2).reg_param(0.01).num_blocks(2).check().unwrap();
+///     let model = valid.fit(&ratings).unwrap();
+///     assert!((model.predict((0, 0)).unwrap() - 4.0).abs() < 0.5);
+///     assert!(model.predict((7, 0)).unwrap().is_nan());
+/// });
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlsValidParams {
     rank: usize,
     max_iter: usize,
     reg_param: f64,
@@ -70,102 +201,66 @@ pub struct AlsParams {
     cold_start_strategy: ColdStartStrategy,
 }
 
-impl AlsParams {
-    /// Number of latent factors (> 0).
-    pub fn rank(mut self, r: usize) -> Self {
-        self.rank = r;
-        self
+impl AlsValidParams {
+    /// Number of latent factors.
+    pub fn rank(&self) -> usize {
+        self.rank
     }
-    /// Iterations (each updates items, then users).
-    pub fn max_iter(mut self, n: usize) -> Self {
-        self.max_iter = n;
-        self
+    /// Iterations.
+    pub fn max_iter(&self) -> usize {
+        self.max_iter
     }
-    /// Regularization (>= 0), scaled per row by its number of ratings.
-    pub fn reg_param(mut self, r: f64) -> Self {
-        self.reg_param = r;
-        self
+    /// Regularization.
+    pub fn reg_param(&self) -> f64 {
+        self.reg_param
     }
-    /// Implicit feedback mode.
-    pub fn implicit_prefs(mut self, b: bool) -> Self {
-        self.implicit_prefs = b;
-        self
+    /// Whether implicit feedback mode is on.
+    pub fn implicit_prefs(&self) -> bool {
+        self.implicit_prefs
     }
-    /// Confidence scale of implicit mode (>= 0).
-    pub fn alpha(mut self, a: f64) -> Self {
-        self.alpha = a;
-        self
+    /// Confidence scale of implicit mode.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
     }
-    /// Constrain factors to be non-negative (NNLS).
-    pub fn nonnegative(mut self, b: bool) -> Self {
-        self.nonnegative = b;
-        self
+    /// Whether factors are constrained to be non-negative.
+    pub fn nonnegative(&self) -> bool {
+        self.nonnegative
     }
     /// Random seed of the initial factors.
-    pub fn seed(mut self, s: u64) -> Self {
-        self.seed = s;
-        self
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
-    /// Number of user blocks (> 0).
-    pub fn num_user_blocks(mut self, n: usize) -> Self {
-        self.num_user_blocks = n;
-        self
+    /// Number of user blocks.
+    pub fn num_user_blocks(&self) -> usize {
+        self.num_user_blocks
     }
-    /// Number of item blocks (> 0).
-    pub fn num_item_blocks(mut self, n: usize) -> Self {
-        self.num_item_blocks = n;
-        self
+    /// Number of item blocks.
+    pub fn num_item_blocks(&self) -> usize {
+        self.num_item_blocks
     }
-    /// Checkpoint the factors every this many iterations (-1: never).
-    pub fn checkpoint_interval(mut self, n: i64) -> Self {
-        self.checkpoint_interval = n;
-        self
+    /// Checkpoint interval (-1: never).
+    pub fn checkpoint_interval(&self) -> i64 {
+        self.checkpoint_interval
     }
     /// The model's cold-start strategy.
-    pub fn cold_start_strategy(mut self, s: ColdStartStrategy) -> Self {
-        self.cold_start_strategy = s;
-        self
+    pub fn cold_start_strategy(&self) -> ColdStartStrategy {
+        self.cold_start_strategy
     }
+}
 
-    /// Checks every rule, returning the first violation.
-    pub fn check(&self) -> Result<()> {
-        if self.rank == 0 {
-            return Err(MlError::InvalidRank(0));
-        }
-        if !(self.reg_param.is_finite() && self.reg_param >= 0.0) {
-            return Err(MlError::InvalidRegParam(self.reg_param));
-        }
-        if !(self.alpha.is_finite() && self.alpha >= 0.0) {
-            return Err(MlError::InvalidAlpha(self.alpha));
-        }
-        if self.num_user_blocks == 0 {
-            return Err(MlError::InvalidNumBlocks(0));
-        }
-        if self.num_item_blocks == 0 {
-            return Err(MlError::InvalidNumBlocks(0));
-        }
-        if self.checkpoint_interval == 0 || self.checkpoint_interval < -1 {
-            return Err(MlError::InvalidCheckpointInterval(self.checkpoint_interval));
-        }
-        Ok(())
-    }
+impl Fit<Rating> for AlsValidParams {
+    type Model = AlsModel;
 
-    /// Trains on ratings.
-    pub fn fit(&self, ratings: &Dataset<Rating>) -> Result<AlsModel> {
-        self.fit_with_progress(ratings, |_, _| {})
-    }
-
-    /// As [`fit`](Self::fit), calling `progress(iteration, seconds)` after each iteration.
-    pub fn fit_with_progress(
+    /// Trains, reporting each iteration's time (ALS tracks no objective).
+    fn fit_with_progress(
         &self,
         ratings: &Dataset<Rating>,
-        mut progress: impl FnMut(usize, f64),
+        mut progress: impl FnMut(&Progress),
     ) -> Result<AlsModel> {
-        self.check()?;
         let (nub, nib) = (self.num_user_blocks, self.num_item_blocks);
         let upart: Arc<dyn Partitioner<u32>> = Arc::new(ModPartitioner::new(nub));
         let ipart: Arc<dyn Partitioner<u32>> = Arc::new(ModPartitioner::new(nib));
-        let t0 = std::time::Instant::now();
+        let t0 = Instant::now();
         let users = make_blocks(ratings, true, nub, nib, &upart);
         let items = make_blocks(ratings, false, nib, nub, &ipart);
         let n_user_blocks = users.count()?;
@@ -181,7 +276,10 @@ impl AlsParams {
         let mut item_f = items
             .map_values(move |b| init_factors(&b.ids, rank, seed, 1))
             .cache();
-        let setup_seconds = t0.elapsed().as_secs_f64();
+        let mut training = TrainingSummary {
+            setup_seconds: t0.elapsed().as_secs_f64(),
+            ..TrainingSummary::default()
+        };
         let solve = SolveParams {
             rank,
             reg: self.reg_param,
@@ -189,9 +287,8 @@ impl AlsParams {
             alpha: self.alpha,
             nonnegative: self.nonnegative,
         };
-        let mut iteration_seconds = Vec::new();
+        let mut since = Instant::now();
         for iter in 0..self.max_iter {
-            let t = std::time::Instant::now();
             let new_items = half_step(&user_f, &users, &items, &ipart, solve)?.cache();
             new_items.count()?;
             let _ = item_f.unpersist();
@@ -204,8 +301,7 @@ impl AlsParams {
                 item_f = item_f.checkpoint()?;
                 user_f = user_f.checkpoint()?;
             }
-            iteration_seconds.push(t.elapsed().as_secs_f64());
-            progress(iter + 1, t.elapsed().as_secs_f64());
+            training.record_iteration(&mut since, None, &mut progress);
         }
         let (user_ids, user_factors) = gather(&users, &user_f, rank)?;
         let (item_ids, item_factors) = gather(&items, &item_f, rank)?;
@@ -216,10 +312,7 @@ impl AlsParams {
             item_ids,
             item_factors,
             cold_start_strategy: self.cold_start_strategy,
-            summary: AlsSummary {
-                setup_seconds,
-                iteration_seconds,
-            },
+            summary: training,
         })
     }
 }
@@ -571,15 +664,6 @@ fn gather(
     Ok((rows.into_iter().map(|r| r.0).collect(), m))
 }
 
-/// Timings of a training run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlsSummary {
-    /// Seconds spent building blocks and initial factors.
-    pub setup_seconds: f64,
-    /// Seconds per iteration (items then users).
-    pub iteration_seconds: Vec<f64>,
-}
-
 /// A trained ALS model: user and item factors, sorted by id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlsModel {
@@ -589,11 +673,15 @@ pub struct AlsModel {
     item_ids: Vec<u32>,
     item_factors: Array2<f32>,
     cold_start_strategy: ColdStartStrategy,
-    summary: AlsSummary,
+    summary: TrainingSummary,
 }
 
-impl crate::persist::Model for AlsModel {
+impl Model for AlsModel {
     const KIND: &'static str = "als";
+
+    fn training_summary(&self) -> &TrainingSummary {
+        &self.summary
+    }
 }
 
 impl AlsModel {
@@ -601,8 +689,9 @@ impl AlsModel {
     pub fn rank(&self) -> usize {
         self.rank
     }
-    /// Training timings.
-    pub fn summary(&self) -> &AlsSummary {
+    /// The training summary: iterations and timings (the setup builds the blocks and the
+    /// initial factors).
+    pub fn summary(&self) -> &TrainingSummary {
         &self.summary
     }
     /// The cold-start strategy.
@@ -636,7 +725,7 @@ impl AlsModel {
             .map(|i| self.item_factors.row(i))
     }
     /// Predicted rating; NaN for a user or item not seen in training.
-    pub fn predict(&self, user: u32, item: u32) -> f32 {
+    fn rating(&self, user: u32, item: u32) -> f32 {
         match (self.user_factor(user), self.item_factor(item)) {
             (Some(u), Some(v)) => u.dot(&v),
             _ => f32::NAN,
@@ -647,23 +736,14 @@ impl AlsModel {
     pub fn predict_pairs(&self, pairs: &[(u32, u32)]) -> Vec<(u32, u32, f32)> {
         pairs
             .iter()
-            .map(|&(u, i)| (u, i, self.predict(u, i)))
+            .map(|&(u, i)| (u, i, self.rating(u, i)))
             .filter(|p| self.cold_start_strategy == ColdStartStrategy::Nan || !p.2.is_nan())
             .collect()
-    }
-    /// Predictions for a dataset of ratings, as (rating, prediction), following the
-    /// cold-start strategy.
-    pub fn transform(&self, ratings: &Dataset<Rating>) -> Dataset<(Rating, f32)> {
-        let m = ratings.context().broadcast(self.clone());
-        let drop = self.cold_start_strategy == ColdStartStrategy::Drop;
-        ratings
-            .map(move |r| (r, m.value().predict(r.user, r.item)))
-            .filter(move |p| !(drop && p.1.is_nan()))
     }
     /// Root mean squared error on `ratings` (pairs without a prediction are skipped).
     pub fn rmse(&self, ratings: &Dataset<Rating>) -> Result<f64> {
         let (se, n) = self
-            .transform(ratings)
+            .predict_dataset(ratings)
             .filter(|p| !p.1.is_nan())
             .aggregate(
                 (0.0f64, 0u64),
@@ -720,6 +800,29 @@ impl AlsModel {
     }
 }
 
+impl Predict for AlsModel {
+    /// A (user, item) pair.
+    type Point<'a> = (u32, u32);
+    /// The predicted rating: NaN for a user or item not seen in training.
+    type Prediction = f32;
+    type Record = Rating;
+    /// The rating and its prediction; under [`ColdStartStrategy::Drop`], ratings whose
+    /// user or item was not seen in training are dropped (Spark's `transform`).
+    type Output = (Rating, f32);
+
+    fn predict(&self, (user, item): (u32, u32)) -> Result<f32> {
+        Ok(self.rating(user, item))
+    }
+
+    fn predict_dataset(&self, ratings: &Dataset<Rating>) -> Dataset<(Rating, f32)> {
+        let m = ratings.context().broadcast(self.clone());
+        let drop = self.cold_start_strategy == ColdStartStrategy::Drop;
+        ratings
+            .map(move |r| (r, m.value().rating(r.user, r.item)))
+            .filter(move |p| !(drop && p.1.is_nan()))
+    }
+}
+
 fn top_k(scores: &Array1<f32>, ids: &[u32], k: usize) -> Vec<(u32, f32)> {
     let mut v: Vec<(u32, f32)> = ids.iter().copied().zip(scores.iter().copied()).collect();
     v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -732,34 +835,66 @@ mod tests {
     use super::*;
 
     #[test]
+    fn defaults_are_sparks() {
+        // Spark ML `ALS` (ml.recommendation.ALS): rank = 10, maxIter = 10, regParam = 0.1,
+        // alpha = 1.0, implicitPrefs = false, numUserBlocks = numItemBlocks = 10,
+        // nonnegative = false, checkpointInterval = 10, coldStartStrategy = "nan".
+        let p = AlsParams::default().check().unwrap();
+        assert_eq!(p.rank(), 10);
+        assert_eq!(p.max_iter(), 10);
+        assert_eq!(p.reg_param(), 0.1);
+        assert_eq!(p.alpha(), 1.0);
+        assert!(!p.implicit_prefs());
+        assert_eq!((p.num_user_blocks(), p.num_item_blocks()), (10, 10));
+        assert!(!p.nonnegative());
+        assert_eq!(p.checkpoint_interval(), 10);
+        assert_eq!(p.cold_start_strategy(), ColdStartStrategy::Nan);
+        let b = Als::params().num_blocks(3).check().unwrap();
+        assert_eq!((b.num_user_blocks(), b.num_item_blocks()), (3, 3));
+    }
+
+    #[test]
     fn each_rule_has_its_error() {
         let p = Als::params;
-        assert!(matches!(p().rank(0).check(), Err(MlError::InvalidRank(0))));
+        assert_eq!(p().rank(0).check(), Err(ParamError::Rank(0)));
+        assert_eq!(p().reg_param(-1.0).check(), Err(ParamError::RegParam(-1.0)));
         assert!(matches!(
-            p().reg_param(-1.0).check(),
-            Err(MlError::InvalidRegParam(_))
+            p().reg_param(f64::NAN).check(),
+            Err(ParamError::RegParam(v)) if v.is_nan()
         ));
-        assert!(matches!(
-            p().alpha(-1.0).check(),
-            Err(MlError::InvalidAlpha(_))
-        ));
-        assert!(matches!(
+        assert_eq!(p().alpha(-1.0).check(), Err(ParamError::Alpha(-1.0)));
+        assert_eq!(
+            p().alpha(f64::INFINITY).check(),
+            Err(ParamError::Alpha(f64::INFINITY))
+        );
+        assert_eq!(
             p().num_user_blocks(0).check(),
-            Err(MlError::InvalidNumBlocks(0))
-        ));
-        assert!(matches!(
+            Err(ParamError::NumUserBlocks(0))
+        );
+        assert_eq!(
             p().num_item_blocks(0).check(),
-            Err(MlError::InvalidNumBlocks(0))
-        ));
-        assert!(matches!(
+            Err(ParamError::NumItemBlocks(0))
+        );
+        assert_eq!(p().num_blocks(0).check(), Err(ParamError::NumUserBlocks(0)));
+        assert_eq!(
             p().checkpoint_interval(0).check(),
-            Err(MlError::InvalidCheckpointInterval(0))
-        ));
-        assert!(matches!(
+            Err(ParamError::CheckpointInterval(0))
+        );
+        assert_eq!(
             p().checkpoint_interval(-2).check(),
-            Err(MlError::InvalidCheckpointInterval(-2))
-        ));
+            Err(ParamError::CheckpointInterval(-2))
+        );
+        // Boundary values pass.
         assert!(p().checkpoint_interval(-1).check().is_ok());
+        let edge = p().rank(1).max_iter(0).reg_param(0.0).alpha(0.0);
+        assert!(edge.num_blocks(1).checkpoint_interval(1).check().is_ok());
+        // The params type's fit checks before touching the data.
+        let ctx = firesteel_core::Context::local(1).unwrap();
+        let ratings = ctx.parallelize(Vec::<Rating>::new(), 1);
+        assert!(matches!(
+            p().rank(0).fit(&ratings),
+            Err(MlError::InvalidParam(ParamError::Rank(0)))
+        ));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! `||x||² − 2 x·c + ||c||²` as one matrix product per block.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use firesteel_core::Dataset;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
@@ -10,7 +11,9 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::InstanceBlock;
-use crate::error::{MlError, Result};
+use crate::error::{MlError, ParamError, Result};
+use crate::estimator::{Fit, ParamGuard, Predict, Progress, TrainingSummary};
+use crate::persist::Model;
 use crate::util::{fetch_rows, partition_sizes, rng, row_sq_norms};
 
 /// How the initial centers are chosen.
@@ -27,9 +30,23 @@ pub enum KMeansInit {
 pub struct KMeans;
 
 impl KMeans {
-    /// Parameters with Spark's defaults: `max_iter` 20, `tol` 1e-4, k-means|| with 2 steps.
+    /// Parameters with Spark's defaults (see [`KMeansParams`]) and `k` clusters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use firesteel_mllib::kmeans::{KMeans, KMeansInit};
+    /// use firesteel_mllib::ParamGuard;
+    ///
+    /// let p = KMeans::params(3).check().unwrap();
+    /// assert_eq!((p.k(), p.max_iter(), p.tol()), (3, 20, 1e-4));
+    /// assert_eq!((p.init(), p.init_steps()), (KMeansInit::KMeansParallel, 2));
+    /// ```
     pub fn params(k: usize) -> KMeansParams {
-        KMeansParams {
+        // Spark's `KMeans` defaults (ml.clustering.KMeans docs): maxIter 20, tol 1e-4,
+        // initMode "k-means||", initSteps 2. Spark's seed defaults to a hash of the class
+        // name; ours is a fixed 42.
+        KMeansParams(KMeansValidParams {
             k,
             max_iter: 20,
             tol: 1e-4,
@@ -37,13 +54,99 @@ impl KMeans {
             init_steps: 2,
             seed: 42,
             aggregation_depth: 2,
-        }
+        })
     }
 }
 
-/// k-means parameters, checked by [`KMeansParams::check`] (and by `fit`).
+/// k-means parameters (a builder), checked by [`ParamGuard`] into [`KMeansValidParams`].
+/// [`Fit`] checks them first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KMeansParams {
+pub struct KMeansParams(KMeansValidParams);
+
+/// Spark's default: `k` = 2.
+impl Default for KMeansParams {
+    fn default() -> Self {
+        KMeans::params(2)
+    }
+}
+
+impl KMeansParams {
+    /// Number of clusters (> 1).
+    pub fn k(mut self, k: usize) -> Self {
+        self.0.k = k;
+        self
+    }
+    /// Most Lloyd iterations (0 returns the initial centers).
+    pub fn max_iter(mut self, n: usize) -> Self {
+        self.0.max_iter = n;
+        self
+    }
+    /// Convergence: stop when every center moved less than `tol` (Euclidean; finite,
+    /// >= 0).
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.0.tol = tol;
+        self
+    }
+    /// Initialization mode.
+    pub fn init(mut self, init: KMeansInit) -> Self {
+        self.0.init = init;
+        self
+    }
+    /// Rounds of k-means|| (>= 1).
+    pub fn init_steps(mut self, n: usize) -> Self {
+        self.0.init_steps = n;
+        self
+    }
+    /// Random seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+    /// Depth of the `tree_aggregate` combining partition sums (>= 1).
+    pub fn aggregation_depth(mut self, depth: usize) -> Self {
+        self.0.aggregation_depth = depth;
+        self
+    }
+}
+
+impl ParamGuard for KMeansParams {
+    type Checked = KMeansValidParams;
+
+    fn check_ref(&self) -> Result<&KMeansValidParams, ParamError> {
+        let p = &self.0;
+        // Spark's rules: k > 1, maxIter >= 0 (a usize), tol >= 0, initSteps > 0.
+        ParamError::K(p.k).check()?;
+        ParamError::Tol(p.tol).check()?;
+        ParamError::InitSteps(p.init_steps).check()?;
+        ParamError::AggregationDepth(p.aggregation_depth).check()?;
+        Ok(p)
+    }
+
+    fn check(self) -> Result<KMeansValidParams, ParamError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+/// Checked k-means parameters: they [`Fit`] cached blocks (labels are ignored, weights
+/// are used) into a [`KMeansModel`].
+///
+/// # Examples
+///
+/// ```
+/// use firesteel_mllib::kmeans::KMeans;
+/// use firesteel_mllib::{data, Fit, ParamGuard};
+///
+/// firesteel_core::example(|ctx| {
+///     let x = ndarray::array![[0.0], [0.2], [5.0], [5.2]];
+///     let blocks = data::to_blocks(ctx, &x, &ndarray::Array1::zeros(4), None, 2, 1024);
+///     let valid = KMeans::params(2).tol(0.0).check().unwrap();
+///     let model = valid.fit(&blocks).unwrap();
+///     assert!((model.summary().training_cost - 0.04).abs() < 1e-12);
+/// });
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KMeansValidParams {
     k: usize,
     max_iter: usize,
     tol: f64,
@@ -53,119 +156,91 @@ pub struct KMeansParams {
     aggregation_depth: usize,
 }
 
-impl KMeansParams {
-    /// Number of clusters (> 1).
-    pub fn k(mut self, k: usize) -> Self {
-        self.k = k;
-        self
+impl KMeansValidParams {
+    /// Number of clusters.
+    pub fn k(&self) -> usize {
+        self.k
     }
-    /// Most Lloyd iterations (>= 0; 0 returns the initial centers).
-    pub fn max_iter(mut self, n: usize) -> Self {
-        self.max_iter = n;
-        self
+    /// Most Lloyd iterations.
+    pub fn max_iter(&self) -> usize {
+        self.max_iter
     }
-    /// Convergence: stop when every center moved less than `tol` (Euclidean).
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
-        self
+    /// Convergence tolerance.
+    pub fn tol(&self) -> f64 {
+        self.tol
     }
     /// Initialization mode.
-    pub fn init(mut self, init: KMeansInit) -> Self {
-        self.init = init;
-        self
+    pub fn init(&self) -> KMeansInit {
+        self.init
     }
-    /// Rounds of k-means|| (> 0).
-    pub fn init_steps(mut self, n: usize) -> Self {
-        self.init_steps = n;
-        self
+    /// Rounds of k-means||.
+    pub fn init_steps(&self) -> usize {
+        self.init_steps
     }
     /// Random seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
-    /// Depth of the `tree_aggregate` combining partition sums (>= 1).
-    pub fn aggregation_depth(mut self, depth: usize) -> Self {
-        self.aggregation_depth = depth;
-        self
+    /// Depth of the `tree_aggregate` combining partition sums.
+    pub fn aggregation_depth(&self) -> usize {
+        self.aggregation_depth
     }
+}
 
-    /// Checks every rule, returning the first violation.
-    pub fn check(&self) -> Result<()> {
-        if self.k < 2 {
-            return Err(MlError::InvalidK(self.k));
-        }
-        if !(self.tol.is_finite() && self.tol >= 0.0) {
-            return Err(MlError::InvalidTol(self.tol));
-        }
-        if self.init_steps == 0 {
-            return Err(MlError::InvalidInitSteps(self.init_steps));
-        }
-        Ok(())
-    }
+impl Fit<Arc<InstanceBlock>> for KMeansValidParams {
+    type Model = KMeansModel;
 
-    /// Trains on cached blocks (labels are ignored, weights are used).
-    pub fn fit(&self, data: &Dataset<Arc<InstanceBlock>>) -> Result<KMeansModel> {
-        self.fit_with_progress(data, |_, _| {})
-    }
-
-    /// As [`fit`](Self::fit), calling `progress(iteration, cost)` after each Lloyd
-    /// iteration.
-    pub fn fit_with_progress(
+    /// Trains, reporting after each Lloyd iteration the cost of the centers it started
+    /// from.
+    fn fit_with_progress(
         &self,
         data: &Dataset<Arc<InstanceBlock>>,
-        mut progress: impl FnMut(usize, f64),
+        mut progress: impl FnMut(&Progress),
     ) -> Result<KMeansModel> {
-        self.check()?;
         let (sizes, d) = partition_sizes(data)?;
         let n: usize = sizes.iter().sum();
         if n == 0 {
             return Err(MlError::EmptyInput("k-means training data".into()));
         }
-        let init_start = std::time::Instant::now();
+        let init_start = Instant::now();
         let mut centers = match self.init {
             KMeansInit::Random => self.init_random(data, &sizes, n)?,
             KMeansInit::KMeansParallel => self.init_parallel(data, &sizes, n, d)?,
         };
-        let init_time = init_start.elapsed().as_secs_f64();
+        let mut training = TrainingSummary {
+            setup_seconds: init_start.elapsed().as_secs_f64(),
+            ..TrainingSummary::default()
+        };
         let k = centers.nrows();
-        let mut cost_history = Vec::new();
-        let mut iteration_times = Vec::new();
-        let mut iteration = 0;
-        let mut converged = false;
         let eps2 = self.tol * self.tol;
-        while iteration < self.max_iter && !converged {
-            let t = std::time::Instant::now();
+        let mut since = Instant::now();
+        while training.iterations < self.max_iter && !training.converged {
             let (sums, weights, cost) = lloyd_pass(data, &centers, self.aggregation_depth)?;
-            converged = true;
+            training.converged = true;
             for j in 0..k {
                 if weights[j] > 0.0 {
                     let new = sums.row(j).mapv(|s| s / weights[j]);
                     let moved = sq_dist(new.view(), centers.row(j));
                     if moved > eps2 {
-                        converged = false;
+                        training.converged = false;
                     }
                     centers.row_mut(j).assign(&new);
                 }
             }
-            cost_history.push(cost);
-            iteration += 1;
-            iteration_times.push(t.elapsed().as_secs_f64());
-            progress(iteration, cost);
+            training.objective_history.push(cost);
+            training.record_iteration(&mut since, Some(cost), &mut progress);
         }
         let (_, last_weights, last_cost) = lloyd_pass(data, &centers, self.aggregation_depth)?;
         let summary = KMeansSummary {
-            iterations: iteration,
-            converged,
-            cost_history,
+            training,
             training_cost: last_cost,
             cluster_sizes: last_weights.to_vec(),
-            init_seconds: init_time,
-            iteration_seconds: iteration_times,
         };
         Ok(KMeansModel { centers, summary })
     }
+}
 
+impl KMeansValidParams {
     fn init_random(
         &self,
         data: &Dataset<Arc<InstanceBlock>>,
@@ -254,20 +329,13 @@ impl KMeansParams {
 /// Training summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KMeansSummary {
-    /// Lloyd iterations run.
-    pub iterations: usize,
-    /// Whether the centers moved less than `tol` in the last iteration.
-    pub converged: bool,
-    /// Cost (WSSSE) of the centers at the start of each iteration.
-    pub cost_history: Vec<f64>,
+    /// Iterations, convergence, the cost at the start of each iteration (the objective
+    /// history) and timings (initialization is the setup).
+    pub training: TrainingSummary,
     /// WSSSE of the final centers on the training data.
     pub training_cost: f64,
     /// Weighted number of training points closest to each final center.
     pub cluster_sizes: Vec<f64>,
-    /// Seconds spent in initialization.
-    pub init_seconds: f64,
-    /// Seconds spent in each Lloyd iteration.
-    pub iteration_seconds: Vec<f64>,
 }
 
 /// A trained k-means model.
@@ -286,21 +354,6 @@ impl KMeansModel {
     pub fn summary(&self) -> &KMeansSummary {
         &self.summary
     }
-    /// Index of the closest center.
-    ///
-    /// # Errors
-    /// If `x` has the wrong width.
-    pub fn predict(&self, x: ArrayView1<'_, f64>) -> Result<usize> {
-        self.check_dim(x.len())?;
-        let mut best = (0, f64::INFINITY);
-        for (j, c) in self.centers.outer_iter().enumerate() {
-            let d = sq_dist(x, c);
-            if d < best.1 {
-                best = (j, d);
-            }
-        }
-        Ok(best.0)
-    }
     /// Closest center of each row.
     ///
     /// # Errors
@@ -309,14 +362,6 @@ impl KMeansModel {
         self.check_dim(x.ncols())?;
         let (idx, _) = assign(x, row_sq_norms(x).view(), &self.centers);
         Ok(idx)
-    }
-    /// Closest center of each row of each block.
-    pub fn predict_blocks(&self, data: &Dataset<Arc<InstanceBlock>>) -> Dataset<Vec<usize>> {
-        let c = data.context().broadcast(self.centers.clone());
-        data.map(move |b| {
-            let x = b.features.view();
-            assign(x, row_sq_norms(x).view(), c.value()).0
-        })
     }
     /// Weighted sum of squared distances to the closest center (WSSSE).
     pub fn compute_cost(&self, data: &Dataset<Arc<InstanceBlock>>) -> Result<f64> {
@@ -345,8 +390,42 @@ impl KMeansModel {
     }
 }
 
-impl crate::persist::Model for KMeansModel {
+impl Predict for KMeansModel {
+    /// A feature row.
+    type Point<'a> = ArrayView1<'a, f64>;
+    /// The index of the closest center.
+    type Prediction = usize;
+    type Record = Arc<InstanceBlock>;
+    /// The closest center of each row of the block.
+    type Output = Vec<usize>;
+
+    fn predict(&self, x: ArrayView1<'_, f64>) -> Result<usize> {
+        self.check_dim(x.len())?;
+        let mut best = (0, f64::INFINITY);
+        for (j, c) in self.centers.outer_iter().enumerate() {
+            let d = sq_dist(x, c);
+            if d < best.1 {
+                best = (j, d);
+            }
+        }
+        Ok(best.0)
+    }
+
+    fn predict_dataset(&self, data: &Dataset<Arc<InstanceBlock>>) -> Dataset<Vec<usize>> {
+        let c = data.context().broadcast(self.centers.clone());
+        data.map(move |b| {
+            let x = b.features.view();
+            assign(x, row_sq_norms(x).view(), c.value()).0
+        })
+    }
+}
+
+impl Model for KMeansModel {
     const KIND: &'static str = "kmeans";
+
+    fn training_summary(&self) -> &TrainingSummary {
+        &self.summary.training
+    }
 }
 
 fn sq_dist(a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>) -> f64 {
@@ -562,26 +641,49 @@ mod tests {
     }
 
     #[test]
+    fn defaults_are_sparks() {
+        // Spark ML `KMeans` (ml.clustering.KMeans): k = 2, maxIter = 20, tol = 1e-4,
+        // initMode = "k-means||", initSteps = 2.
+        let p = KMeansParams::default().check().unwrap();
+        assert_eq!(p.k(), 2);
+        assert_eq!(p.max_iter(), 20);
+        assert_eq!(p.tol(), 1e-4);
+        assert_eq!(p.init(), KMeansInit::KMeansParallel);
+        assert_eq!(p.init_steps(), 2);
+        assert_eq!(p.aggregation_depth(), 2);
+        assert_eq!(KMeans::params(5).check().unwrap().k(), 5);
+    }
+
+    #[test]
     fn each_rule_has_its_error() {
+        let p = || KMeans::params(2);
+        assert_eq!(p().k(1).check(), Err(ParamError::K(1)));
+        assert_eq!(p().k(0).check(), Err(ParamError::K(0)));
+        assert_eq!(p().tol(-1.0).check(), Err(ParamError::Tol(-1.0)));
+        assert_eq!(
+            p().tol(f64::INFINITY).check(),
+            Err(ParamError::Tol(f64::INFINITY))
+        );
+        assert!(matches!(p().tol(f64::NAN).check(), Err(ParamError::Tol(v)) if v.is_nan()));
+        assert_eq!(p().init_steps(0).check(), Err(ParamError::InitSteps(0)));
+        assert_eq!(
+            p().aggregation_depth(0).check(),
+            Err(ParamError::AggregationDepth(0))
+        );
+        // Boundary values pass.
+        assert!(p()
+            .tol(0.0)
+            .max_iter(0)
+            .init_steps(1)
+            .aggregation_depth(1)
+            .check()
+            .is_ok());
+        // The params type's fit checks before touching the data.
         let ctx = Context::local(1).unwrap();
         let data = blocks(&ctx, Array2::zeros((4, 2)));
-        assert!(matches!(
-            KMeans::params(1).fit(&data),
-            Err(MlError::InvalidK(1))
-        ));
-        assert!(matches!(
-            KMeans::params(2).tol(-1.0).check(),
-            Err(MlError::InvalidTol(_))
-        ));
-        assert!(matches!(
-            KMeans::params(2).tol(f64::NAN).check(),
-            Err(MlError::InvalidTol(_))
-        ));
-        assert!(matches!(
-            KMeans::params(2).init_steps(0).check(),
-            Err(MlError::InvalidInitSteps(0))
-        ));
-        assert!(KMeans::params(2).check().is_ok());
+        let e = KMeans::params(1).fit(&data).unwrap_err();
+        assert!(matches!(e, MlError::InvalidParam(ParamError::K(1))), "{e}");
+        assert_eq!(e.to_string(), "k must be > 1, got 1");
     }
 
     #[test]
@@ -612,7 +714,7 @@ mod tests {
             (c[0] - 0.1).abs() < 1e-12 && (c[1] - 10.1).abs() < 1e-12,
             "{c:?}"
         );
-        let assigned: Vec<usize> = m.predict_blocks(&data).collect().unwrap().concat();
+        let assigned: Vec<usize> = m.predict_dataset(&data).collect().unwrap().concat();
         let direct: Vec<usize> = [0.0, 0.1, 10.0, 10.1, 0.2, 10.2]
             .iter()
             .map(|&v| m.predict(ndarray::array![v].view()).unwrap())
@@ -620,7 +722,7 @@ mod tests {
         assert_eq!(assigned, direct);
         assert_ne!(direct[0], direct[2]);
         let m0 = KMeans::params(2).max_iter(0).fit(&data).unwrap();
-        assert_eq!(m0.summary().iterations, 0);
+        assert_eq!(m0.summary().training.iterations, 0);
     }
 
     #[test]

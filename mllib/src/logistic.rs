@@ -8,14 +8,17 @@
 //! coefficients are reported in the original space.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use firesteel_core::Dataset;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::data::InstanceBlock;
-use crate::error::{MlError, Result};
-use crate::optim::{minimize, LbfgsConfig};
+use crate::error::{MlError, ParamError, Result};
+use crate::estimator::{Fit, ParamGuard, Predict, Progress, TrainingSummary};
+use crate::optim::{minimize, LbfgsConfig, StopReason};
+use crate::persist::Model;
 
 /// The model family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,9 +37,23 @@ pub struct LogisticRegression;
 
 impl LogisticRegression {
     /// Parameters with Spark's defaults: `max_iter` 100, `tol` 1e-6, no regularization,
-    /// intercept fitted, standardization on, threshold 0.5, family auto.
+    /// intercept fitted, standardization on, threshold 0.5, family auto, aggregation depth
+    /// 2.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use firesteel_mllib::logistic::LogisticRegression;
+    /// use firesteel_mllib::ParamGuard;
+    ///
+    /// let p = LogisticRegression::params().check().unwrap();
+    /// assert_eq!((p.max_iter(), p.tol(), p.threshold()), (100, 1e-6, 0.5));
+    /// ```
     pub fn params() -> LogisticRegressionParams {
-        LogisticRegressionParams {
+        // Spark's `LogisticRegression` defaults (ml.classification.LogisticRegression
+        // docs): maxIter 100, regParam 0, elasticNetParam 0, tol 1e-6, fitIntercept
+        // true, standardization true, threshold 0.5, family "auto", aggregationDepth 2.
+        LogisticRegressionParams(LogisticRegressionValidParams {
             max_iter: 100,
             tol: 1e-6,
             reg_param: 0.0,
@@ -46,13 +63,114 @@ impl LogisticRegression {
             threshold: 0.5,
             family: Family::Auto,
             aggregation_depth: 2,
-        }
+        })
     }
 }
 
-/// Logistic regression parameters, checked by [`check`](Self::check) (and by `fit`).
+/// Logistic regression parameters (a builder), checked by [`ParamGuard`] into
+/// [`LogisticRegressionValidParams`]. [`Fit`] checks them first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LogisticRegressionParams {
+pub struct LogisticRegressionParams(LogisticRegressionValidParams);
+
+/// Spark's defaults, as [`LogisticRegression::params`].
+impl Default for LogisticRegressionParams {
+    fn default() -> Self {
+        LogisticRegression::params()
+    }
+}
+
+impl LogisticRegressionParams {
+    /// Most optimizer iterations.
+    pub fn max_iter(mut self, n: usize) -> Self {
+        self.0.max_iter = n;
+        self
+    }
+    /// Convergence tolerance (finite, >= 0).
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.0.tol = tol;
+        self
+    }
+    /// Regularization strength (finite, >= 0).
+    pub fn reg_param(mut self, r: f64) -> Self {
+        self.0.reg_param = r;
+        self
+    }
+    /// Elastic-net mixing, in [0, 1]: 0 is L2, 1 is L1.
+    pub fn elastic_net_param(mut self, a: f64) -> Self {
+        self.0.elastic_net_param = a;
+        self
+    }
+    /// Whether to fit intercepts.
+    pub fn fit_intercept(mut self, b: bool) -> Self {
+        self.0.fit_intercept = b;
+        self
+    }
+    /// Whether to standardize features before training (the penalty then applies to
+    /// standardized coefficients, as in Spark).
+    pub fn standardization(mut self, b: bool) -> Self {
+        self.0.standardization = b;
+        self
+    }
+    /// Binomial decision threshold on the positive-class probability, in [0, 1].
+    pub fn threshold(mut self, t: f64) -> Self {
+        self.0.threshold = t;
+        self
+    }
+    /// The family.
+    pub fn family(mut self, f: Family) -> Self {
+        self.0.family = f;
+        self
+    }
+    /// Depth of the `tree_aggregate` combining partition gradients (>= 1).
+    pub fn aggregation_depth(mut self, d: usize) -> Self {
+        self.0.aggregation_depth = d;
+        self
+    }
+}
+
+impl ParamGuard for LogisticRegressionParams {
+    type Checked = LogisticRegressionValidParams;
+
+    fn check_ref(&self) -> Result<&LogisticRegressionValidParams, ParamError> {
+        let p = &self.0;
+        // Spark's rules: maxIter >= 0 (a usize), tol >= 0, regParam >= 0,
+        // elasticNetParam and threshold in [0, 1]. Spark's aggregationDepth param asks
+        // for >= 2, but its treeAggregate (and ours) works from depth 1, a flat
+        // aggregation, which we allow.
+        ParamError::Tol(p.tol).check()?;
+        ParamError::RegParam(p.reg_param).check()?;
+        ParamError::ElasticNetParam(p.elastic_net_param).check()?;
+        ParamError::Threshold(p.threshold).check()?;
+        ParamError::AggregationDepth(p.aggregation_depth).check()?;
+        Ok(p)
+    }
+
+    fn check(self) -> Result<LogisticRegressionValidParams, ParamError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+/// Checked logistic regression parameters: they [`Fit`] cached blocks, whose labels must
+/// be class indices 0, 1, 2, ..., into a [`LogisticRegressionModel`].
+///
+/// # Examples
+///
+/// ```
+/// use firesteel_mllib::logistic::LogisticRegression;
+/// use firesteel_mllib::{data, Fit, ParamGuard};
+///
+/// firesteel_core::example(|ctx| {
+///     let x = ndarray::array![[0.0], [1.0], [3.0], [4.0]];
+///     let y = ndarray::array![0.0, 0.0, 1.0, 1.0];
+///     let blocks = data::to_blocks(ctx, &x, &y, None, 2, 1024);
+///     let valid = LogisticRegression::params().reg_param(0.1).check().unwrap();
+///     let model = valid.fit(&blocks).unwrap();
+///     assert_eq!(model.summary().accuracy, 1.0);
+/// });
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogisticRegressionValidParams {
     max_iter: usize,
     tol: f64,
     reg_param: f64,
@@ -64,74 +182,55 @@ pub struct LogisticRegressionParams {
     aggregation_depth: usize,
 }
 
-impl LogisticRegressionParams {
+impl LogisticRegressionValidParams {
     /// Most optimizer iterations.
-    pub fn max_iter(mut self, n: usize) -> Self {
-        self.max_iter = n;
-        self
+    pub fn max_iter(&self) -> usize {
+        self.max_iter
     }
-    /// Convergence tolerance (>= 0).
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
-        self
+    /// Convergence tolerance.
+    pub fn tol(&self) -> f64 {
+        self.tol
     }
-    /// Regularization strength (>= 0).
-    pub fn reg_param(mut self, r: f64) -> Self {
-        self.reg_param = r;
-        self
+    /// Regularization strength.
+    pub fn reg_param(&self) -> f64 {
+        self.reg_param
     }
-    /// Elastic-net mixing: 0 is L2, 1 is L1.
-    pub fn elastic_net_param(mut self, a: f64) -> Self {
-        self.elastic_net_param = a;
-        self
+    /// Elastic-net mixing.
+    pub fn elastic_net_param(&self) -> f64 {
+        self.elastic_net_param
     }
-    /// Whether to fit intercepts.
-    pub fn fit_intercept(mut self, b: bool) -> Self {
-        self.fit_intercept = b;
-        self
+    /// Whether intercepts are fitted.
+    pub fn fit_intercept(&self) -> bool {
+        self.fit_intercept
     }
-    /// Whether to standardize features before training (the penalty then applies to
-    /// standardized coefficients, as in Spark).
-    pub fn standardization(mut self, b: bool) -> Self {
-        self.standardization = b;
-        self
+    /// Whether features are standardized.
+    pub fn standardization(&self) -> bool {
+        self.standardization
     }
-    /// Binomial decision threshold on the positive-class probability, in [0, 1].
-    pub fn threshold(mut self, t: f64) -> Self {
-        self.threshold = t;
-        self
+    /// Binomial decision threshold.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
     }
     /// The family.
-    pub fn family(mut self, f: Family) -> Self {
-        self.family = f;
-        self
+    pub fn family(&self) -> Family {
+        self.family
     }
-    /// Depth of the `tree_aggregate` combining partition gradients (>= 1).
-    pub fn aggregation_depth(mut self, d: usize) -> Self {
-        self.aggregation_depth = d;
-        self
+    /// Depth of the `tree_aggregate` combining partition gradients.
+    pub fn aggregation_depth(&self) -> usize {
+        self.aggregation_depth
     }
+}
 
-    /// Checks every rule, returning the first violation.
-    pub fn check(&self) -> Result<()> {
-        if !(self.tol.is_finite() && self.tol >= 0.0) {
-            return Err(MlError::InvalidTol(self.tol));
-        }
-        if !(self.reg_param.is_finite() && self.reg_param >= 0.0) {
-            return Err(MlError::InvalidRegParam(self.reg_param));
-        }
-        if !(0.0..=1.0).contains(&self.elastic_net_param) {
-            return Err(MlError::InvalidElasticNetParam(self.elastic_net_param));
-        }
-        if !(0.0..=1.0).contains(&self.threshold) {
-            return Err(MlError::InvalidThreshold(self.threshold));
-        }
-        Ok(())
-    }
+impl Fit<Arc<InstanceBlock>> for LogisticRegressionValidParams {
+    type Model = LogisticRegressionModel;
 
-    /// Trains on cached blocks. Labels must be class indices 0, 1, 2, ...
-    pub fn fit(&self, data: &Dataset<Arc<InstanceBlock>>) -> Result<LogisticRegressionModel> {
-        self.check()?;
+    /// Trains, reporting the objective after each optimizer iteration.
+    fn fit_with_progress(
+        &self,
+        data: &Dataset<Arc<InstanceBlock>>,
+        mut progress: impl FnMut(&Progress),
+    ) -> Result<LogisticRegressionModel> {
+        let setup_start = Instant::now();
         let stats = summarize(data, self.aggregation_depth)?;
         let num_classes = stats.histogram.len();
         let multinomial = match self.family {
@@ -162,15 +261,20 @@ impl LogisticRegressionParams {
                 } else {
                     f64::INFINITY
                 };
-                return Ok(self.model(
+                // Nothing to iterate: the optimum is known, so training has converged.
+                let training = TrainingSummary {
+                    converged: true,
+                    setup_seconds: setup_start.elapsed().as_secs_f64(),
+                    ..TrainingSummary::default()
+                };
+                return self.model(
                     Array2::zeros((1, d)),
                     Array1::from(vec![intercept]),
                     2,
                     false,
-                    vec![],
-                    0,
+                    training,
                     data,
-                ));
+                );
             }
         }
         let nb = if self.fit_intercept { k } else { 0 };
@@ -227,7 +331,25 @@ impl LogisticRegressionParams {
             tol: self.tol,
             l1,
         };
-        let res = minimize(|x| objective.value_and_grad(x), x0, &config)?;
+        let mut training = TrainingSummary {
+            setup_seconds: setup_start.elapsed().as_secs_f64(),
+            ..TrainingSummary::default()
+        };
+        let mut since = Instant::now();
+        let res = minimize(
+            |x| objective.value_and_grad(x),
+            x0,
+            &config,
+            |iteration, value| {
+                training.record_iteration(&mut since, Some(value), &mut progress);
+                debug_assert_eq!(training.iterations, iteration);
+            },
+        )?;
+        training.converged = matches!(
+            res.reason,
+            StopReason::FunctionValuesConverged | StopReason::GradientConverged
+        );
+        training.objective_history = res.objective_history;
         // Back to the original space.
         let mut coef = Array2::zeros((k, d));
         let mut intercepts = Array1::zeros(k);
@@ -252,44 +374,42 @@ impl LogisticRegressionParams {
                 intercepts -= m;
             }
         }
-        Ok(self.model(
+        self.model(
             coef,
             intercepts,
             num_classes.max(2),
             multinomial,
-            res.objective_history,
-            res.iterations,
+            training,
             data,
-        ))
+        )
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
+impl LogisticRegressionValidParams {
+    /// The model, with its training accuracy and (binomial) area under ROC.
     fn model(
         &self,
         coefficients: Array2<f64>,
         intercepts: Array1<f64>,
         num_classes: usize,
         multinomial: bool,
-        objective_history: Vec<f64>,
-        iterations: usize,
+        training: TrainingSummary,
         data: &Dataset<Arc<InstanceBlock>>,
-    ) -> LogisticRegressionModel {
+    ) -> Result<LogisticRegressionModel> {
         let mut model = LogisticRegressionModel {
             coefficients,
             intercepts,
             num_classes,
             multinomial,
             threshold: self.threshold,
-            summary: None,
+            summary: LogisticRegressionSummary {
+                training,
+                accuracy: f64::NAN,
+                area_under_roc: None,
+            },
         };
-        let summary = model.evaluate(data).ok().map(|(acc, auc)| TrainingSummary {
-            objective_history,
-            total_iterations: iterations,
-            accuracy: acc,
-            area_under_roc: auc,
-        });
-        model.summary = summary;
-        model
+        (model.summary.accuracy, model.summary.area_under_roc) = model.evaluate(data)?;
+        Ok(model)
     }
 }
 
@@ -553,11 +673,11 @@ fn multinomial_block(
 
 /// Training summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainingSummary {
-    /// Objective (loss plus penalty) at each optimizer state, starting with the initial one.
-    pub objective_history: Vec<f64>,
-    /// Optimizer iterations.
-    pub total_iterations: usize,
+pub struct LogisticRegressionSummary {
+    /// Optimizer iterations, convergence, the objective (loss plus penalty) at each
+    /// optimizer state starting with the initial one, and timings (the setup computes the
+    /// feature statistics).
+    pub training: TrainingSummary,
     /// Training accuracy.
     pub accuracy: f64,
     /// Training area under ROC (binomial only).
@@ -572,11 +692,15 @@ pub struct LogisticRegressionModel {
     num_classes: usize,
     multinomial: bool,
     threshold: f64,
-    summary: Option<TrainingSummary>,
+    summary: LogisticRegressionSummary,
 }
 
-impl crate::persist::Model for LogisticRegressionModel {
+impl Model for LogisticRegressionModel {
     const KIND: &'static str = "logistic_regression";
+
+    fn training_summary(&self) -> &TrainingSummary {
+        &self.summary.training
+    }
 }
 
 impl LogisticRegressionModel {
@@ -609,16 +733,17 @@ impl LogisticRegressionModel {
         self.threshold
     }
     /// Sets the binomial threshold.
-    pub fn set_threshold(&mut self, t: f64) -> Result<()> {
-        if !(0.0..=1.0).contains(&t) {
-            return Err(MlError::InvalidThreshold(t));
-        }
+    ///
+    /// # Errors
+    /// [`ParamError::Threshold`] unless `t` is in [0, 1].
+    pub fn set_threshold(&mut self, t: f64) -> Result<(), ParamError> {
+        ParamError::Threshold(t).check()?;
         self.threshold = t;
         Ok(())
     }
     /// The training summary.
-    pub fn summary(&self) -> Option<&TrainingSummary> {
-        self.summary.as_ref()
+    pub fn summary(&self) -> &LogisticRegressionSummary {
+        &self.summary
     }
 
     /// Class probabilities of each row (`num_classes` columns).
@@ -691,14 +816,6 @@ impl LogisticRegressionModel {
             .collect())
     }
 
-    /// Predicted class of one row.
-    ///
-    /// # Errors
-    /// If `x` has the wrong width.
-    pub fn predict(&self, x: ArrayView1<'_, f64>) -> Result<f64> {
-        Ok(self.predict_matrix(x.insert_axis(Axis(0)))?[0])
-    }
-
     /// (positive-class probability or predicted class, prediction, label, weight) of every
     /// instance, in dataset order: the input of the [`evaluation`](crate::evaluation)
     /// metrics.
@@ -744,6 +861,30 @@ impl LogisticRegressionModel {
             Some(crate::evaluation::area_under_roc(&score, &label, Some(&w)))
         };
         Ok((acc, auc))
+    }
+}
+
+impl Predict for LogisticRegressionModel {
+    /// A feature row.
+    type Point<'a> = ArrayView1<'a, f64>;
+    /// The predicted class (see [`predict_matrix`](LogisticRegressionModel::predict_matrix)).
+    type Prediction = f64;
+    type Record = Arc<InstanceBlock>;
+    /// The predicted class of each row of the block (NaN for a block of the wrong width).
+    type Output = Vec<f64>;
+
+    fn predict(&self, x: ArrayView1<'_, f64>) -> Result<f64> {
+        Ok(self.predict_matrix(x.insert_axis(Axis(0)))?[0])
+    }
+
+    fn predict_dataset(&self, data: &Dataset<Arc<InstanceBlock>>) -> Dataset<Vec<f64>> {
+        let model = data.context().broadcast(self.clone());
+        data.map(move |b| {
+            model
+                .value()
+                .predict_matrix(b.features.view())
+                .unwrap_or_else(|_| vec![f64::NAN; b.len()])
+        })
     }
 }
 
@@ -823,28 +964,75 @@ mod tests {
     }
 
     #[test]
+    fn defaults_are_sparks() {
+        // Spark ML `LogisticRegression` (ml.classification.LogisticRegression): maxIter =
+        // 100, regParam = 0, elasticNetParam = 0, tol = 1e-6, fitIntercept = true,
+        // standardization = true, threshold = 0.5, family = "auto", aggregationDepth = 2.
+        let p = LogisticRegressionParams::default().check().unwrap();
+        assert_eq!(p.max_iter(), 100);
+        assert_eq!(p.reg_param(), 0.0);
+        assert_eq!(p.elastic_net_param(), 0.0);
+        assert_eq!(p.tol(), 1e-6);
+        assert!(p.fit_intercept());
+        assert!(p.standardization());
+        assert_eq!(p.threshold(), 0.5);
+        assert_eq!(p.family(), Family::Auto);
+        assert_eq!(p.aggregation_depth(), 2);
+    }
+
+    #[test]
     fn each_rule_has_its_error() {
         let p = LogisticRegression::params;
-        assert!(matches!(p().tol(-1.0).check(), Err(MlError::InvalidTol(_))));
-        assert!(matches!(
-            p().reg_param(-0.1).check(),
-            Err(MlError::InvalidRegParam(_))
-        ));
-        assert!(matches!(
+        assert_eq!(p().tol(-1.0).check(), Err(ParamError::Tol(-1.0)));
+        assert_eq!(
+            p().tol(f64::INFINITY).check(),
+            Err(ParamError::Tol(f64::INFINITY))
+        );
+        assert_eq!(p().reg_param(-0.1).check(), Err(ParamError::RegParam(-0.1)));
+        assert_eq!(
             p().reg_param(f64::INFINITY).check(),
-            Err(MlError::InvalidRegParam(_))
-        ));
+            Err(ParamError::RegParam(f64::INFINITY))
+        );
         assert!(matches!(
+            p().reg_param(f64::NAN).check(),
+            Err(ParamError::RegParam(v)) if v.is_nan()
+        ));
+        assert_eq!(
             p().elastic_net_param(1.5).check(),
-            Err(MlError::InvalidElasticNetParam(_))
-        ));
+            Err(ParamError::ElasticNetParam(1.5))
+        );
+        assert_eq!(
+            p().elastic_net_param(-0.1).check(),
+            Err(ParamError::ElasticNetParam(-0.1))
+        );
         assert!(matches!(
-            p().threshold(-0.5).check(),
-            Err(MlError::InvalidThreshold(_))
+            p().elastic_net_param(f64::NAN).check(),
+            Err(ParamError::ElasticNetParam(v)) if v.is_nan()
         ));
+        assert_eq!(
+            p().threshold(-0.5).check(),
+            Err(ParamError::Threshold(-0.5))
+        );
+        assert_eq!(p().threshold(1.5).check(), Err(ParamError::Threshold(1.5)));
+        assert_eq!(
+            p().aggregation_depth(0).check(),
+            Err(ParamError::AggregationDepth(0))
+        );
+        // Boundary values pass.
+        let edge = p()
+            .tol(0.0)
+            .elastic_net_param(1.0)
+            .threshold(0.0)
+            .max_iter(0);
+        assert!(edge.aggregation_depth(1).check().is_ok());
+        assert!(p().elastic_net_param(0.0).threshold(1.0).check().is_ok());
         assert!(p().check().is_ok());
         let ctx = Context::local(1).unwrap();
         let data = random_blocks(&ctx, 12, 2, 3);
+        assert!(matches!(
+            p().reg_param(-1.0).fit(&data),
+            Err(MlError::InvalidParam(ParamError::RegParam(_)))
+        ));
         assert!(matches!(
             p().family(Family::Binomial).fit(&data),
             Err(MlError::BinomialWithMoreClasses(3))
@@ -873,6 +1061,10 @@ mod tests {
         );
         let m = LogisticRegression::params().fit(&data).unwrap();
         assert_eq!(m.intercept(), f64::INFINITY);
+        assert!(m.summary().training.converged);
+        let mut m2 = m.clone();
+        assert_eq!(m2.set_threshold(2.0), Err(ParamError::Threshold(2.0)));
+        assert_eq!(m2.threshold(), 0.5);
         assert_eq!(m.predict(ndarray::array![3.0].view()).unwrap(), 1.0);
     }
 }

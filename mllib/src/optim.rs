@@ -113,10 +113,12 @@ struct State {
 
 /// Minimizes `f` (returning value and gradient) from `x0`: L-BFGS, or OWL-QN when
 /// `config.l1` is set (the L1 term `Σ l1[i]·|x[i]|` is added by the optimizer).
+/// `on_iteration(iteration, objective)` is called after each iteration that moves.
 pub fn minimize(
     f: impl FnMut(&[f64]) -> Result<(f64, Vec<f64>)>,
     x0: Vec<f64>,
     config: &LbfgsConfig,
+    mut on_iteration: impl FnMut(usize, f64),
 ) -> Result<OptimResult> {
     let mut f = Cached { f, last: None };
     let l1 = config.l1.as_deref();
@@ -150,6 +152,7 @@ pub fn minimize(
             Ok(new) => {
                 failed_once = false;
                 state = new;
+                on_iteration(state.iter, state.adj_value);
             }
             Err(Fail::FirstOrder) if !failed_once => {
                 failed_once = true;
@@ -482,6 +485,7 @@ mod tests {
             },
             vec![0.0; 4],
             &cfg(None),
+            |_, _| {},
         )
         .unwrap();
         for i in 0..4 {
@@ -503,6 +507,7 @@ mod tests {
             },
             vec![-1.2, 1.0],
             &cfg(None),
+            |_, _| {},
         )
         .unwrap();
         assert!(
@@ -529,6 +534,7 @@ mod tests {
             },
             vec![0.0; 5],
             &cfg(Some(l.clone())),
+            |_, _| {},
         )
         .unwrap();
         for i in 0..5 {
@@ -550,6 +556,7 @@ mod tests {
                 tol: 1e-6,
                 l1: None,
             },
+            |_, _| {},
         )
         .unwrap();
         assert_eq!(r.x, vec![1.0]);

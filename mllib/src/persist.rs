@@ -6,11 +6,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{MlError, Result};
+use crate::estimator::TrainingSummary;
 
 /// The envelope's `format` tag.
 pub const FORMAT: &str = "firesteel-mllib-model";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes and reads. Version 2 stores every model's
+/// [`TrainingSummary`] in one shape.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct EnvelopeOut<'a, M> {
@@ -28,10 +30,14 @@ struct EnvelopeIn {
     model: serde_json::Value,
 }
 
-/// A model that can be saved and loaded.
+/// A trained model: what [`Fit`](crate::Fit) returns. It reports how training went, and
+/// it can be saved and loaded.
 pub trait Model: Serialize + DeserializeOwned {
     /// The kind written to (and expected in) the file.
     const KIND: &'static str;
+
+    /// How training went (saved with the model).
+    fn training_summary(&self) -> &TrainingSummary;
 
     /// Writes the model to `path` (via a temporary file and a rename).
     fn save(&self, path: impl AsRef<Path>) -> Result<()> {

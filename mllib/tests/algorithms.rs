@@ -10,7 +10,8 @@ use firesteel_mllib::data::{self, InstanceBlock, Rating};
 use firesteel_mllib::datasets;
 use firesteel_mllib::kmeans::{KMeans, KMeansModel};
 use firesteel_mllib::logistic::{LogisticRegression, LogisticRegressionModel};
-use firesteel_mllib::{MlError, Model};
+use firesteel_mllib::persist::FORMAT_VERSION;
+use firesteel_mllib::{Fit, MlError, Model, Predict, Progress, TrainingSummary};
 use ndarray::{Array1, Array2};
 
 fn path(name: &str) -> String {
@@ -93,8 +94,8 @@ fn kmeans_finds_planted_centers_at_scale() {
             .fold(f64::INFINITY, f64::min);
         assert!(best < 0.1, "center {c} missed by {best}");
     }
-    let s = model.summary();
-    assert_eq!(s.cost_history.len(), s.iterations);
+    let s = &model.summary().training;
+    assert_eq!(s.objective_history.len(), s.iterations);
 }
 
 fn ratings_ds(ctx: &Context, r: Vec<Rating>, parts: usize) -> Dataset<Rating> {
@@ -128,16 +129,16 @@ fn als_matches_spark_training_rmse_on_movielens() {
     // Cold start: test pairs with unseen users or items are NaN, or dropped.
     let mut m = model.clone();
     m.set_cold_start_strategy(ColdStartStrategy::Drop);
-    let kept = m.transform(&test).count().unwrap();
+    let kept = m.predict_dataset(&test).count().unwrap();
     assert!(kept <= test.count().unwrap());
-    assert!(model.predict(1_000_000, 1).is_nan());
+    assert!(model.predict((1_000_000, 1)).unwrap().is_nan());
     assert!(model.recommend_for_user(1_000_000, 3).is_empty());
     let recs = model.recommend_for_user(0, 5);
     assert_eq!(recs.len(), 5);
     for w in recs.windows(2) {
         assert!(w[0].1 >= w[1].1);
     }
-    assert!((recs[0].1 - model.predict(0, recs[0].0)).abs() < 1e-4);
+    assert!((recs[0].1 - model.predict((0, recs[0].0)).unwrap()).abs() < 1e-4);
     let all_recs = model.recommend_for_all_users(&ctx, 5, 3).unwrap();
     let (users, _) = model.user_factors();
     assert_eq!(all_recs.len(), users.len());
@@ -167,7 +168,7 @@ fn explicit_als_recovers_planted_low_rank_matrix() {
     let mut se = 0.0;
     for a in 0..120 {
         for b in 0..100 {
-            let e = f64::from(model.predict(a, b)) - truth[[a as usize, b as usize]];
+            let e = f64::from(model.predict((a, b)).unwrap()) - truth[[a as usize, b as usize]];
             se += e * e;
         }
     }
@@ -225,17 +226,65 @@ fn implicit_als_recovers_planted_preferences() {
         .fit(&ratings_ds(&ctx, obs, 2))
         .unwrap();
     for &(a, b) in &held {
-        let p = model.predict(a, b);
+        let p = model.predict((a, b)).unwrap();
         assert!(p > 0.5, "held-out preferred pair ({a}, {b}) scored {p}");
     }
     for a in 0..nu {
         for b in 0..ni {
             if a % g != b % g {
-                let p = model.predict(a, b);
+                let p = model.predict((a, b)).unwrap();
                 assert!(p.abs() < 0.5, "non-preferred pair ({a}, {b}) scored {p}");
             }
         }
     }
+}
+
+/// Trains through the shared [`Fit`] trait, collecting the progress reports.
+fn fit_reporting<R, P: Fit<R>>(params: &P, data: &Dataset<R>) -> (Vec<Progress>, P::Model) {
+    let mut seen = Vec::new();
+    let model = params.fit_with_progress(data, |p| seen.push(*p)).unwrap();
+    (seen, model)
+}
+
+/// Progress reports one entry per iteration, numbered from 1, with the summary's timings.
+fn check_progress(seen: &[Progress], s: &TrainingSummary) {
+    assert!(s.iterations > 0);
+    assert_eq!(seen.len(), s.iterations);
+    for (i, p) in seen.iter().enumerate() {
+        assert_eq!(p.iteration, i + 1);
+        assert_eq!(p.seconds, s.iteration_seconds[i]);
+    }
+}
+
+#[test]
+fn progress_and_summaries_have_one_shape() {
+    let ctx = Context::local(2).unwrap();
+    let (d, _) = datasets::gaussian_blobs(300, 2, 3, 1.0, 4);
+    let (seen, km) = fit_reporting(&KMeans::params(3).tol(0.0), &blocks(&ctx, &d, 2, 64));
+    let s = km.training_summary();
+    check_progress(&seen, s);
+    // k-means reports the cost each iteration started from: its objective history.
+    let reported: Vec<f64> = seen.iter().map(|p| p.objective.unwrap()).collect();
+    assert_eq!(reported, s.objective_history);
+
+    let (l, _) = datasets::logistic_data(300, 3, 2);
+    let (seen, lr) = fit_reporting(&LogisticRegression::params(), &blocks(&ctx, &l, 2, 64));
+    let s = lr.training_summary();
+    check_progress(&seen, s);
+    assert!(s.converged && s.iterations < 100);
+    // The history starts with the initial objective; each report is a later state's.
+    for p in &seen {
+        assert!(s.objective_history[1..].contains(&p.objective.unwrap()));
+    }
+
+    let (r, _, _) = datasets::low_rank_ratings(30, 20, 2, 0.5, 0.1, 2);
+    let als = Als::params().rank(2).max_iter(3).num_blocks(2);
+    let (seen, model) = fit_reporting(&als, &ratings_ds(&ctx, r, 2));
+    let s = model.training_summary();
+    check_progress(&seen, s);
+    assert_eq!(s.iterations, 3);
+    assert!(!s.converged && s.objective_history.is_empty());
+    assert!(seen.iter().all(|p| p.objective.is_none()));
 }
 
 fn train_all(threads: usize) -> (KMeansModel, LogisticRegressionModel, Vec<f32>) {
@@ -309,7 +358,7 @@ fn models_round_trip_and_bad_files_are_rejected() {
     // Other version.
     let text = std::fs::read_to_string(&p)
         .unwrap()
-        .replace("\"version\":1", "\"version\":99");
+        .replace(&format!("\"version\":{FORMAT_VERSION}"), "\"version\":99");
     std::fs::write(&p, text).unwrap();
     assert!(matches!(
         KMeansModel::load(&p),

@@ -5,6 +5,7 @@ use firesteel_core::Context;
 use firesteel_mllib::data;
 use firesteel_mllib::kmeans::{KMeans, KMeansInit};
 use firesteel_mllib::logistic::LogisticRegression;
+use firesteel_mllib::Fit;
 
 fn path(name: &str) -> String {
     format!("{}/../data/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -43,10 +44,10 @@ fn logistic_l2_matches_spark_on_sample_libsvm() {
         .reg_param(0.01)
         .fit(&blocks)
         .unwrap();
-    let s = model.summary().unwrap();
+    let s = model.summary();
     assert_eq!(s.accuracy, 1.0);
     assert_eq!(s.area_under_roc, Some(1.0));
-    for w in s.objective_history.windows(2) {
+    for w in s.training.objective_history.windows(2) {
         assert!(w[1] <= w[0] + 1e-12);
     }
 }
@@ -75,10 +76,10 @@ fn multinomial_matches_spark_accuracy() {
     let blocks = d.to_blocks(&ctx, 2, 4096);
     let model = LogisticRegression::params().fit(&blocks).unwrap();
     assert!(model.is_multinomial());
-    let s = model.summary().unwrap();
+    let s = model.summary();
     eprintln!(
         "multinomial accuracy {} iters {}",
-        s.accuracy, s.total_iterations
+        s.accuracy, s.training.iterations
     );
     assert!((s.accuracy - 0.9866666666666667).abs() < 1e-12);
 }
