@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Where the time of a cluster round goes, for PageRank on 2 processes x 1 thread: the run is
-# traced (FIRESTEEL_TRACE_ROUNDS=1), and the processes' rounds are lined up by wall clock.
+# traced (--log firesteel::round=debug), and the processes' rounds are lined up by wall clock.
 # - imbalance: how long the first process to enter a round waits for the last one (the
 #   difference of their work; local mode's work stealing absorbs it, static placement can't);
 # - latency: from the last process's entry to the first exit, the round's own cost.
@@ -21,12 +21,12 @@ stats() {
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-FIRESTEEL_TRACE_ROUNDS=1 "$B" launch -n 2 -- "$B" pagerank --input "$GRAPH" \
+"$B" launch -n 2 -- "$B" pagerank --input "$GRAPH" --log firesteel::round=debug \
     --iterations "$ITERS" --threads 1 --partitions "$PARTS" 2>"$tmp/trace" >/dev/null
 # Per rank, the entry and exit times of its rounds, in order; the iterations' rounds are the
 # last ITERS of them (the graph build's rounds come first).
 for r in 0 1; do
-    sed -nE "s/^\[rank $r\] firesteel round: .* in at ([0-9.]+) out at ([0-9.]+)$/\1 \2/p" \
+    sed -nE "s/^\[rank $r\] .* firesteel::round: .* entered_at=([0-9.]+) left_at=([0-9.]+)$/\1 \2/p" \
         "$tmp/trace" | tail -n "$ITERS" >"$tmp/r$r"
 done
 paste -d' ' "$tmp/r0" "$tmp/r1" | awk '{

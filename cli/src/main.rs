@@ -27,6 +27,11 @@ use firesteel::core::{ClusterConfig, Context, Listener};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// What to log on stderr, as `tracing` targets and levels: `info` (jobs), `debug`
+    /// (stages), `firesteel::round=debug` (cluster rounds), ... Default: `RUST_LOG`, else
+    /// `warn`.
+    #[arg(long, global = true)]
+    log: Option<String>,
 }
 
 /// Flags every job takes.
@@ -475,8 +480,31 @@ fn run_demo(
     }
 }
 
+/// Sends the engine's `tracing` events (jobs, stages, cluster rounds) to stderr, as `spec`
+/// (or `RUST_LOG`) selects.
+fn init_logging(spec: Option<&str>) -> Result<(), String> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let spec = spec
+        .map(str::to_owned)
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| "warn".into());
+    let filter: tracing_subscriber::filter::Targets = spec
+        .parse()
+        .map_err(|e| format!("--log {spec:?} is not a valid filter: {e}"))?;
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
+        .try_init()
+        .map_err(|e| e.to_string())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = init_logging(cli.log.as_deref()) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let result: Result<(), Box<dyn std::error::Error + Send + Sync>> = match &cli.command {
         Command::Demo { common, data_dir } => run_demo(common, data_dir),
         Command::Wordcount { common, input } => run_wordcount(common, input).map_err(Into::into),

@@ -79,6 +79,7 @@ pub(crate) fn run_job_gather<T: Data, R: Send + Serialize + DeserializeOwned>(
 ) -> Result<Option<Vec<R>>> {
     let id = ctx.next_job.fetch_add(1, Ordering::Relaxed);
     let name = rdd.describe();
+    let _span = tracing::info_span!("job", id, name = %name).entered();
     let listeners = ctx.listeners();
     for l in &listeners {
         l.on_job_start(id, &name);
@@ -120,6 +121,12 @@ pub(crate) fn run_job_gather<T: Data, R: Send + Serialize + DeserializeOwned>(
     for l in &listeners {
         l.on_job_end(&metrics);
     }
+    tracing::info!(
+        duration_ms = metrics.duration.as_secs_f64() * 1e3,
+        stages = metrics.stages.len(),
+        success = metrics.success,
+        "job finished"
+    );
     result
 }
 
@@ -330,6 +337,15 @@ impl Job<'_> {
     ) -> std::result::Result<(), StageFailure> {
         let ctx = self.ctx;
         let stage_id = ctx.next_stage.fetch_add(1, Ordering::Relaxed);
+        let _span = tracing::debug_span!(
+            "stage",
+            id = stage_id,
+            name = %desc.name,
+            kind = ?desc.kind,
+            tasks = partitions.len(),
+            attempt = stage_attempt
+        )
+        .entered();
         let listeners = ctx.listeners();
         let start = Instant::now();
         let mut attempts = vec![0usize; partitions.len()];
@@ -434,6 +450,12 @@ impl Job<'_> {
             }
         }
         metrics.duration = start.elapsed();
+        tracing::debug!(
+            duration_ms = metrics.duration.as_secs_f64() * 1e3,
+            tasks = metrics.tasks,
+            failed_attempts = metrics.failed_attempts,
+            "stage finished"
+        );
         for l in &listeners {
             l.on_stage_completed(&metrics);
         }

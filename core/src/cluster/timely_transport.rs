@@ -526,7 +526,7 @@ impl Transport for TimelyTransport {
         }
         let replies = self.replies.lock().unwrap_or_else(|e| e.into_inner());
         let start = Instant::now();
-        let _trace = Trace(start, sent);
+        let _trace = RoundTrace { start, sent };
         loop {
             match replies.recv_timeout(Duration::from_millis(25)) {
                 Ok(Ok(mut got)) => {
@@ -585,37 +585,42 @@ impl Drop for TimelyTransport {
     }
 }
 
-/// With `FIRESTEEL_TRACE_ROUNDS` set, prints each round's duration (including the wait for
-/// the slowest peer) and the bytes this process sent, to stderr.
-/// Also prints how long this process worked between the previous round and this one.
-/// The bytes include those sent ahead of the round. The wall-clock times (seconds since the
-/// Unix epoch) at which the process entered and left the round let `scripts/cluster_rounds.sh`
-/// line up the processes of one machine: the spread of their entries is the imbalance, and
-/// the time from the last entry to the exits is the round's own latency.
-struct Trace(Instant, usize);
+/// Reports each round as a `debug` event of target `firesteel::round` (see the `tracing`
+/// crate): the round's duration (including the wait for the slowest peer), how long this
+/// process worked between the previous round and this one, and the bytes it sent (those sent
+/// ahead of the round included). The wall-clock times (seconds since the Unix epoch) at
+/// which the process entered and left the round let `scripts/cluster_rounds.sh` line up the
+/// processes of one machine: the spread of their entries is the imbalance, and the time
+/// from the last entry to the exits is the round's own latency.
+struct RoundTrace {
+    start: Instant,
+    sent: usize,
+}
 
-impl Drop for Trace {
+impl Drop for RoundTrace {
     fn drop(&mut self) {
-        static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         static LAST: Mutex<Option<Instant>> = Mutex::new(None);
-        if *ON.get_or_init(|| std::env::var_os("FIRESTEEL_TRACE_ROUNDS").is_some()) {
-            let now = Instant::now();
-            let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
-            let work = last.map(|l| self.0.saturating_duration_since(l));
-            *last = Some(now);
-            let left = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs_f64();
-            eprintln!(
-                "firesteel round: {:?} after {:?} of work, {} bytes sent, in at {:.6} out at \
-                 {left:.6}",
-                now - self.0,
-                work.unwrap_or_default(),
-                self.1,
-                left - (now - self.0).as_secs_f64(),
-            );
+        if !tracing::enabled!(target: "firesteel::round", tracing::Level::DEBUG) {
+            return;
         }
+        let now = Instant::now();
+        let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+        let work = last.map_or(Duration::ZERO, |l| self.start.saturating_duration_since(l));
+        *last = Some(now);
+        let round = now - self.start;
+        let left = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        tracing::debug!(
+            target: "firesteel::round",
+            round_ms = round.as_secs_f64() * 1e3,
+            work_ms = work.as_secs_f64() * 1e3,
+            bytes_sent = self.sent,
+            entered_at = format_args!("{:.6}", left - round.as_secs_f64()),
+            left_at = format_args!("{left:.6}"),
+            "round"
+        );
     }
 }
 
