@@ -31,6 +31,7 @@ pub mod executor;
 #[cfg(feature = "fault-injection")]
 pub mod fault;
 mod io;
+mod lineage;
 pub mod metrics;
 mod pair;
 pub mod partitioner;

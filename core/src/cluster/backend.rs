@@ -9,11 +9,12 @@ use rustc_hash::FxHashMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{encode_result, fingerprint, needs, owner, round_tag, Needs, RoundMsg, Transport};
+use super::{encode_result, owner, round_tag, RoundMsg, Transport};
 use crate::accumulator::TaskUpdates;
 use crate::backend::{Gather, JobBackend, JobPlan, StageFailure, StageOutcome};
 use crate::context::ContextInner;
 use crate::error::{Error, Result};
+use crate::lineage::{fingerprint, shuffle_reads, ShuffleReads};
 use crate::rdd::RddBase;
 use crate::shuffle::ShuffleDepBase;
 
@@ -94,9 +95,9 @@ impl JobBackend for ClusterJob<'_> {
         rdd: &Arc<dyn RddBase>,
         parts: &[usize],
     ) -> std::result::Result<Vec<usize>, StageFailure> {
-        let mut lacking = Needs::new();
-        needs(rdd, &self.by_owner(parts), &mut lacking);
-        self.deliver(ctx, &lacking).map_err(StageFailure::Abort)?;
+        let mut reads = ShuffleReads::new();
+        shuffle_reads(rdd, &self.by_owner(parts), &mut reads);
+        self.deliver(ctx, &reads).map_err(StageFailure::Abort)?;
         let mine: Vec<usize> = (0..parts.len())
             .filter(|&i| owner(parts[i], self.world) == self.me)
             .collect();
@@ -308,10 +309,10 @@ impl ClusterJob<'_> {
 
     /// Ships, in one round, every reduce partition some process needs and lacks. Every
     /// process computes the same needs and deliveries, so all skip the round together.
-    fn deliver(&mut self, ctx: &ContextInner, needs: &Needs) -> Result<()> {
+    fn deliver(&mut self, ctx: &ContextInner, reads: &ShuffleReads) -> Result<()> {
         let (me, world) = (self.me, self.world);
         let mut lacking = Vec::new();
-        for (sid, (dep, per)) in needs {
+        for (sid, (dep, per)) in reads {
             let have = ctx.shuffles.delivered(*sid, world);
             let l: Vec<Vec<usize>> = per
                 .iter()

@@ -20,17 +20,14 @@
 //! The transport is the [`Transport`] trait; the timely-dataflow implementation
 //! (`timely_transport`, behind the `cluster` feature) is the only code that knows timely.
 
-use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
 use std::time::Duration;
 
-use rustc_hash::{FxHashSet, FxHasher};
+use rustc_hash::FxHasher;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::rdd::{Dependency, RddBase};
-use crate::shuffle::{SerializedBucket, ShuffleDepBase};
+use crate::shuffle::SerializedBucket;
 
 mod backend;
 #[cfg(feature = "cluster")]
@@ -202,7 +199,7 @@ pub(crate) fn start(cfg: &ClusterConfig) -> Result<ClusterBackend> {
     cfg.validate()?;
     #[cfg(feature = "cluster")]
     {
-        let transport = Arc::new(timely_transport::TimelyTransport::start(cfg)?);
+        let transport = std::sync::Arc::new(timely_transport::TimelyTransport::start(cfg)?);
         Ok(ClusterBackend::new(transport))
     }
     #[cfg(not(feature = "cluster"))]
@@ -300,70 +297,6 @@ impl RoundMsg {
     pub(crate) fn result_bytes(&self) -> impl Iterator<Item = (usize, &[u8])> {
         self.early.iter().map(|(i, f, s)| (*i, &f[*s..]))
     }
-}
-
-/// Reduce partitions each process will read, per shuffle id: the shuffle and, by rank, the
-/// partitions.
-pub(crate) type Needs = BTreeMap<usize, (Arc<dyn ShuffleDepBase>, Vec<FxHashSet<usize>>)>;
-
-/// The reduce partitions that computing `parts[d]` of `rdd` on process `d` reads, following
-/// narrow dependencies down to the shuffles they read.
-pub(crate) fn needs(rdd: &Arc<dyn RddBase>, parts: &[Vec<usize>], out: &mut Needs) {
-    let world = parts.len();
-    for (d, ps) in parts.iter().enumerate() {
-        let mut seen = FxHashSet::default();
-        let mut stack: Vec<(Arc<dyn RddBase>, usize)> =
-            ps.iter().map(|&p| (rdd.clone(), p)).collect();
-        while let Some((node, p)) = stack.pop() {
-            if !seen.insert((node.id(), p)) {
-                continue;
-            }
-            for (i, dep) in node.dependencies().into_iter().enumerate() {
-                match dep {
-                    Dependency::Narrow(parent) => {
-                        for q in node.narrow_parents(i, p) {
-                            stack.push((parent.clone(), q));
-                        }
-                    }
-                    Dependency::Shuffle(s) => {
-                        out.entry(s.shuffle_id())
-                            .or_insert_with(|| (s, vec![FxHashSet::default(); world]))
-                            .1[d]
-                            .insert(p);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// A hash of the part of the plan a job runs, identical in every process running the same
-/// program: the narrow lineage of the job's final dataset and of the map stages it runs.
-pub(crate) fn fingerprint(
-    job: usize,
-    rdd: &Arc<dyn RddBase>,
-    partitions: &[usize],
-    map_parents: &[Arc<dyn RddBase>],
-) -> u64 {
-    let mut h = FxHasher::default();
-    job.hash(&mut h);
-    partitions.hash(&mut h);
-    let mut seen = FxHashSet::default();
-    let mut stack: Vec<Arc<dyn RddBase>> = vec![rdd.clone()];
-    stack.extend(map_parents.iter().cloned());
-    while let Some(node) = stack.pop() {
-        if !seen.insert(node.id()) {
-            continue;
-        }
-        (node.id(), node.kind(), node.num_partitions()).hash(&mut h);
-        for dep in node.dependencies() {
-            match dep {
-                Dependency::Narrow(p) => stack.push(p),
-                Dependency::Shuffle(s) => s.shuffle_id().hash(&mut h),
-            }
-        }
-    }
-    h.finish()
 }
 
 /// The tag of round `round` of a job with fingerprint `plan`.
