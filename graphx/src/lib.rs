@@ -50,13 +50,11 @@
 
 pub mod algorithms;
 mod error;
-mod fast;
 mod graph;
 mod loader;
 mod partition;
 #[cfg(feature = "petgraph")]
 mod petgraph_interop;
-mod pregel;
 pub mod rmat;
 
 pub use error::{GraphError, Result};

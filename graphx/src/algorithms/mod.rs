@@ -6,6 +6,9 @@
 //! - [`connected_components`], [`strongly_connected_components`];
 //! - [`triangle_count`], [`label_propagation`], [`shortest_paths`].
 
+mod dense;
+mod pregel;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -109,7 +112,7 @@ pub fn page_rank<VD: Data, ED: Data>(
     num_iter: usize,
     reset_prob: f64,
 ) -> Result<Graph<f64, f64>> {
-    crate::fast::static_rank_fast(g, num_iter, reset_prob, None)
+    dense::static_rank_fast(g, num_iter, reset_prob, None)
 }
 
 /// GraphX's personalized static PageRank from `src`: the source starts at 1.0 and
@@ -121,7 +124,7 @@ pub fn personalized_page_rank<VD: Data, ED: Data>(
     num_iter: usize,
     reset_prob: f64,
 ) -> Result<Graph<f64, f64>> {
-    crate::fast::static_rank_fast(g, num_iter, reset_prob, Some(src))
+    dense::static_rank_fast(g, num_iter, reset_prob, Some(src))
 }
 
 /// GraphX's `runParallelPersonalizedPageRank`: personalized PageRank from every source in
@@ -263,7 +266,7 @@ pub fn connected_components<VD: Data, ED: Data>(
     g: &Graph<VD, ED>,
     max_iter: Option<usize>,
 ) -> Result<Graph<VertexId, ED>> {
-    crate::fast::cc_fast(g, max_iter.unwrap_or(usize::MAX))
+    dense::cc_fast(g, max_iter.unwrap_or(usize::MAX))
 }
 
 /// [`connected_components`] written exactly as GraphX writes it, with
