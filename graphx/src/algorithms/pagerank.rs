@@ -33,15 +33,18 @@ pub const RESET_PROB: f64 = 0.15;
 pub enum PageRankStop {
     /// After this many iterations (GraphX's `numIter`, greater than 0): static PageRank.
     Iterations(usize),
-    /// When no rank changes by more than this (GraphX's `tol`, at least 0): dynamic
+    /// When no rank changes by more than this (GraphX's `tol`, greater than 0): dynamic
     /// PageRank, GraphX's `runUntilConvergence`.
     Tolerance(f64),
 }
 
 /// PageRank's parameters, with GraphX's defaults, checked by [`check`](Self::check) (and by
-/// every run) with GraphX's rules: `reset_prob` in [0, 1] (in [0, 1) until convergence,
-/// where the first message is `reset_prob / (1 − reset_prob)`), `num_iter` greater than 0,
-/// `tol` at least 0, and at least one source for [`run_parallel_personalized`].
+/// every run) with GraphX's rules: `reset_prob` in [0, 1], `num_iter` greater than 0, at
+/// least one source for [`run_parallel_personalized`]. Running until convergence has two
+/// stricter ones: `reset_prob` below 1 (the first message is `reset_prob / (1 −
+/// reset_prob)`) and `tol` greater than 0 (GraphX accepts 0, but then the loop never ends
+/// on a graph with a cycle, where a rounded last bit keeps a change of one ulp going round;
+/// so does any `tol` below the ranks' ulp).
 ///
 /// [`run_parallel_personalized`]: Self::run_parallel_personalized
 ///
@@ -110,8 +113,8 @@ impl PageRankConfig {
                         "must be in [0, 1) to run until convergence",
                     ));
                 }
-                if tol.is_nan() || tol < 0.0 {
-                    return Err(GraphError::invalid("tol", tol, "must be at least 0"));
+                if tol.is_nan() || tol <= 0.0 {
+                    return Err(GraphError::invalid("tol", tol, "must be greater than 0"));
                 }
             }
         }
@@ -737,7 +740,7 @@ mod tests {
         for p in [0.0, 0.15, 1.0] {
             PageRankConfig::iterations(1).reset_prob(p).check().unwrap();
         }
-        for tol in [0.0, 1e-9, f64::INFINITY] {
+        for tol in [1e-9, f64::INFINITY] {
             PageRankConfig::tolerance(tol).check().unwrap();
         }
         PageRankConfig::tolerance(0.1)
@@ -759,9 +762,9 @@ mod tests {
             rejected(PageRankConfig::iterations(0)),
             ("num_iter", "0".to_string(), "must be greater than 0")
         );
-        for tol in [-1e-9, f64::NAN, f64::NEG_INFINITY] {
+        for tol in [0.0, -1e-9, f64::NAN, f64::NEG_INFINITY] {
             let (name, value, rule) = rejected(PageRankConfig::tolerance(tol));
-            assert_eq!((name, rule), ("tol", "must be at least 0"));
+            assert_eq!((name, rule), ("tol", "must be greater than 0"));
             assert_eq!(value, tol.to_string());
         }
     }
