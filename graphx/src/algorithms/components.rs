@@ -31,7 +31,8 @@ use crate::{EdgeDirection, Graph, GraphError, Result, VertexId};
 /// assert_eq!(cc, vec![(1, 1), (2, 1), (3, 1), (4, 4), (5, 4)]);
 ///
 /// let bad = ConnectedComponentsConfig::new().max_iterations(0);
-/// assert!(matches!(bad.check(), Err(GraphError::InvalidParameter { name: "max_iterations", .. })));
+/// let err = bad.check().unwrap_err();
+/// assert!(matches!(err, GraphError::InvalidParameter { name: "max_iterations", .. }));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ConnectedComponentsConfig {

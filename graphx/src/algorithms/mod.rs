@@ -1,6 +1,7 @@
-//! GraphX's graph algorithms, written on the [`Graph`](crate::Graph) API, with GraphX's semantics and
-//! GraphX's parameter rules (checked by a configuration per algorithm, which reports a
-//! broken rule as [`GraphError::InvalidParameter`](crate::GraphError::InvalidParameter)).
+//! GraphX's graph algorithms, written on the [`Graph`](crate::Graph) API, with GraphX's
+//! semantics and GraphX's parameter rules (checked by a configuration per algorithm, which
+//! reports a broken rule as
+//! [`GraphError::InvalidParameter`](crate::GraphError::InvalidParameter)).
 //!
 //! One file per family:
 //! - `pagerank.rs`: [`page_rank`] (static), [`dynamic_page_rank`] (until convergence),
@@ -12,10 +13,10 @@
 //!   [`connected_components_pregel`]) and [`strongly_connected_components`], configured by
 //!   [`ConnectedComponentsConfig`] and [`StronglyConnectedComponentsConfig`];
 //! - `triangles.rs`: [`triangle_count`];
-//! - `label_propagation.rs`: [`label_propagation`], [`LabelPropagationConfig`];
-//! - `shortest_paths.rs`: [`shortest_paths`], [`ShortestPathsConfig`];
-//! - `pregel.rs`: [`Graph::pregel`](crate::Graph::pregel), GraphX's Pregel, on which the message-passing
-//!   versions are written;
+//! - `label_propagation.rs`: [`label_propagation()`], [`LabelPropagationConfig`];
+//! - `shortest_paths.rs`: [`shortest_paths()`], [`ShortestPathsConfig`];
+//! - `pregel.rs`: [`Graph::pregel`](crate::Graph::pregel), GraphX's Pregel, on which the
+//!   message-passing versions are written;
 //! - `dense.rs`: what the dense loops of PageRank and connected components share: dense
 //!   arrays of plain numbers, and jobs over the edge and vertex partitions that move them
 //!   through the routing tables.
