@@ -11,8 +11,9 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use firesteel::core::Context;
+use firesteel::graphx::algorithms::{self, PageRankConfig};
 use firesteel::graphx::{
-    algorithms, edge_list_dataset, edge_list_file, Edge, EdgeListOptions, Graph,
+    edge_list_dataset, edge_list_file, Edge, EdgeListOptions, Graph, GraphError,
 };
 use firesteel::mllib::als::{Als, ColdStartStrategy};
 use firesteel::mllib::data;
@@ -157,22 +158,39 @@ fn load_graph(
     Ok((g, start.elapsed().as_secs_f64()))
 }
 
+/// A parameter the graph library rejects, named by its flag (`--reset-prob 2 must be in
+/// [0, 1]`); other errors as they are.
+fn flag_error(e: GraphError) -> Box<dyn StdError + Send + Sync> {
+    match e {
+        GraphError::InvalidParameter { name, value, rule } => {
+            let flag = match name {
+                "reset_prob" => "reset-prob",
+                "tol" => "tolerance",
+                "num_iter" => "iterations",
+                other => other,
+            };
+            format!("--{flag} {value} {rule}").into()
+        }
+        e => e.into(),
+    }
+}
+
 pub(crate) fn pagerank(a: &PageRankArgs) -> JobResult {
     let common = &a.graph.common;
-    if !(0.0..1.0).contains(&a.reset_prob) {
-        return Err(format!("--reset-prob {} is not in [0, 1)", a.reset_prob).into());
-    }
+    let (config, iterations) = match a.tolerance {
+        Some(tol) => (PageRankConfig::tolerance(tol), 0),
+        None => {
+            let n = a.iterations.unwrap_or(20);
+            (PageRankConfig::iterations(n), n)
+        }
+    };
+    let config = config.reset_prob(a.reset_prob);
+    // The library checks the parameters; before loading, so that a bad flag fails at once.
+    config.check().map_err(flag_error)?;
     let ctx = crate::context(common)?;
     let (g, load_s) = load_graph(&ctx, &a.graph)?;
     let start = Instant::now();
-    let (ranks, iterations) = match a.tolerance {
-        Some(tol) if tol > 0.0 => (algorithms::dynamic_page_rank(&g, tol, a.reset_prob)?, 0),
-        Some(tol) => return Err(format!("--tolerance {tol} must be positive").into()),
-        None => {
-            let n = a.iterations.unwrap_or(20);
-            (algorithms::page_rank(&g, n, a.reset_prob)?, n)
-        }
-    };
+    let ranks = config.run(&g)?;
     // Only rank 0 writes and reports: the other processes need not receive the ranks.
     let Some(mut v) = ranks.vertices().collect_to_leader()? else {
         return Ok(());

@@ -170,6 +170,29 @@ fn bad_input_is_a_one_line_error() {
 }
 
 #[test]
+fn pagerank_flags_are_checked_by_the_graph_library() {
+    for (flags, want) in [
+        (
+            ["--reset-prob", "2"],
+            "error: --reset-prob 2 must be in [0, 1]",
+        ),
+        (
+            ["--tolerance", "0"],
+            "error: --tolerance 0 must be greater than 0",
+        ),
+        (
+            ["--iterations", "0"],
+            "error: --iterations 0 must be greater than 0",
+        ),
+    ] {
+        let args = [&["pagerank", "--input", "data/followers.txt"][..], &flags].concat();
+        let o = firesteel(&args);
+        assert!(!o.status.success(), "{args:?} should fail");
+        assert_eq!(stderr(&o).trim(), want, "{args:?}");
+    }
+}
+
+#[test]
 fn wordcount_writes_part_files_and_generate_is_seeded() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("wc");

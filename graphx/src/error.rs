@@ -31,7 +31,35 @@ pub enum GraphError {
     /// An argument was invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// An algorithm's parameter broke one of its rules (GraphX's `require`s), as the
+    /// algorithms' configurations check them ([`PageRankConfig::check`] and the like).
+    ///
+    /// [`PageRankConfig::check`]: crate::algorithms::PageRankConfig::check
+    #[error("invalid parameter {name} = {value}: {rule}")]
+    InvalidParameter {
+        /// The parameter, as the configuration names it (`reset_prob`, `tol`, ...).
+        name: &'static str,
+        /// The rejected value, formatted.
+        value: String,
+        /// The rule it broke (`must be in [0, 1]`, ...).
+        rule: &'static str,
+    },
     /// The engine failed (a job, a shuffle, a checkpoint).
     #[error(transparent)]
     Engine(#[from] firesteel_core::Error),
+}
+
+impl GraphError {
+    /// A [`GraphError::InvalidParameter`].
+    pub(crate) fn invalid(
+        name: &'static str,
+        value: impl std::fmt::Display,
+        rule: &'static str,
+    ) -> Self {
+        GraphError::InvalidParameter {
+            name,
+            value: value.to_string(),
+            rule,
+        }
+    }
 }

@@ -25,17 +25,23 @@
 //! along a growing lineage. [`Graph::with_checkpoint_interval`] additionally writes them
 //! to the scratch directory every so many supersteps, as GraphX's `checkpointInterval`.
 //!
-//! ## Fast paths
+//! ## Algorithms and dense loops
+//! [`algorithms`] holds one file per algorithm family (PageRank, components, triangles,
+//! label propagation, shortest paths) plus Pregel, each with a configuration that checks
+//! GraphX's parameter rules and returns [`GraphError::InvalidParameter`] for a broken one.
 //! Static PageRank ([`algorithms::page_rank`], [`algorithms::personalized_page_rank`]) and
-//! [`algorithms::connected_components`] run specialized loops over the same cached
-//! partitions and routing tables, moving only dense arrays. Connected components runs, per
-//! superstep, one engine job over the edge partitions (labels gathered through the routing
-//! table, a CSR scan) and one over the vertex partitions (combine and update). PageRank
-//! first cuts the edge partitions' in-edges by destination vertex partition, once; then
-//! each iteration is one job over the vertex partitions. They compute the same supersteps
-//! as the general versions ([`algorithms::static_page_rank_message_passing`],
+//! [`algorithms::connected_components`] run dense loops over the same cached partitions
+//! and routing tables, moving only dense arrays (the machinery they share is
+//! `algorithms/dense.rs`: edge jobs and vertex jobs over the routing tables). Connected
+//! components runs, per superstep, one engine job over the edge partitions (labels gathered
+//! through the routing table, a CSR scan) and one over the vertex partitions (combine and
+//! update). PageRank first cuts the edge partitions' in-edges by destination vertex
+//! partition, once; then each iteration is one job over the vertex partitions. They compute
+//! the same supersteps as the message-passing versions
+//! ([`algorithms::static_page_rank_message_passing`],
 //! [`algorithms::connected_components_pregel`]), which the tests compare them with
-//! (PageRank bit for bit).
+//! (PageRank bit for bit: both PageRanks call the same functions for the start ranks, the
+//! update with its reset term, the edge weights and the normalization).
 //!
 //! ```
 //! use firesteel_graphx::{algorithms, Graph};
@@ -50,13 +56,11 @@
 
 pub mod algorithms;
 mod error;
-mod fast;
 mod graph;
 mod loader;
 mod partition;
 #[cfg(feature = "petgraph")]
 mod petgraph_interop;
-mod pregel;
 pub mod rmat;
 
 pub use error::{GraphError, Result};

@@ -324,7 +324,7 @@ fn algorithms_match_references_on_random_graphs() {
                 assert_eq!(g.num_edges().unwrap(), edges.len() as u64, "{what}");
                 let pr = algorithms::page_rank(&g, 15, RESET_PROB).unwrap();
                 assert_close(&map_of(&pr.vertices()), &pr_want, 1e-9);
-                // The fast loop against the message-passing version, edge weights included.
+                // The pull loop against the message-passing version, edge weights included.
                 let mp =
                     algorithms::static_page_rank_message_passing(&g, 15, RESET_PROB, None).unwrap();
                 // Same summation order: the same bits.
@@ -352,10 +352,10 @@ fn algorithms_match_references_on_random_graphs() {
                 let ccp = algorithms::connected_components_pregel(&g, None).unwrap();
                 assert_eq!(map_of(&ccp.vertices()), cc_want, "{what}");
                 for k in [1, 2, 3] {
-                    let fast = algorithms::connected_components(&g, Some(k)).unwrap();
+                    let dense = algorithms::connected_components(&g, Some(k)).unwrap();
                     let pregel = algorithms::connected_components_pregel(&g, Some(k)).unwrap();
                     assert_eq!(
-                        map_of(&fast.vertices()),
+                        map_of(&dense.vertices()),
                         map_of(&pregel.vertices()),
                         "{what}"
                     );
