@@ -155,7 +155,7 @@ impl<K: Ord + Clone + Send + Sync + fmt::Debug + 'static> Partitioner<K> for Ran
 }
 
 /// Partition = key mod n, for integer keys that already say where a record goes: positions
-/// (`repartition`'s round robin), block ids (ALS) or partition indices (graph fast paths).
+/// (`repartition`'s round robin), block ids (ALS) or partition indices (graph dense loops).
 ///
 /// This is what Spark's `HashPartitioner` does with a non-negative `Int` key, whose hash code
 /// is the key itself; ours hashes every key, so integer keys that must keep their placement
