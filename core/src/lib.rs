@@ -10,6 +10,24 @@
 //!
 //! See `core/DESIGN.md` for how the pieces fit together.
 //!
+//! ## Modules
+//! - the API: [`Context`] (`context`), [`Dataset`] (`dataset`, pair operations in `pair`),
+//!   [`Broadcast`] and [`Accumulator`] (`accumulator`), [`partitioner`], [`StorageLevel`]
+//!   (`storage`, the block store), text files (`io`), [`metrics`] and listeners;
+//! - planning and running: lineage nodes (`rdd`, `batch`, `lineage`), the stage walk
+//!   (`scheduler`), the seam to where tasks run (`backend`), the thread pool that runs them
+//!   ([`executor`]);
+//! - `shuffle`: map-side bucketing and combining, spill, the shuffle manager, reduce-side
+//!   reads, external aggregation and sorting;
+//! - `cluster`: cluster mode over timely-dataflow ([`ClusterConfig`]; the `cluster`
+//!   feature);
+//! - `ser`, `sizeof`: the record format and size estimates; `fault`: fault injection for
+//!   tests (the `fault-injection` feature).
+//!
+//! ## Features
+//! - `cluster`: cluster mode (timely-dataflow), off by default;
+//! - `fault-injection`: `Context::inject_fault`, for tests of retry and recovery.
+//!
 //! ```
 //! use firesteel_core::Context;
 //!

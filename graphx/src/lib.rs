@@ -6,6 +6,15 @@
 //! ...) and algorithms ([`algorithms`]: PageRank, connected components, SCC, triangle count,
 //! label propagation, shortest paths).
 //!
+//! ## Modules
+//! - `graph`: [`Graph`], its operators and triplets; `partition`: edge partitions (CSR),
+//!   routing tables and [`PartitionStrategy`];
+//! - [`algorithms`]: one file per algorithm family (PageRank, components, triangles, label
+//!   propagation, shortest paths, Pregel), their parameter types, and the dense loops;
+//! - `loader`: GraphX's `edgeListFile`; [`rmat`]: R-MAT graph generation; `petgraph_interop`
+//!   (the `petgraph` feature, on by default): conversion to and from petgraph;
+//! - `error`: [`GraphError`].
+//!
 //! ## Layout
 //! Edges live in cached **edge partitions** (one record per dataset partition, behind an
 //! `Arc`), each a compact local CSR over local vertex ids with a local→global index, as
