@@ -51,6 +51,13 @@ impl StageDesc {
     }
 }
 
+/// What an action computes: `func` over `partitions` of `rdd`.
+struct Action<'a, 'f, T, R> {
+    rdd: &'a Arc<dyn Rdd<T>>,
+    partitions: &'a [usize],
+    func: &'a PartitionFunc<'f, T, R>,
+}
+
 struct Job<'c> {
     ctx: &'c Arc<ContextInner>,
     id: usize,
@@ -151,14 +158,21 @@ impl Job<'_> {
             map_stages: &map_stages,
             gather,
         });
+        // Result tasks that succeeded keep their results when a later attempt re-runs lost
+        // map outputs: only the unfinished ones run again.
+        let mut result_slots = Vec::new();
         let mut stage_attempts = 0;
+        let action = Action {
+            rdd,
+            partitions,
+            func,
+        };
         loop {
             let failure = match self.attempt(
                 &mut backend,
-                rdd,
-                partitions,
-                func,
+                &action,
                 &map_stages,
+                &mut result_slots,
                 stage_attempts,
             ) {
                 Ok(results) => return Ok(results),
@@ -188,12 +202,16 @@ impl Job<'_> {
     fn attempt<T: Data, R: Send + Serialize + DeserializeOwned, B: JobBackend>(
         &mut self,
         backend: &mut B,
-        rdd: &Arc<dyn Rdd<T>>,
-        partitions: &[usize],
-        func: &PartitionFunc<'_, T, R>,
+        action: &Action<'_, '_, T, R>,
         map_stages: &[Arc<dyn ShuffleDepBase>],
+        slots: &mut Vec<Option<(R, TaskUpdates)>>,
         stage_attempt: usize,
     ) -> std::result::Result<Option<Vec<R>>, StageFailure> {
+        let Action {
+            rdd,
+            partitions,
+            func,
+        } = *action;
         let ctx = self.ctx;
         let total = map_stages.len() + 1;
         for (k, dep) in map_stages.iter().enumerate() {
@@ -228,7 +246,9 @@ impl Job<'_> {
         let mine_idx = backend.place(ctx, &base, partitions)?;
         let mine: Vec<usize> = mine_idx.iter().map(|&i| partitions[i]).collect();
         let desc = StageDesc::new(&**rdd, StageKind::Result, total, total);
-        let mut slots: Vec<Option<(R, TaskUpdates)>> = mine.iter().map(|_| None).collect();
+        if slots.len() != mine.len() {
+            *slots = mine.iter().map(|_| None).collect();
+        }
         let task = result_task(rdd, func);
         let shared: &B = backend;
         let ready = |tc: &Tc| -> Result<R> {
@@ -236,12 +256,12 @@ impl Job<'_> {
             shared.result_ready(tc.partition, &r)?;
             Ok(r)
         };
-        let outcome = self.run_placed(&desc, partitions, &mine, &mut slots, stage_attempt, &ready);
+        let outcome = self.run_placed(&desc, partitions, &mine, slots, stage_attempt, &ready);
         let mut results: Vec<Option<R>> = partitions.iter().map(|_| None).collect();
         let outcome: StageOutcome = outcome.map(|()| {
             mine_idx
                 .iter()
-                .zip(slots)
+                .zip(std::mem::take(slots))
                 .map(|(&i, s)| {
                     let (r, u) = s.expect("stage succeeded");
                     results[i] = Some(r);
