@@ -1,6 +1,6 @@
 //! Cluster mode with the processes played by threads of this test: each thread builds its
 //! own context connected to the others over loopback, and runs the same program. (The
-//! root package's `tests/cluster.rs` runs real processes through `firesteel launch`.)
+//! CLI package's `cli/tests/cluster.rs` runs real processes through `firesteel launch`.)
 #![cfg(feature = "cluster")]
 
 use std::net::TcpListener;
