@@ -6,6 +6,11 @@ use firesteel::mllib::ndarray::Array1;
 use firesteel::mllib::Fit;
 use firesteel::Context;
 
+#[path = "../data/spark_results.rs"]
+mod spark_results;
+
+use spark_results::{f64_of, key};
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ctx = Context::local(2)?;
     let x = data::load_dense(concat!(env!("CARGO_MANIFEST_DIR"), "/data/kmeans_data.txt"))?;
@@ -24,8 +29,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("center {j}: {c} ({} points)", s.cluster_sizes[j]);
     }
     println!(
-        "training cost (WSSSE): {:.6}  (Spark: 0.12)",
-        s.training_cost
+        "training cost (WSSSE): {:.6}  (Spark: {})",
+        s.training_cost,
+        f64_of(key::KMEANS, "training_cost")
     );
     Ok(())
 }

@@ -6,6 +6,11 @@ use firesteel::mllib::logistic::LogisticRegression;
 use firesteel::mllib::Fit;
 use firesteel::Context;
 
+#[path = "../data/spark_results.rs"]
+mod spark_results;
+
+use spark_results::{f64_of, key, u64_of};
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ctx = Context::local(2)?;
     let d = data::load_libsvm(
@@ -27,8 +32,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  iteration {i}: objective {v:.6}");
     }
     println!(
-        "  accuracy {} (Spark 1.0), area under ROC {:?} (Spark 1.0)",
-        s.accuracy, s.area_under_roc
+        "  accuracy {} (Spark {:?}), area under ROC {:?} (Spark {:?})",
+        s.accuracy,
+        f64_of(key::LOGISTIC_L2, "accuracy"),
+        s.area_under_roc,
+        f64_of(key::LOGISTIC_L2, "area_under_roc")
     );
 
     let en = LogisticRegression::params()
@@ -38,9 +46,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .fit(&blocks)?;
     let nnz = en.coefficients().iter().filter(|v| **v != 0.0).count();
     println!(
-        "binomial, elastic net (reg 0.3, alpha 0.8, 10 iterations): {nnz} non-zeros (Spark 29), \
-         intercept {:.16} (Spark -0.5991460286401435)",
-        en.intercept()
+        "binomial, elastic net (reg 0.3, alpha 0.8, 10 iterations): {nnz} non-zeros (Spark {}), \
+         intercept {:.16} (Spark {})",
+        u64_of(key::LOGISTIC_ELASTIC_NET, "non_zeros"),
+        en.intercept(),
+        f64_of(key::LOGISTIC_ELASTIC_NET, "intercept")
     );
 
     let m = data::load_libsvm(
@@ -54,10 +64,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let multi = LogisticRegression::params().fit(&mb)?;
     let ms = multi.summary();
     println!(
-        "multinomial ({} classes): {} iterations, accuracy {} (Spark 0.9866666666666667)",
+        "multinomial ({} classes): {} iterations, accuracy {} (Spark {})",
         multi.num_classes(),
         ms.training.iterations,
-        ms.accuracy
+        ms.accuracy,
+        f64_of(key::LOGISTIC_MULTINOMIAL, "accuracy")
     );
     println!("  intercepts {}", multi.intercepts());
     Ok(())

@@ -12,6 +12,11 @@ use firesteel_graphx::{
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
+#[path = "../../data/spark_results.rs"]
+mod spark_results;
+
+use spark_results::key;
+
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
 
 const STRATEGIES: [PartitionStrategy; 4] = [
@@ -44,7 +49,15 @@ fn assert_close(got: &BTreeMap<VertexId, f64>, want: &BTreeMap<VertexId, f64>, t
     }
 }
 
-// ----- Spark's results on its sample data (data/SPARK_RESULTS.md) -----
+// ----- Spark's results on its sample data (data/spark_results.json) -----
+
+/// Entry `key` of the table as a map of vertex values, with its tolerance.
+fn spark_ranks(key: &str) -> (BTreeMap<VertexId, f64>, f64) {
+    (
+        spark_results::vertex_values(key).into_iter().collect(),
+        spark_results::tolerance(key),
+    )
+}
 
 #[test]
 fn followers_match_spark() {
@@ -64,24 +77,16 @@ fn followers_match_spark() {
         assert_eq!(g.num_vertices().unwrap(), 6);
         assert_eq!(g.num_edges().unwrap(), 8);
         let pr = algorithms::page_rank(&g, 20, RESET_PROB).unwrap();
-        let want: BTreeMap<VertexId, f64> = [
-            (1, 1.441651026258466),
-            (2, 1.4083489737415333),
-            (3, 1.0000000000000002),
-            (4, 0.15000000000000005),
-            (6, 0.7017543969892541),
-            (7, 1.2982456030107463),
-        ]
-        .into_iter()
-        .collect();
-        assert_close(&map_of(&pr.vertices()), &want, 1e-9);
+        let (want, tol) = spark_ranks(key::FOLLOWERS_PAGE_RANK);
+        assert_close(&map_of(&pr.vertices()), &want, tol);
         let mp = algorithms::static_page_rank_message_passing(&g, 20, RESET_PROB, None).unwrap();
-        assert_close(&map_of(&mp.vertices()), &want, 1e-9);
+        assert_close(&map_of(&mp.vertices()), &want, tol);
 
         let cc = algorithms::connected_components(&g, None).unwrap();
-        let want: BTreeMap<VertexId, VertexId> = [(1, 1), (2, 1), (4, 1), (3, 3), (6, 3), (7, 3)]
-            .into_iter()
-            .collect();
+        let want: BTreeMap<VertexId, VertexId> =
+            spark_results::vertex_labels(key::FOLLOWERS_COMPONENTS)
+                .into_iter()
+                .collect();
         assert_eq!(map_of(&cc.vertices()), want);
     }
 }
@@ -96,15 +101,8 @@ fn pagerank_data_matches_spark() {
     )
     .unwrap();
     let pr = algorithms::page_rank(&g, 10, RESET_PROB).unwrap();
-    let want: BTreeMap<VertexId, f64> = [
-        (1, 1.7380073041193358),
-        (2, 0.7539975652935548),
-        (3, 0.7539975652935548),
-        (4, 0.7539975652935548),
-    ]
-    .into_iter()
-    .collect();
-    assert_close(&map_of(&pr.vertices()), &want, 1e-9);
+    let (want, tol) = spark_ranks(key::PAGERANK_DATA_PAGE_RANK);
+    assert_close(&map_of(&pr.vertices()), &want, tol);
 }
 
 #[test]

@@ -118,10 +118,11 @@ fn als_matches_spark_training_rmse_on_movielens() {
         .fit(&train)
         .unwrap();
     let train_rmse = model.rmse(&train).unwrap();
-    // Spark reports a training RMSE of about 0.26 on its own random 80 % split. Ours is a
-    // different split with different random initial factors; over 4 splits × 3 seeds we
-    // measured 0.17-0.21. We require a fit no worse than Spark's (< 0.30) that has not
-    // degenerated into interpolating the training set (> 0.10).
+    // Spark's training RMSE on its own random 80 % split is entry mllib.als.movielens of
+    // data/spark_results.json. Ours is a different split with different random initial
+    // factors; over 4 splits × 3 seeds we measured 0.17-0.21. We require a fit no worse than
+    // Spark's (< 0.30, its value rounded up) that has not degenerated into interpolating the
+    // training set (> 0.10).
     assert!(
         train_rmse > 0.10 && train_rmse < 0.30,
         "training RMSE {train_rmse}"

@@ -1,11 +1,16 @@
 //! Results on Spark's sample data, compared with what Spark 4.3.0 computes on the same
-//! files (`data/SPARK_RESULTS.md`).
+//! files (read from `data/spark_results.json`).
 
 use firesteel_core::Context;
 use firesteel_mllib::data;
 use firesteel_mllib::kmeans::{KMeans, KMeansInit};
 use firesteel_mllib::logistic::LogisticRegression;
 use firesteel_mllib::Fit;
+
+#[path = "../../data/spark_results.rs"]
+mod spark_results;
+
+use spark_results::{f64_of, key, tolerance, u64_of};
 
 fn path(name: &str) -> String {
     format!("{}/../data/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -21,15 +26,19 @@ fn kmeans_matches_spark_on_kmeans_data() {
         let model = KMeans::params(2).init(init).seed(1).fit(&blocks).unwrap();
         let mut centers: Vec<Vec<f64>> = model.centers().outer_iter().map(|r| r.to_vec()).collect();
         centers.sort_by(|a, b| a[0].total_cmp(&b[0]));
-        // Spark: (0.1, 0.1, 0.1) and (9.1, 9.1, 9.1), cost 0.12. The data are exact
-        // decimals, so only rounding separates us.
-        for (c, e) in centers.iter().zip([0.1, 9.1]) {
-            for v in c {
-                assert!((v - e).abs() < 1e-9, "{centers:?}");
+        // The data are exact decimals, so only rounding separates us from Spark.
+        let spark = spark_results::vectors(key::KMEANS, "centers");
+        let cost = f64_of(key::KMEANS, "training_cost");
+        let tol = tolerance(key::KMEANS);
+        assert_eq!(centers.len(), spark.len());
+        for (c, e) in centers.iter().zip(&spark) {
+            assert_eq!(c.len(), e.len());
+            for (v, e) in c.iter().zip(e) {
+                assert!((v - e).abs() < tol, "{centers:?}");
             }
         }
-        assert!((model.summary().training_cost - 0.12).abs() < 1e-9);
-        assert!((model.compute_cost(&blocks).unwrap() - 0.12).abs() < 1e-9);
+        assert!((model.summary().training_cost - cost).abs() < tol);
+        assert!((model.compute_cost(&blocks).unwrap() - cost).abs() < tol);
     }
 }
 
@@ -45,8 +54,11 @@ fn logistic_l2_matches_spark_on_sample_libsvm() {
         .fit(&blocks)
         .unwrap();
     let s = model.summary();
-    assert_eq!(s.accuracy, 1.0);
-    assert_eq!(s.area_under_roc, Some(1.0));
+    assert_eq!(s.accuracy, f64_of(key::LOGISTIC_L2, "accuracy"));
+    assert_eq!(
+        s.area_under_roc,
+        Some(f64_of(key::LOGISTIC_L2, "area_under_roc"))
+    );
     for w in s.training.objective_history.windows(2) {
         assert!(w[1] <= w[0] + 1e-12);
     }
@@ -65,8 +77,9 @@ fn logistic_elastic_net_matches_spark_on_sample_libsvm() {
         .unwrap();
     let nnz = model.coefficients().iter().filter(|v| **v != 0.0).count();
     eprintln!("nnz {nnz} intercept {:.17}", model.intercept());
-    assert_eq!(nnz, 29);
-    assert!((model.intercept() - -0.5991460286401435).abs() < 1e-9);
+    assert_eq!(nnz as u64, u64_of(key::LOGISTIC_ELASTIC_NET, "non_zeros"));
+    let intercept = f64_of(key::LOGISTIC_ELASTIC_NET, "intercept");
+    assert!((model.intercept() - intercept).abs() < tolerance(key::LOGISTIC_ELASTIC_NET));
 }
 
 #[test]
@@ -81,5 +94,6 @@ fn multinomial_matches_spark_accuracy() {
         "multinomial accuracy {} iters {}",
         s.accuracy, s.training.iterations
     );
-    assert!((s.accuracy - 0.9866666666666667).abs() < 1e-12);
+    let accuracy = f64_of(key::LOGISTIC_MULTINOMIAL, "accuracy");
+    assert!((s.accuracy - accuracy).abs() < tolerance(key::LOGISTIC_MULTINOMIAL));
 }
