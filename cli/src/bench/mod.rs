@@ -138,6 +138,7 @@ fn ml_err(e: MlError) -> Error {
     }
 }
 
+/// The engine's error for a graph library's parse error, keeping its `path:line`.
 fn graph_err(e: GraphError) -> Error {
     match e {
         GraphError::Parse {
@@ -152,7 +153,7 @@ fn graph_err(e: GraphError) -> Error {
 /// Parses a partition of LIBSVM lines (labels and 1-based `index:value` pairs, as
 /// [`parse_libsvm_line`]) into one block. Line numbers are relative to the partition, which
 /// is enough to find the record.
-fn parse_libsvm(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<Arc<Block>>> {
+fn libsvm_block(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<Arc<Block>>> {
     let mut b = Block {
         dims,
         x: Vec::new(),
@@ -176,7 +177,7 @@ fn parse_libsvm(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<
 
 /// Parses a partition of whitespace-separated dense vectors (as [`parse_dense_line`]) into
 /// one block. Line numbers are relative to the partition.
-fn parse_dense(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<Arc<Block>>> {
+fn dense_block(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<Arc<Block>>> {
     let mut b = Block {
         dims,
         x: Vec::new(),
@@ -320,7 +321,7 @@ fn libsvm_blocks(
     let path = input.to_path_buf();
     Ok(ctx
         .text_file(input, parts)?
-        .try_map_partitions(move |_, lines| parse_libsvm(&path, dims, lines)))
+        .try_map_partitions(move |_, lines| libsvm_block(&path, dims, lines)))
 }
 
 fn dense_blocks(
@@ -332,7 +333,7 @@ fn dense_blocks(
     let path = input.to_path_buf();
     Ok(ctx
         .text_file(input, parts)?
-        .try_map_partitions(move |_, lines| parse_dense(&path, dims, lines)))
+        .try_map_partitions(move |_, lines| dense_block(&path, dims, lines)))
 }
 
 fn lr_iteration(blocks: &Dataset<Arc<Block>>, w: &mut [f64]) -> Result<()> {
@@ -775,6 +776,38 @@ mod tests {
         assert!(dir.path().join("bench.json").exists());
         assert!(dir.path().join("iterations.svg").exists());
         assert!(dir.path().join("memory_pressure.svg").exists());
+    }
+
+    #[test]
+    fn malformed_input_names_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::builder()
+            .threads(1)
+            .max_task_attempts(1)
+            .build()
+            .unwrap();
+        let file = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let lr = file("lr.libsvm", "1 1:0.5 2:1\n\n0 2:x\n");
+        let e = libsvm_blocks(&ctx, &lr, 2, 1).unwrap().count().unwrap_err();
+        let want = format!("{}:3: cannot parse feature value \"x\"", lr.display());
+        assert!(e.to_string().contains(&want), "{e}");
+        let e = libsvm_blocks(&ctx, &lr, 1, 1).unwrap().count().unwrap_err();
+        assert!(e.to_string().contains("exceeds num_features 1"), "{e}");
+        let km = file("km.txt", "1 2\n3 4 5\n");
+        let e = dense_blocks(&ctx, &km, 2, 1).unwrap().count().unwrap_err();
+        let want = format!("{}:2: expected 2 values, found 3", km.display());
+        assert!(e.to_string().contains(&want), "{e}");
+        let pr = file("pr.txt", "# edges\n1 2\n3\n");
+        let e = edges(&ctx, &pr, 1).unwrap().count().unwrap_err();
+        let want = format!("{}:3: expected `src dst`", pr.display());
+        assert!(e.to_string().contains(&want), "{e}");
+        let e = dense_blocks(&ctx, &km, 3, 1).unwrap().count().unwrap_err();
+        let want = format!("{}:1: expected 3 values, found 2", km.display());
+        assert!(e.to_string().ends_with(&want), "{e}");
     }
 
     #[test]
