@@ -377,31 +377,79 @@ impl Listener for Progress {
     }
 }
 
-pub(crate) fn context(common: &Common) -> firesteel::Result<Context> {
+/// Which processes a context runs on.
+pub(crate) enum Processes {
+    /// This process alone.
+    Local,
+    /// A cluster if the environment names one (`FIRESTEEL_RANK` and the like), else local.
+    FromEnv,
+    /// The given cluster.
+    Cluster(ClusterConfig),
+}
+
+/// Everything the CLI sets on a context: the jobs from their [`Common`] flags, the bench
+/// from its configuration.
+pub(crate) struct ContextSettings {
+    /// Worker threads (default: all cores).
+    pub threads: Option<usize>,
+    /// Shuffle partitions (default: the engine's).
+    pub default_parallelism: Option<usize>,
+    /// Cache memory budget in bytes.
+    pub memory: usize,
+    /// Attempts per task before its job fails (default: the engine's).
+    pub max_task_attempts: Option<usize>,
+    /// Which processes it runs on.
+    pub processes: Processes,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// Builds a context with `settings`: the one place where the CLI configures its contexts.
+pub(crate) fn build_context(settings: ContextSettings) -> firesteel::Result<Context> {
     let mut b = Context::builder()
         .app_name("firesteel")
-        .memory(common.memory);
-    if let Some(t) = common.threads {
+        .memory(settings.memory);
+    if let Some(t) = settings.threads {
         b = b.threads(t);
     }
-    // Shuffles get the input's partition count too, so that results do not depend on the
-    // number of processes.
-    if let Some(p) = common.partitions {
+    if let Some(p) = settings.default_parallelism {
         b = b.default_parallelism(p);
     }
-    b = match (common.process_rank, &common.peers) {
-        (Some(rank), Some(peers)) => b.cluster(ClusterConfig::new(rank, peers.clone())),
-        _ => b.cluster_from_env()?,
+    if let Some(n) = settings.max_task_attempts {
+        b = b.max_task_attempts(n);
+    }
+    b = match settings.processes {
+        Processes::Local => b,
+        Processes::FromEnv => b.cluster_from_env()?,
+        Processes::Cluster(cfg) => b.cluster(cfg),
     };
     let ctx = b.build()?;
-    if common
-        .progress
-        .unwrap_or_else(|| std::io::stderr().is_terminal())
-        && !common.json
-    {
+    if settings.progress {
         ctx.add_listener(Arc::new(Progress::default()));
     }
     Ok(ctx)
+}
+
+/// A job's context, from its [`Common`] flags.
+pub(crate) fn context(common: &Common) -> firesteel::Result<Context> {
+    build_context(ContextSettings {
+        threads: common.threads,
+        // Shuffles get the input's partition count too, so that results do not depend on
+        // the number of processes.
+        default_parallelism: common.partitions,
+        memory: common.memory,
+        max_task_attempts: None,
+        processes: match (common.process_rank, &common.peers) {
+            (Some(rank), Some(peers)) => {
+                Processes::Cluster(ClusterConfig::new(rank, peers.clone()))
+            }
+            _ => Processes::FromEnv,
+        },
+        progress: common
+            .progress
+            .unwrap_or_else(|| std::io::stderr().is_terminal())
+            && !common.json,
+    })
 }
 
 pub(crate) fn partitions(common: &Common, ctx: &Context) -> usize {

@@ -74,7 +74,7 @@ pub mod rmat;
 
 pub use error::{GraphError, Result};
 pub use graph::{EdgeContext, Graph, Triplet};
-pub use loader::{edge_list_dataset, edge_list_file, EdgeListOptions};
+pub use loader::{edge_list_dataset, edge_list_file, parse_edge_line, EdgeListOptions};
 pub use partition::PartitionStrategy;
 
 use serde::{Deserialize, Serialize};

@@ -26,33 +26,59 @@ fn parse_id(tok: &str, path: &Path, line: u64) -> Result<VertexId> {
     })
 }
 
-/// Parses an edge list: one `src dst` pair per line (separated by whitespace; further
-/// columns are ignored), with `#` comment lines and blank lines skipped.
-pub(crate) fn parse_edge_list(
-    text: &str,
+/// Parses one line of an edge list, line `line_no` (1-based) of `path`, which errors name:
+/// a `src dst` pair separated by whitespace (further columns are ignored). Blank lines and
+/// lines starting with `#` give `None`. With `canonical`, the pair is oriented from the
+/// smaller id to the larger (GraphX's `canonicalOrientation`).
+///
+/// [`edge_list_file`] parses its file with it; a job that reads an edge list with
+/// `Context::text_file` can call it inside its tasks.
+///
+/// ```
+/// use std::path::Path;
+/// use firesteel_graphx::parse_edge_line;
+///
+/// let p = Path::new("edges.txt");
+/// assert_eq!(parse_edge_line("7\t3 0.5", p, 1, false).unwrap(), Some((7, 3)));
+/// assert_eq!(parse_edge_line("7 3", p, 2, true).unwrap(), Some((3, 7)));
+/// assert_eq!(parse_edge_line("# comment", p, 3, false).unwrap(), None);
+/// let e = parse_edge_line("7", p, 4, false).unwrap_err();
+/// assert_eq!(e.to_string(), "edges.txt:4: expected `src dst`, got \"7\"");
+/// ```
+///
+/// # Errors
+/// [`GraphError::Parse`] naming `path:line_no` for a line without two non-negative integer
+/// ids.
+pub fn parse_edge_line(
+    line: &str,
     path: &Path,
+    line_no: u64,
     canonical: bool,
-) -> Result<Vec<(VertexId, VertexId)>> {
+) -> Result<Option<(VertexId, VertexId)>> {
+    let t = line.trim();
+    if t.is_empty() || t.starts_with('#') {
+        return Ok(None);
+    }
+    let mut toks = t.split_whitespace();
+    let (Some(a), Some(b)) = (toks.next(), toks.next()) else {
+        return Err(GraphError::Parse {
+            path: path.to_path_buf(),
+            line: line_no,
+            message: format!("expected `src dst`, got {t:?}"),
+        });
+    };
+    let (mut s, mut d) = (parse_id(a, path, line_no)?, parse_id(b, path, line_no)?);
+    if canonical && s > d {
+        std::mem::swap(&mut s, &mut d);
+    }
+    Ok(Some((s, d)))
+}
+
+/// Parses an edge list, line by line with [`parse_edge_line`].
+fn parse_edge_list(text: &str, path: &Path, canonical: bool) -> Result<Vec<(VertexId, VertexId)>> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let line_no = i as u64 + 1;
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        let mut toks = t.split_whitespace();
-        let (Some(a), Some(b)) = (toks.next(), toks.next()) else {
-            return Err(GraphError::Parse {
-                path: path.to_path_buf(),
-                line: line_no,
-                message: format!("expected `src dst`, got {t:?}"),
-            });
-        };
-        let (mut s, mut d) = (parse_id(a, path, line_no)?, parse_id(b, path, line_no)?);
-        if canonical && s > d {
-            std::mem::swap(&mut s, &mut d);
-        }
-        out.push((s, d));
+        out.extend(parse_edge_line(line, path, i as u64 + 1, canonical)?);
     }
     Ok(out)
 }
@@ -120,5 +146,22 @@ mod tests {
         let e = parse_edge_list("1 2\n# ok\n3 -4\n", p, false).unwrap_err();
         assert!(matches!(e, GraphError::Parse { line: 3, .. }), "{e}");
         assert!(e.to_string().starts_with("x.txt:3: invalid vertex id"));
+    }
+
+    #[test]
+    fn line_parser() {
+        let p = Path::new("g.txt");
+        assert_eq!(parse_edge_line(" 5 2 ", p, 1, false).unwrap(), Some((5, 2)));
+        assert_eq!(parse_edge_line("5 2", p, 1, true).unwrap(), Some((2, 5)));
+        assert_eq!(parse_edge_line("", p, 1, false).unwrap(), None);
+        let e = parse_edge_line("1 x", p, 9, false).unwrap_err();
+        assert!(matches!(e, GraphError::Parse { line: 9, .. }), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("g.txt:9: invalid vertex id \"x\""),
+            "{e}"
+        );
+        let e = parse_edge_line("12", p, 4, false).unwrap_err();
+        assert_eq!(e.to_string(), "g.txt:4: expected `src dst`, got \"12\"");
     }
 }

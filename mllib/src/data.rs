@@ -216,54 +216,95 @@ fn parse_finite(path: &Path, line: usize, s: &str, what: &str) -> Result<f64> {
     Ok(v)
 }
 
-/// Parses LIBSVM text (`label index:value ...`, 1-based ascending indices). Empty lines and
-/// lines starting with `#` are skipped. `num_features` is inferred as the largest index
-/// when `None`; when given, larger indices are an error.
+/// A parsed LIBSVM line: the label and the features as `(index, value)` pairs, with
+/// 0-based, strictly increasing indices.
+pub type LibsvmRow = (f64, Vec<(usize, f64)>);
+
+/// Parses one LIBSVM line (`label index:value ...`, 1-based strictly increasing indices),
+/// line `line_no` (1-based) of `path`, which errors name. Blank lines and lines starting
+/// with `#` give `None`. With `num_features`, larger indices are an error. The returned
+/// indices are 0-based.
+///
+/// [`parse_libsvm`] parses a whole text with it; a job that reads a file with
+/// `Context::text_file` can call it inside its tasks.
+///
+/// ```
+/// use std::path::Path;
+/// use firesteel_mllib::data::parse_libsvm_line;
+///
+/// let p = Path::new("train.libsvm");
+/// let row = parse_libsvm_line("1 1:0.5 3:2", p, 7, Some(3)).unwrap();
+/// assert_eq!(row, Some((1.0, vec![(0, 0.5), (2, 2.0)])));
+/// assert_eq!(parse_libsvm_line("# comment", p, 8, None).unwrap(), None);
+/// let e = parse_libsvm_line("1 4:1", p, 9, Some(3)).unwrap_err();
+/// assert_eq!(e.to_string(), "train.libsvm:9: feature index 4 exceeds num_features 3");
+/// ```
+///
+/// # Errors
+/// [`MlError::Parse`] naming `path:line_no` for a label or value that is not a finite
+/// number, a token that is not `index:value`, or an index that is 0, not increasing or
+/// above `num_features`.
+pub fn parse_libsvm_line(
+    line: &str,
+    path: &Path,
+    line_no: usize,
+    num_features: Option<usize>,
+) -> Result<Option<LibsvmRow>> {
+    let ln = line_no;
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(None);
+    }
+    let mut it = line.split_whitespace();
+    let label = parse_finite(path, ln, it.next().unwrap_or(""), "label")?;
+    let mut row = Vec::new();
+    let mut prev = 0usize;
+    for tok in it {
+        let (idx, val) = tok
+            .split_once(':')
+            .ok_or_else(|| parse_err(path, ln, format!("expected index:value, got {tok:?}")))?;
+        let idx: usize = idx
+            .parse()
+            .map_err(|_| parse_err(path, ln, format!("bad feature index {idx:?}")))?;
+        if idx == 0 {
+            return Err(parse_err(path, ln, "feature indices are 1-based, got 0"));
+        }
+        if idx <= prev {
+            return Err(parse_err(
+                path,
+                ln,
+                format!("feature indices must be strictly increasing ({idx} after {prev})"),
+            ));
+        }
+        if let Some(n) = num_features {
+            if idx > n {
+                return Err(parse_err(
+                    path,
+                    ln,
+                    format!("feature index {idx} exceeds num_features {n}"),
+                ));
+            }
+        }
+        prev = idx;
+        let val = parse_finite(path, ln, val, "feature value")?;
+        row.push((idx - 1, val));
+    }
+    Ok(Some((label, row)))
+}
+
+/// Parses LIBSVM text (`label index:value ...`, 1-based ascending indices), line by line
+/// with [`parse_libsvm_line`]. Empty lines and lines starting with `#` are skipped.
+/// `num_features` is inferred as the largest index when `None`; when given, larger indices
+/// are an error.
 pub fn parse_libsvm(text: &str, path: &Path, num_features: Option<usize>) -> Result<LocalData> {
     let mut labels = Vec::new();
     let mut rows: Vec<Vec<(usize, f64)>> = Vec::new();
     let mut max_index = 0usize;
     for (i, line) in text.lines().enumerate() {
-        let ln = i + 1;
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+        let Some((label, row)) = parse_libsvm_line(line, path, i + 1, num_features)? else {
             continue;
-        }
-        let mut it = line.split_whitespace();
-        let label = parse_finite(path, ln, it.next().unwrap_or(""), "label")?;
-        let mut row = Vec::new();
-        let mut prev = 0usize;
-        for tok in it {
-            let (idx, val) = tok
-                .split_once(':')
-                .ok_or_else(|| parse_err(path, ln, format!("expected index:value, got {tok:?}")))?;
-            let idx: usize = idx
-                .parse()
-                .map_err(|_| parse_err(path, ln, format!("bad feature index {idx:?}")))?;
-            if idx == 0 {
-                return Err(parse_err(path, ln, "feature indices are 1-based, got 0"));
-            }
-            if idx <= prev {
-                return Err(parse_err(
-                    path,
-                    ln,
-                    format!("feature indices must be strictly increasing ({idx} after {prev})"),
-                ));
-            }
-            if let Some(n) = num_features {
-                if idx > n {
-                    return Err(parse_err(
-                        path,
-                        ln,
-                        format!("feature index {idx} exceeds num_features {n}"),
-                    ));
-                }
-            }
-            prev = idx;
-            let val = parse_finite(path, ln, val, "feature value")?;
-            row.push((idx - 1, val));
-        }
-        max_index = max_index.max(prev);
+        };
+        max_index = max_index.max(row.last().map_or(0, |&(j, _)| j + 1));
         labels.push(label);
         rows.push(row);
     }
@@ -308,20 +349,45 @@ fn rows_to_matrix(path: &Path, rows: Vec<(usize, Vec<f64>)>) -> Result<Array2<f6
     Ok(m)
 }
 
-/// Parses whitespace-separated dense vectors, one per line (as `kmeans_data.txt`).
-/// Empty lines are skipped; every row must have the same width.
+/// Parses one line of whitespace-separated numbers, line `line_no` (1-based) of `path`,
+/// which errors name. A blank line gives `None`.
+///
+/// [`parse_dense`] parses a whole text with it; a job that reads a file with
+/// `Context::text_file` can call it inside its tasks.
+///
+/// ```
+/// use std::path::Path;
+/// use firesteel_mllib::data::parse_dense_line;
+///
+/// let p = Path::new("points.txt");
+/// assert_eq!(parse_dense_line(" 1 2.5\t-3 ", p, 1).unwrap(), Some(vec![1.0, 2.5, -3.0]));
+/// assert_eq!(parse_dense_line("  ", p, 2).unwrap(), None);
+/// let e = parse_dense_line("1 x", p, 3).unwrap_err();
+/// assert_eq!(e.to_string(), "points.txt:3: cannot parse value \"x\" as a number");
+/// ```
+///
+/// # Errors
+/// [`MlError::Parse`] naming `path:line_no` for a value that is not a finite number.
+pub fn parse_dense_line(line: &str, path: &Path, line_no: usize) -> Result<Option<Vec<f64>>> {
+    let line = line.trim();
+    if line.is_empty() {
+        return Ok(None);
+    }
+    line.split_whitespace()
+        .map(|t| parse_finite(path, line_no, t, "value"))
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
+/// Parses whitespace-separated dense vectors, one per line (as `kmeans_data.txt`), line by
+/// line with [`parse_dense_line`]. Empty lines are skipped; every row must have the same
+/// width.
 pub fn parse_dense(text: &str, path: &Path) -> Result<Array2<f64>> {
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
+        if let Some(r) = parse_dense_line(line, path, i + 1)? {
+            rows.push((i + 1, r));
         }
-        let r = line
-            .split_whitespace()
-            .map(|t| parse_finite(path, i + 1, t, "value"))
-            .collect::<Result<Vec<_>>>()?;
-        rows.push((i + 1, r));
     }
     rows_to_matrix(path, rows)
 }
@@ -489,6 +555,48 @@ mod tests {
             parse_libsvm("\n# only comments\n", p(), None),
             Err(MlError::EmptyInput(_))
         ));
+    }
+
+    #[test]
+    fn libsvm_line_parser() {
+        let row = parse_libsvm_line("  -1 2:0.25 5:3  ", p(), 4, None).unwrap();
+        assert_eq!(row, Some((-1.0, vec![(1, 0.25), (4, 3.0)])));
+        assert_eq!(
+            parse_libsvm_line("0", p(), 1, Some(2)).unwrap(),
+            Some((0.0, vec![]))
+        );
+        assert_eq!(parse_libsvm_line("", p(), 1, None).unwrap(), None);
+        assert_eq!(parse_libsvm_line("# c", p(), 1, None).unwrap(), None);
+        let e = parse_libsvm_line("1 1:1 x", p(), 12, None).unwrap_err();
+        assert!(matches!(e, MlError::Parse { line: 12, .. }), "{e}");
+        assert_eq!(e.to_string(), "mem.txt:12: expected index:value, got \"x\"");
+        let e = parse_libsvm_line("yes 1:1", p(), 3, None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "mem.txt:3: cannot parse label \"yes\" as a number"
+        );
+        let e = parse_libsvm_line("1 1:a", p(), 5, None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "mem.txt:5: cannot parse feature value \"a\" as a number"
+        );
+    }
+
+    #[test]
+    fn dense_line_parser() {
+        assert_eq!(
+            parse_dense_line("0.5 -2 1e3", p(), 1).unwrap(),
+            Some(vec![0.5, -2.0, 1000.0])
+        );
+        assert_eq!(parse_dense_line("\t", p(), 1).unwrap(), None);
+        let e = parse_dense_line("1 2 three", p(), 7).unwrap_err();
+        assert!(matches!(e, MlError::Parse { line: 7, .. }), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "mem.txt:7: cannot parse value \"three\" as a number"
+        );
+        let e = parse_dense_line("1 -inf", p(), 2).unwrap_err();
+        assert_eq!(e.to_string(), "mem.txt:2: value \"-inf\" is not finite");
     }
 
     #[test]

@@ -17,9 +17,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use firesteel::core::{Context, Dataset, Error, HashPartitioner, Records, Result};
+use firesteel::graphx::{parse_edge_line, GraphError};
+use firesteel::mllib::data::{parse_dense_line, parse_libsvm_line};
+use firesteel::mllib::MlError;
 use serde::{Deserialize, Serialize};
 
 mod charts;
+
+use crate::{ContextSettings, Processes};
 
 /// How many times finer than the other runs the memory-pressure runs split their input.
 pub const PRESSURE_SPLIT: usize = 4;
@@ -121,70 +126,76 @@ impl Block {
     }
 }
 
-fn parse_err(path: &Path, line: usize, msg: impl Into<String>) -> Error {
-    Error::parse(path, line as u64, msg)
+/// The engine's error for a library's parse error, keeping its `path:line`.
+fn ml_err(e: MlError) -> Error {
+    match e {
+        MlError::Parse {
+            path,
+            line,
+            message,
+        } => Error::parse(path, line as u64, message),
+        e => Error::task_failed(e.to_string()),
+    }
 }
 
-/// Parses a partition of LIBSVM lines (labels and 1-based `index:value` pairs) into one block.
-/// Line numbers are relative to the partition, which is enough to find the record.
-fn parse_libsvm(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<Arc<Block>>> {
+/// The engine's error for a graph library's parse error, keeping its `path:line`.
+fn graph_err(e: GraphError) -> Error {
+    match e {
+        GraphError::Parse {
+            path,
+            line,
+            message,
+        } => Error::parse(path, line, message),
+        e => Error::task_failed(e.to_string()),
+    }
+}
+
+/// Parses a partition of LIBSVM lines (labels and 1-based `index:value` pairs, as
+/// [`parse_libsvm_line`]) into one block. Line numbers are relative to the partition, which
+/// is enough to find the record.
+fn libsvm_block(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<Arc<Block>>> {
     let mut b = Block {
         dims,
         x: Vec::new(),
         y: Vec::new(),
     };
     for (n, line) in lines.enumerate() {
-        let mut toks = line.split_ascii_whitespace();
-        let Some(label) = toks.next() else { continue };
-        let y: f64 = label
-            .parse()
-            .map_err(|_| parse_err(path, n + 1, format!("bad label `{label}`")))?;
+        let Some((y, features)) =
+            parse_libsvm_line(&line, path, n + 1, Some(dims)).map_err(ml_err)?
+        else {
+            continue;
+        };
         let row = b.x.len();
         b.x.resize(row + dims, 0.0);
-        for t in toks {
-            let (i, v) = t
-                .split_once(':')
-                .ok_or_else(|| parse_err(path, n + 1, format!("bad feature `{t}`")))?;
-            let i: usize = i
-                .parse()
-                .ok()
-                .filter(|&i| i >= 1 && i <= dims)
-                .ok_or_else(|| parse_err(path, n + 1, format!("bad index in `{t}`")))?;
-            b.x[row + i - 1] = v
-                .parse()
-                .map_err(|_| parse_err(path, n + 1, format!("bad value in `{t}`")))?;
+        for (i, v) in features {
+            b.x[row + i] = v;
         }
         b.y.push(y);
     }
     Ok(vec![Arc::new(b)])
 }
 
-/// Parses a partition of whitespace-separated dense vectors into one block.
-fn parse_dense(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<Arc<Block>>> {
+/// Parses a partition of whitespace-separated dense vectors (as [`parse_dense_line`]) into
+/// one block. Line numbers are relative to the partition.
+fn dense_block(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<Arc<Block>>> {
     let mut b = Block {
         dims,
         x: Vec::new(),
         y: Vec::new(),
     };
     for (n, line) in lines.enumerate() {
-        let before = b.x.len();
-        for t in line.split_ascii_whitespace() {
-            b.x.push(
-                t.parse()
-                    .map_err(|_| parse_err(path, n + 1, format!("bad number `{t}`")))?,
-            );
+        let Some(v) = parse_dense_line(&line, path, n + 1).map_err(ml_err)? else {
+            continue;
+        };
+        if v.len() != dims {
+            return Err(Error::parse(
+                path,
+                n as u64 + 1,
+                format!("expected {dims} values, found {}", v.len()),
+            ));
         }
-        match b.x.len() - before {
-            0 => continue,
-            d if d == dims => b.y.push(0.0),
-            d => {
-                return Err(parse_err(
-                    path,
-                    n + 1,
-                    format!("{d} values, expected {dims}"),
-                ))
-            }
-        }
+        b.x.extend(v);
+        b.y.push(0.0);
     }
     Ok(vec![Arc::new(b)])
 }
@@ -288,7 +299,10 @@ fn read_vector(path: &Path) -> Result<Vec<f64>> {
     })?;
     text.lines()
         .enumerate()
-        .map(|(i, l)| l.parse().map_err(|_| parse_err(path, i + 1, "bad number")))
+        .map(|(i, l)| {
+            l.parse()
+                .map_err(|_| Error::parse(path, i as u64 + 1, "bad number"))
+        })
         .collect()
 }
 
@@ -307,7 +321,7 @@ fn libsvm_blocks(
     let path = input.to_path_buf();
     Ok(ctx
         .text_file(input, parts)?
-        .try_map_partitions(move |_, lines| parse_libsvm(&path, dims, lines)))
+        .try_map_partitions(move |_, lines| libsvm_block(&path, dims, lines)))
 }
 
 fn dense_blocks(
@@ -319,7 +333,7 @@ fn dense_blocks(
     let path = input.to_path_buf();
     Ok(ctx
         .text_file(input, parts)?
-        .try_map_partitions(move |_, lines| parse_dense(&path, dims, lines)))
+        .try_map_partitions(move |_, lines| dense_block(&path, dims, lines)))
 }
 
 fn lr_iteration(blocks: &Dataset<Arc<Block>>, w: &mut [f64]) -> Result<()> {
@@ -434,15 +448,19 @@ fn km_mapreduce(
     ))
 }
 
+/// The edges of an edge list (as [`parse_edge_line`]). Line numbers in errors are relative
+/// to the partition.
 fn edges(ctx: &Context, input: &Path, parts: usize) -> Result<Dataset<(u64, u64)>> {
     let path = input.to_path_buf();
-    Ok(ctx.text_file(input, parts)?.try_map(move |l| {
-        let mut t = l.split_ascii_whitespace().map(str::parse::<u64>);
-        match (t.next(), t.next()) {
-            (Some(Ok(s)), Some(Ok(d))) => Ok((s, d)),
-            _ => Err(Error::parse(&path, 0, format!("bad edge `{l}`"))),
-        }
-    }))
+    Ok(ctx
+        .text_file(input, parts)?
+        .try_map_partitions(move |_, lines| {
+            let mut out = Vec::new();
+            for (n, line) in lines.enumerate() {
+                out.extend(parse_edge_line(&line, &path, n as u64 + 1, false).map_err(graph_err)?);
+            }
+            Ok(out)
+        }))
 }
 
 /// One PageRank step, as Spark's PageRank example: contributions joined from the links
@@ -558,14 +576,6 @@ fn report(job: &str, records: u64, cached: Vec<f64>, mr: Vec<f64>, agree: bool) 
     }
 }
 
-fn context(cfg: &BenchConfig, memory: usize) -> Result<Context> {
-    let mut b = Context::builder().memory(memory).max_task_attempts(1);
-    if let Some(t) = cfg.threads {
-        b = b.threads(t);
-    }
-    b.build()
-}
-
 /// Generates `input` with `gen` unless it exists already.
 fn ensure_input(
     input: &Path,
@@ -599,7 +609,18 @@ pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
         source: e,
     })?;
     let big = 64usize << 30;
-    let ctx = context(cfg, big)?;
+    // Local, without retries, with a given cache budget.
+    let context = |memory| {
+        crate::build_context(ContextSettings {
+            threads: cfg.threads,
+            default_parallelism: None,
+            memory,
+            max_task_attempts: Some(1),
+            processes: Processes::Local,
+            progress: false,
+        })
+    };
+    let ctx = context(big)?;
     let threads = ctx.threads();
     let mut jobs = Vec::new();
     let mut memory_pressure = Vec::new();
@@ -612,7 +633,7 @@ pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
             crate::generate::logistic(p, cfg.lr_points, cfg.lr_dims, cfg.seed)
         })?;
         log("logistic regression: cached");
-        let (c, wc) = lr_cached(&context(cfg, big)?, &input, cfg)?;
+        let (c, wc) = lr_cached(&context(big)?, &input, cfg)?;
         log("logistic regression: MapReduce-style");
         let dir = job_dir(work.path(), "lr")?;
         let (m, wm) = lr_mapreduce(&ctx, &input, cfg, &dir)?;
@@ -632,7 +653,7 @@ pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
             partitions: cfg.partitions * PRESSURE_SPLIT,
             ..cfg.clone()
         };
-        let probe = context(cfg, big)?;
+        let probe = context(big)?;
         let blocks = libsvm_blocks(&probe, &input, cfg.lr_dims, cfg.partitions)?.cache();
         blocks.count()?;
         cached_dataset_bytes = blocks.cached_bytes();
@@ -643,7 +664,7 @@ pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
                 "logistic regression with {:.0} % of the data cacheable",
                 f * 100.0
             ));
-            let (times, w) = lr_cached(&context(cfg, budget)?, &input, cfg)?;
+            let (times, w) = lr_cached(&context(budget)?, &input, cfg)?;
             if !close(&w, &wc) {
                 return Err(Error::task_failed(format!(
                     "memory pressure at {f} changed the result"
@@ -667,7 +688,7 @@ pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
             crate::generate::blobs(p, cfg.km_points, cfg.km_dims, cfg.km_k, cfg.seed)
         })?;
         log("k-means: cached");
-        let (c, cc) = km_cached(&context(cfg, big)?, &input, cfg)?;
+        let (c, cc) = km_cached(&context(big)?, &input, cfg)?;
         log("k-means: MapReduce-style");
         let dir = job_dir(work.path(), "km")?;
         let (m, cm) = km_mapreduce(&ctx, &input, cfg, &dir)?;
@@ -686,7 +707,7 @@ pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
         })?;
         let n_edges = (1u64 << cfg.rmat_scale) * 16;
         log("PageRank: cached");
-        let (c, rc) = pr_cached(&context(cfg, big)?, &input, cfg)?;
+        let (c, rc) = pr_cached(&context(big)?, &input, cfg)?;
         log("PageRank: MapReduce-style");
         let dir = job_dir(work.path(), "pr")?;
         let (m, rm) = pr_mapreduce(&ctx, &input, cfg, &dir)?;
@@ -755,6 +776,38 @@ mod tests {
         assert!(dir.path().join("bench.json").exists());
         assert!(dir.path().join("iterations.svg").exists());
         assert!(dir.path().join("memory_pressure.svg").exists());
+    }
+
+    #[test]
+    fn malformed_input_names_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::builder()
+            .threads(1)
+            .max_task_attempts(1)
+            .build()
+            .unwrap();
+        let file = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let lr = file("lr.libsvm", "1 1:0.5 2:1\n\n0 2:x\n");
+        let e = libsvm_blocks(&ctx, &lr, 2, 1).unwrap().count().unwrap_err();
+        let want = format!("{}:3: cannot parse feature value \"x\"", lr.display());
+        assert!(e.to_string().contains(&want), "{e}");
+        let e = libsvm_blocks(&ctx, &lr, 1, 1).unwrap().count().unwrap_err();
+        assert!(e.to_string().contains("exceeds num_features 1"), "{e}");
+        let km = file("km.txt", "1 2\n3 4 5\n");
+        let e = dense_blocks(&ctx, &km, 2, 1).unwrap().count().unwrap_err();
+        let want = format!("{}:2: expected 2 values, found 3", km.display());
+        assert!(e.to_string().contains(&want), "{e}");
+        let pr = file("pr.txt", "# edges\n1 2\n3\n");
+        let e = edges(&ctx, &pr, 1).unwrap().count().unwrap_err();
+        let want = format!("{}:3: expected `src dst`", pr.display());
+        assert!(e.to_string().contains(&want), "{e}");
+        let e = dense_blocks(&ctx, &km, 3, 1).unwrap().count().unwrap_err();
+        let want = format!("{}:1: expected 3 values, found 2", km.display());
+        assert!(e.to_string().ends_with(&want), "{e}");
     }
 
     #[test]
