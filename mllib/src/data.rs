@@ -216,14 +216,11 @@ fn parse_finite(path: &Path, line: usize, s: &str, what: &str) -> Result<f64> {
     Ok(v)
 }
 
-/// A parsed LIBSVM line: the label and the features as `(index, value)` pairs, with
-/// 0-based, strictly increasing indices.
-pub type LibsvmRow = (f64, Vec<(usize, f64)>);
-
 /// Parses one LIBSVM line (`label index:value ...`, 1-based strictly increasing indices),
-/// line `line_no` (1-based) of `path`, which errors name. Blank lines and lines starting
-/// with `#` give `None`. With `num_features`, larger indices are an error. The returned
-/// indices are 0-based.
+/// line `line_no` (1-based) of `path`, which errors name: returns the label and leaves the
+/// features in `features` as `(index, value)` pairs with 0-based indices. `features` is
+/// cleared first, so that a caller parsing many lines reuses one buffer. Blank lines and
+/// lines starting with `#` give `None`. With `num_features`, larger indices are an error.
 ///
 /// [`parse_libsvm`] parses a whole text with it; a job that reads a file with
 /// `Context::text_file` can call it inside its tasks.
@@ -233,10 +230,11 @@ pub type LibsvmRow = (f64, Vec<(usize, f64)>);
 /// use firesteel_mllib::data::parse_libsvm_line;
 ///
 /// let p = Path::new("train.libsvm");
-/// let row = parse_libsvm_line("1 1:0.5 3:2", p, 7, Some(3)).unwrap();
-/// assert_eq!(row, Some((1.0, vec![(0, 0.5), (2, 2.0)])));
-/// assert_eq!(parse_libsvm_line("# comment", p, 8, None).unwrap(), None);
-/// let e = parse_libsvm_line("1 4:1", p, 9, Some(3)).unwrap_err();
+/// let mut features = Vec::new();
+/// let label = parse_libsvm_line("1 1:0.5 3:2", p, 7, Some(3), &mut features).unwrap();
+/// assert_eq!((label, features.as_slice()), (Some(1.0), &[(0, 0.5), (2, 2.0)][..]));
+/// assert_eq!(parse_libsvm_line("# comment", p, 8, None, &mut features).unwrap(), None);
+/// let e = parse_libsvm_line("1 4:1", p, 9, Some(3), &mut features).unwrap_err();
 /// assert_eq!(e.to_string(), "train.libsvm:9: feature index 4 exceeds num_features 3");
 /// ```
 ///
@@ -249,15 +247,16 @@ pub fn parse_libsvm_line(
     path: &Path,
     line_no: usize,
     num_features: Option<usize>,
-) -> Result<Option<LibsvmRow>> {
+    features: &mut Vec<(usize, f64)>,
+) -> Result<Option<f64>> {
     let ln = line_no;
+    features.clear();
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return Ok(None);
     }
     let mut it = line.split_whitespace();
     let label = parse_finite(path, ln, it.next().unwrap_or(""), "label")?;
-    let mut row = Vec::new();
     let mut prev = 0usize;
     for tok in it {
         let (idx, val) = tok
@@ -287,9 +286,9 @@ pub fn parse_libsvm_line(
         }
         prev = idx;
         let val = parse_finite(path, ln, val, "feature value")?;
-        row.push((idx - 1, val));
+        features.push((idx - 1, val));
     }
-    Ok(Some((label, row)))
+    Ok(Some(label))
 }
 
 /// Parses LIBSVM text (`label index:value ...`, 1-based ascending indices), line by line
@@ -300,13 +299,14 @@ pub fn parse_libsvm(text: &str, path: &Path, num_features: Option<usize>) -> Res
     let mut labels = Vec::new();
     let mut rows: Vec<Vec<(usize, f64)>> = Vec::new();
     let mut max_index = 0usize;
+    let mut row = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let Some((label, row)) = parse_libsvm_line(line, path, i + 1, num_features)? else {
+        let Some(label) = parse_libsvm_line(line, path, i + 1, num_features, &mut row)? else {
             continue;
         };
         max_index = max_index.max(row.last().map_or(0, |&(j, _)| j + 1));
         labels.push(label);
-        rows.push(row);
+        rows.push(std::mem::take(&mut row));
     }
     if rows.is_empty() {
         return Err(MlError::EmptyInput(path.display().to_string()));
@@ -350,7 +350,8 @@ fn rows_to_matrix(path: &Path, rows: Vec<(usize, Vec<f64>)>) -> Result<Array2<f6
 }
 
 /// Parses one line of whitespace-separated numbers, line `line_no` (1-based) of `path`,
-/// which errors name. A blank line gives `None`.
+/// which errors name, into `values` (cleared first, so that a caller parsing many lines
+/// reuses one buffer). Returns whether the line held a row: a blank line gives `false`.
 ///
 /// [`parse_dense`] parses a whole text with it; a job that reads a file with
 /// `Context::text_file` can call it inside its tasks.
@@ -360,23 +361,27 @@ fn rows_to_matrix(path: &Path, rows: Vec<(usize, Vec<f64>)>) -> Result<Array2<f6
 /// use firesteel_mllib::data::parse_dense_line;
 ///
 /// let p = Path::new("points.txt");
-/// assert_eq!(parse_dense_line(" 1 2.5\t-3 ", p, 1).unwrap(), Some(vec![1.0, 2.5, -3.0]));
-/// assert_eq!(parse_dense_line("  ", p, 2).unwrap(), None);
-/// let e = parse_dense_line("1 x", p, 3).unwrap_err();
+/// let mut row = Vec::new();
+/// assert!(parse_dense_line(" 1 2.5\t-3 ", p, 1, &mut row).unwrap());
+/// assert_eq!(row, [1.0, 2.5, -3.0]);
+/// assert!(!parse_dense_line("  ", p, 2, &mut row).unwrap());
+/// let e = parse_dense_line("1 x", p, 3, &mut row).unwrap_err();
 /// assert_eq!(e.to_string(), "points.txt:3: cannot parse value \"x\" as a number");
 /// ```
 ///
 /// # Errors
 /// [`MlError::Parse`] naming `path:line_no` for a value that is not a finite number.
-pub fn parse_dense_line(line: &str, path: &Path, line_no: usize) -> Result<Option<Vec<f64>>> {
-    let line = line.trim();
-    if line.is_empty() {
-        return Ok(None);
+pub fn parse_dense_line(
+    line: &str,
+    path: &Path,
+    line_no: usize,
+    values: &mut Vec<f64>,
+) -> Result<bool> {
+    values.clear();
+    for t in line.split_whitespace() {
+        values.push(parse_finite(path, line_no, t, "value")?);
     }
-    line.split_whitespace()
-        .map(|t| parse_finite(path, line_no, t, "value"))
-        .collect::<Result<Vec<_>>>()
-        .map(Some)
+    Ok(!values.is_empty())
 }
 
 /// Parses whitespace-separated dense vectors, one per line (as `kmeans_data.txt`), line by
@@ -385,7 +390,8 @@ pub fn parse_dense_line(line: &str, path: &Path, line_no: usize) -> Result<Optio
 pub fn parse_dense(text: &str, path: &Path) -> Result<Array2<f64>> {
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        if let Some(r) = parse_dense_line(line, path, i + 1)? {
+        let mut r = Vec::new();
+        if parse_dense_line(line, path, i + 1, &mut r)? {
             rows.push((i + 1, r));
         }
     }
@@ -559,23 +565,28 @@ mod tests {
 
     #[test]
     fn libsvm_line_parser() {
-        let row = parse_libsvm_line("  -1 2:0.25 5:3  ", p(), 4, None).unwrap();
-        assert_eq!(row, Some((-1.0, vec![(1, 0.25), (4, 3.0)])));
+        let mut f = Vec::new();
+        let label = parse_libsvm_line("  -1 2:0.25 5:3  ", p(), 4, None, &mut f).unwrap();
         assert_eq!(
-            parse_libsvm_line("0", p(), 1, Some(2)).unwrap(),
-            Some((0.0, vec![]))
+            (label, f.as_slice()),
+            (Some(-1.0), &[(1, 0.25), (4, 3.0)][..])
         );
-        assert_eq!(parse_libsvm_line("", p(), 1, None).unwrap(), None);
-        assert_eq!(parse_libsvm_line("# c", p(), 1, None).unwrap(), None);
-        let e = parse_libsvm_line("1 1:1 x", p(), 12, None).unwrap_err();
+        let label = parse_libsvm_line("0", p(), 1, Some(2), &mut f).unwrap();
+        assert_eq!((label, f.len()), (Some(0.0), 0), "the buffer is cleared");
+        assert_eq!(parse_libsvm_line("", p(), 1, None, &mut f).unwrap(), None);
+        assert_eq!(
+            parse_libsvm_line("# c", p(), 1, None, &mut f).unwrap(),
+            None
+        );
+        let e = parse_libsvm_line("1 1:1 x", p(), 12, None, &mut f).unwrap_err();
         assert!(matches!(e, MlError::Parse { line: 12, .. }), "{e}");
         assert_eq!(e.to_string(), "mem.txt:12: expected index:value, got \"x\"");
-        let e = parse_libsvm_line("yes 1:1", p(), 3, None).unwrap_err();
+        let e = parse_libsvm_line("yes 1:1", p(), 3, None, &mut f).unwrap_err();
         assert_eq!(
             e.to_string(),
             "mem.txt:3: cannot parse label \"yes\" as a number"
         );
-        let e = parse_libsvm_line("1 1:a", p(), 5, None).unwrap_err();
+        let e = parse_libsvm_line("1 1:a", p(), 5, None, &mut f).unwrap_err();
         assert_eq!(
             e.to_string(),
             "mem.txt:5: cannot parse feature value \"a\" as a number"
@@ -584,18 +595,18 @@ mod tests {
 
     #[test]
     fn dense_line_parser() {
-        assert_eq!(
-            parse_dense_line("0.5 -2 1e3", p(), 1).unwrap(),
-            Some(vec![0.5, -2.0, 1000.0])
-        );
-        assert_eq!(parse_dense_line("\t", p(), 1).unwrap(), None);
-        let e = parse_dense_line("1 2 three", p(), 7).unwrap_err();
+        let mut r = Vec::new();
+        assert!(parse_dense_line("0.5 -2 1e3", p(), 1, &mut r).unwrap());
+        assert_eq!(r, [0.5, -2.0, 1000.0]);
+        assert!(!parse_dense_line("\t", p(), 1, &mut r).unwrap());
+        assert!(r.is_empty(), "the buffer is cleared");
+        let e = parse_dense_line("1 2 three", p(), 7, &mut r).unwrap_err();
         assert!(matches!(e, MlError::Parse { line: 7, .. }), "{e}");
         assert_eq!(
             e.to_string(),
             "mem.txt:7: cannot parse value \"three\" as a number"
         );
-        let e = parse_dense_line("1 -inf", p(), 2).unwrap_err();
+        let e = parse_dense_line("1 -inf", p(), 2, &mut r).unwrap_err();
         assert_eq!(e.to_string(), "mem.txt:2: value \"-inf\" is not finite");
     }
 

@@ -159,15 +159,16 @@ fn libsvm_block(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<
         x: Vec::new(),
         y: Vec::new(),
     };
+    let mut features = Vec::new();
     for (n, line) in lines.enumerate() {
-        let Some((y, features)) =
-            parse_libsvm_line(&line, path, n + 1, Some(dims)).map_err(ml_err)?
+        let Some(y) =
+            parse_libsvm_line(&line, path, n + 1, Some(dims), &mut features).map_err(ml_err)?
         else {
             continue;
         };
         let row = b.x.len();
         b.x.resize(row + dims, 0.0);
-        for (i, v) in features {
+        for &(i, v) in &features {
             b.x[row + i] = v;
         }
         b.y.push(y);
@@ -183,10 +184,11 @@ fn dense_block(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<A
         x: Vec::new(),
         y: Vec::new(),
     };
+    let mut v = Vec::new();
     for (n, line) in lines.enumerate() {
-        let Some(v) = parse_dense_line(&line, path, n + 1).map_err(ml_err)? else {
+        if !parse_dense_line(&line, path, n + 1, &mut v).map_err(ml_err)? {
             continue;
-        };
+        }
         if v.len() != dims {
             return Err(Error::parse(
                 path,
@@ -194,7 +196,7 @@ fn dense_block(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<A
                 format!("expected {dims} values, found {}", v.len()),
             ));
         }
-        b.x.extend(v);
+        b.x.extend_from_slice(&v);
         b.y.push(0.0);
     }
     Ok(vec![Arc::new(b)])
