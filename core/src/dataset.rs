@@ -617,7 +617,7 @@ impl<T: Data> Dataset<T> {
     }
 
     /// Folds each partition's batches; `init` per partition.
-    fn fold_partitions<A: Send + serde::Serialize + serde::de::DeserializeOwned>(
+    pub(crate) fn fold_partitions<A: Send + serde::Serialize + serde::de::DeserializeOwned>(
         &self,
         init: impl Fn() -> A + Sync,
         f: impl Fn(A, Batch<T>) -> A + Sync,
@@ -671,6 +671,20 @@ impl<T: Data> Dataset<T> {
             .fold_partitions(|| 0u64, |c, b| c + b.len() as u64)?
             .into_iter()
             .sum())
+    }
+
+    /// Whether the dataset has no records, as Spark's `isEmpty`: partitions are computed
+    /// only until a record turns up (as [`take`](Self::take)`(1)`).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize((1..=10u32).collect(), 4);
+    ///     assert!(!d.is_empty().unwrap());
+    ///     assert!(d.filter(|&x| x > 10).is_empty().unwrap());
+    /// });
+    /// ```
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.num_partitions() == 0 || self.take(1)?.is_empty())
     }
 
     /// The first record.

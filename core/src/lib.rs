@@ -13,7 +13,8 @@
 //! ## Modules
 //! - the API: [`Context`] (`context`), [`Dataset`] (`dataset`, pair operations in `pair`),
 //!   [`Broadcast`] and [`Accumulator`] (`accumulator`), [`partitioner`], [`StorageLevel`]
-//!   (`storage`, the block store), text files (`io`), [`metrics`] and listeners;
+//!   (`storage`, the block store), text files (`io`), [`metrics`] and listeners,
+//!   statistics of numbers ([`StatCounter`], `stats`);
 //! - planning and running: lineage nodes (`rdd`, `batch`, `lineage`), the stage walk
 //!   (`scheduler`), the seam to where tasks run (`backend`), the thread pool that runs them
 //!   ([`executor`]);
@@ -58,6 +59,7 @@ mod scheduler;
 mod ser;
 mod shuffle;
 mod sizeof;
+mod stats;
 mod storage;
 
 pub use accumulator::{Accumulator, Broadcast};
@@ -70,6 +72,7 @@ pub use metrics::{Listener, MetricsSnapshot};
 pub use pair::IntoPartitioner;
 pub use partitioner::{HashPartitioner, ModPartitioner, Partitioner, RangePartitioner};
 pub use rdd::Records;
+pub use stats::StatCounter;
 pub use storage::StorageLevel;
 
 /// What a dataset's records must be: shareable across threads, cloneable, and
