@@ -395,22 +395,142 @@ impl Context {
         ))
     }
 
-    /// Reads a text file, or a directory of part files (files starting with `_` or `.` are
-    /// skipped), as lines without their terminators (`\n` or `\r\n`).
+    /// Reads text files as lines without their terminators (`\n` or `\r\n`), as Spark's
+    /// `textFile`.
     ///
-    /// Files are cut into byte ranges of at most 32 MiB, and into at least `min_partitions`
-    /// ranges in total, which partitions read in parallel, as Hadoop input splits. A line
-    /// belongs to the range in which its first byte lies. Invalid UTF-8 fails the job with
-    /// [`Error::Parse`] naming the file and line.
+    /// `path` may name a file, a directory (its files not starting with `_` or `.`, in
+    /// name order), a glob (`*`, `?`, `[a-z]`, `{a,b}`), or a comma-separated list of
+    /// these (see [`io::resolve_inputs`](crate::io::resolve_inputs)). Files ending in
+    /// `.gz`, `.bz2` or `.zst` are decompressed ([`io::Codec`](crate::io::Codec)).
+    ///
+    /// Files are cut into byte ranges of at most 32 MiB, and into at least
+    /// `min_partitions` ranges in total, which partitions read in parallel, as Hadoop
+    /// input splits (a compressed file is one range). A line belongs to the range in which
+    /// its first byte lies. Invalid UTF-8 fails the job with [`Error::Parse`] naming the
+    /// file and line.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::write(dir.path().join("a.txt"), "to be\r\nor not\n").unwrap();
+    /// std::fs::write(dir.path().join("b.txt"), "to be").unwrap();
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// let lines = ctx.text_file(dir.path().join("*.txt"), 2).unwrap();
+    /// assert_eq!(lines.collect().unwrap(), ["to be", "or not", "to be"]);
+    /// ```
     ///
     /// # Errors
-    /// The path cannot be read.
+    /// A path that does not exist, a glob that matches nothing, or a file that cannot be
+    /// read.
     pub fn text_file(
         &self,
         path: impl AsRef<Path>,
         min_partitions: usize,
     ) -> Result<Dataset<String>> {
-        crate::io::text_file(self, path.as_ref(), min_partitions)
+        crate::io::parse_text_file(self, path.as_ref(), min_partitions, "text_file", |l, _| {
+            Ok(Some(l.to_owned()))
+        })
+    }
+
+    /// Reads text files as [`text_file`](Self::text_file) does, turning each line into at
+    /// most one record with `parse` inside the tasks, without allocating a `String` per
+    /// line. `parse` gets the line and its [`LineOrigin`](crate::io::LineOrigin), whose
+    /// [`error`](crate::io::LineOrigin::error) names `path:line` (such an error fails the
+    /// job at once, without retries); it returns `None` to skip a line.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("edges.txt");
+    /// std::fs::write(&path, "# src dst\n1 2\n2 3\n").unwrap();
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// let edges = ctx
+    ///     .parse_text_file(&path, 2, |line, origin| {
+    ///         if line.starts_with('#') {
+    ///             return Ok(None);
+    ///         }
+    ///         let mut ids = line.split_whitespace().map(str::parse::<u32>);
+    ///         match (ids.next(), ids.next()) {
+    ///             (Some(Ok(s)), Some(Ok(d))) => Ok(Some((s, d))),
+    ///             _ => Err(origin.error("expected two ids")),
+    ///         }
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(edges.collect().unwrap(), [(1, 2), (2, 3)]);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`text_file`](Self::text_file).
+    pub fn parse_text_file<T, F>(
+        &self,
+        path: impl AsRef<Path>,
+        min_partitions: usize,
+        parse: F,
+    ) -> Result<Dataset<T>>
+    where
+        T: Data,
+        F: Fn(&str, &crate::io::LineOrigin<'_>) -> Result<Option<T>> + Send + Sync + 'static,
+    {
+        crate::io::parse_text_file(
+            self,
+            path.as_ref(),
+            min_partitions,
+            "parse_text_file",
+            parse,
+        )
+    }
+
+    /// Reads each file whole, as `(path, contents)`, as Spark's `wholeTextFiles`: `path`
+    /// as in [`text_file`](Self::text_file), compressed files decompressed, runs of files
+    /// of about equal size in at most `min_partitions` partitions (at most one per file).
+    /// The path in each record is the file's path as the input named it (Spark prefixes
+    /// `file:`).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::write(dir.path().join("a.txt"), "alpha\n").unwrap();
+    /// std::fs::write(dir.path().join("b.txt"), "beta\n").unwrap();
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// let files = ctx.whole_text_files(dir.path(), 2).unwrap().collect().unwrap();
+    /// let names: Vec<_> = files.iter().map(|(p, text)| (&p[p.len() - 5..], text.as_str())).collect();
+    /// assert_eq!(names, [("a.txt", "alpha\n"), ("b.txt", "beta\n")]);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`text_file`](Self::text_file); invalid UTF-8 fails the job with
+    /// [`Error::Parse`] naming the file and line.
+    pub fn whole_text_files(
+        &self,
+        path: impl AsRef<Path>,
+        min_partitions: usize,
+    ) -> Result<Dataset<(String, String)>> {
+        crate::io::whole_text_files(self, path.as_ref(), min_partitions)
+    }
+
+    /// Reads each file whole as bytes, `(path, bytes)`, as Spark's `binaryFiles`
+    /// (compressed files are not decompressed), partitioned as
+    /// [`whole_text_files`](Self::whole_text_files).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::write(dir.path().join("x.bin"), [0u8, 159, 255]).unwrap();
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// let files = ctx.binary_files(dir.path(), 1).unwrap().collect().unwrap();
+    /// assert_eq!(files[0].1, [0u8, 159, 255]);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`text_file`](Self::text_file).
+    pub fn binary_files(
+        &self,
+        path: impl AsRef<Path>,
+        min_partitions: usize,
+    ) -> Result<Dataset<(String, Vec<u8>)>> {
+        crate::io::binary_files(self, path.as_ref(), min_partitions)
+    }
+
+    /// A dataset read from a [`DataSource`](crate::io::DataSource): a database table, an
+    /// object store, a file format. See the trait for an example.
+    pub fn read_source<T: Data, S: crate::io::DataSource<T>>(&self, source: S) -> Dataset<T> {
+        crate::io::read_source(self, source)
     }
 
     /// Registers a listener of scheduler events.

@@ -941,7 +941,46 @@ impl<T: Data> Dataset<T> {
     where
         T: fmt::Display,
     {
-        crate::io::save_as_text_file(self, path.as_ref())
+        crate::io::save_as_text_file(self, path.as_ref(), None)
+    }
+
+    /// [`save_as_text_file`](Self::save_as_text_file), compressing each part file with
+    /// `codec` (`part-00000.gz`, ...), as Spark's `saveAsTextFile(path, codec)`.
+    /// [`Context::text_file`] reads such a directory back.
+    ///
+    /// ```
+    /// use firesteel_core::io::Codec;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let out = dir.path().join("squares");
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// let squares = ctx.parallelize((1..=4u32).map(|x| x * x).collect(), 2);
+    /// squares.save_as_text_file_with_codec(&out, Codec::Gzip).unwrap();
+    /// assert!(out.join("part-00001.gz").exists());
+    /// assert_eq!(ctx.text_file(&out, 1).unwrap().collect().unwrap(), ["1", "4", "9", "16"]);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`save_as_text_file`](Self::save_as_text_file).
+    pub fn save_as_text_file_with_codec(
+        &self,
+        path: impl AsRef<Path>,
+        codec: crate::io::Codec,
+    ) -> Result<()>
+    where
+        T: fmt::Display,
+    {
+        crate::io::save_as_text_file(self, path.as_ref(), Some(codec))
+    }
+
+    /// Writes the dataset to a [`DataSink`](crate::io::DataSink), one task per partition:
+    /// the sink prepares, writes each partition (again for a retried task) and commits, or
+    /// aborts if the job fails.
+    ///
+    /// # Errors
+    /// The sink's errors, or a failed upstream task.
+    pub fn write_to<S: crate::io::DataSink<T>>(&self, sink: S) -> Result<()> {
+        crate::io::write_to_sink(self, sink)
     }
 }
 

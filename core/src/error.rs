@@ -40,6 +40,9 @@ pub enum Error {
     /// An argument to an operation was invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// An input glob matched no file.
+    #[error("input pattern {0} matches no files")]
+    NoMatch(String),
     /// The output of `save_as_text_file` already exists.
     #[error("output path {0} already exists")]
     OutputExists(PathBuf),

@@ -13,8 +13,11 @@
 //! ## Modules
 //! - the API: [`Context`] (`context`), [`Dataset`] (`dataset`, pair operations in `pair`),
 //!   [`Broadcast`] and [`Accumulator`] (`accumulator`), [`partitioner`], [`StorageLevel`]
-//!   (`storage`, the block store), text files (`io`), [`metrics`] and listeners,
-//!   statistics of numbers ([`StatCounter`], `stats`);
+//!   (`storage`, the block store), [`metrics`] and listeners, statistics of numbers
+//!   ([`StatCounter`], `stats`);
+//! - [`io`]: data in and out: input paths and globs, compression codecs, text files read
+//!   in parallel with each line's origin, whole files, part-file outputs, and the
+//!   [`DataSource`](io::DataSource) / [`DataSink`](io::DataSink) seam for other systems;
 //! - planning and running: lineage nodes (`rdd`, `batch`, `lineage`), the stage walk
 //!   (`scheduler`), the seam to where tasks run (`backend`), the thread pool that runs them
 //!   ([`executor`]);
@@ -27,7 +30,8 @@
 //!
 //! ## Features
 //! - `cluster`: cluster mode (timely-dataflow), off by default;
-//! - `fault-injection`: `Context::inject_fault`, for tests of retry and recovery.
+//! - `fault-injection`: `Context::inject_fault`, for tests of retry and recovery;
+//! - `compression`: `.gz`, `.bz2` and `.zst` inputs and outputs, on by default.
 //!
 //! ```
 //! use firesteel_core::Context;
@@ -49,7 +53,7 @@ mod error;
 pub mod executor;
 #[cfg(feature = "fault-injection")]
 pub mod fault;
-mod io;
+pub mod io;
 mod lineage;
 pub mod metrics;
 mod pair;

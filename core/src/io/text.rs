@@ -1,0 +1,367 @@
+//! Text files read in parallel, line by line.
+//!
+//! Files are cut into byte ranges that partitions read in parallel, as Hadoop input
+//! splits: a line belongs to the split in which its first byte lies, so a reader skips the
+//! partial line at its start and reads past its end to finish its last line. A compressed
+//! file is one split. Line terminators `\n` and `\r\n` are stripped.
+//!
+//! Each line is handed to a parse function with its [`LineOrigin`], so that a parser
+//! running inside a task names `path:line` in its errors. A split that starts inside a
+//! file does not know its first line number; it is counted (by reading the file up to the
+//! split) only when an error, or a caller, asks for it, once per split.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::codec::{open_decoded, Codec};
+use super::input::resolve_inputs;
+use crate::batch::Batch;
+use crate::error::{Error, Result};
+use crate::rdd::{BatchIter, Dependency, Rdd, RddBase, RddMeta, Tc, BATCH};
+use crate::{Context, Data, Dataset};
+
+/// Largest split, as Hadoop's local block size in Spark (32 MiB).
+const MAX_SPLIT: u64 = 32 << 20;
+
+#[derive(Debug, Clone)]
+struct Split {
+    path: Arc<PathBuf>,
+    start: u64,
+    /// One past the last byte whose line belongs here; `u64::MAX` for a whole compressed
+    /// file.
+    end: u64,
+    compressed: bool,
+}
+
+/// Where a line came from: its file, and its line number, for errors that name
+/// `path:line` from inside a task.
+///
+/// ```
+/// use firesteel_core::{Context, Error};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("nums.txt");
+/// std::fs::write(&path, "1\n2\nthree\n4\n").unwrap();
+/// let ctx = Context::local(2).unwrap();
+/// let nums = ctx
+///     .parse_text_file(&path, 2, |line, origin| {
+///         line.parse::<u32>()
+///             .map(Some)
+///             .map_err(|_| origin.error(format!("not a number: {line:?}")))
+///     })
+///     .unwrap();
+/// let e = nums.collect().unwrap_err();
+/// assert!(matches!(e.root_cause(), Error::Parse { line: 3, .. }));
+/// assert!(e.root_cause().to_string().ends_with("nums.txt:3: not a number: \"three\""));
+/// ```
+#[derive(Debug)]
+pub struct LineOrigin<'a> {
+    path: &'a Path,
+    /// Byte offset of the line's first byte (in the decompressed stream).
+    offset: u64,
+    /// The line's index within its split (0-based).
+    index_in_split: u64,
+    /// Offset of the split's first line, and its line number once known.
+    split_first_offset: u64,
+    split_first_line: &'a Cell<Option<u64>>,
+}
+
+impl LineOrigin<'_> {
+    /// The file the line is in.
+    pub fn path(&self) -> &Path {
+        self.path
+    }
+
+    /// The byte offset of the line's first byte in the file (in the decompressed stream for
+    /// a compressed file).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The 1-based line number. The first call in a split that starts inside a file counts
+    /// the lines before the split, reading the file up to it; later calls are free.
+    pub fn line(&self) -> u64 {
+        let first = match self.split_first_line.get() {
+            Some(l) => l,
+            None => {
+                let l = line_of(self.path, self.split_first_offset);
+                self.split_first_line.set(Some(l));
+                l
+            }
+        };
+        first + self.index_in_split
+    }
+
+    /// A parse error naming this line: [`Error::Parse`], which fails the job at once,
+    /// without retries.
+    pub fn error(&self, message: impl Into<String>) -> Error {
+        Error::parse(self.path, self.line(), message)
+    }
+}
+
+/// The 1-based number of the line starting at byte `offset` of an uncompressed file.
+fn line_of(path: &Path, offset: u64) -> u64 {
+    let Ok(f) = File::open(path) else { return 0 };
+    let mut r = BufReader::new(f).take(offset);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut lines = 1;
+    while let Ok(n) = r.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+    lines
+}
+
+/// Lines of text files, parsed by `F`, one partition per split.
+struct TextFileRdd<T, F> {
+    meta: RddMeta,
+    splits: Vec<Split>,
+    parse: Arc<F>,
+    _records: PhantomData<fn() -> T>,
+}
+
+fn splits_of(files: Vec<PathBuf>, min_partitions: usize) -> Result<Vec<Split>> {
+    let mut sizes = Vec::with_capacity(files.len());
+    for f in &files {
+        let meta = std::fs::metadata(f).map_err(|e| Error::io("reading", f, e))?;
+        sizes.push(meta.len());
+    }
+    let total: u64 = sizes.iter().sum();
+    let goal = total / min_partitions.max(1) as u64;
+    let split_size = goal.clamp(1, MAX_SPLIT);
+    let mut splits = Vec::new();
+    for (f, size) in files.into_iter().zip(sizes) {
+        let compressed = Codec::from_path(&f).is_some();
+        let f = Arc::new(f);
+        if size == 0 || compressed {
+            let end = if compressed { u64::MAX } else { 0 };
+            splits.push(Split {
+                path: f,
+                start: 0,
+                end,
+                compressed,
+            });
+            continue;
+        }
+        let mut start = 0;
+        // Hadoop's SPLIT_SLOP: the last split may be up to 10% larger than the others.
+        while (size - start) as f64 / split_size as f64 > 1.1 {
+            splits.push(Split {
+                path: f.clone(),
+                start,
+                end: start + split_size,
+                compressed,
+            });
+            start += split_size;
+        }
+        splits.push(Split {
+            path: f,
+            start,
+            end: size,
+            compressed,
+        });
+    }
+    Ok(splits)
+}
+
+pub(crate) fn parse_text_file<T, F>(
+    ctx: &Context,
+    path: &Path,
+    min_partitions: usize,
+    op: &'static str,
+    parse: F,
+) -> Result<Dataset<T>>
+where
+    T: Data,
+    F: Fn(&str, &LineOrigin<'_>) -> Result<Option<T>> + Send + Sync + 'static,
+{
+    let splits = splits_of(resolve_inputs(path)?, min_partitions)?;
+    Ok(Dataset::from_rdd(
+        ctx,
+        Arc::new(TextFileRdd {
+            meta: RddMeta::new(&ctx.inner, op),
+            splits,
+            parse: Arc::new(parse),
+            _records: PhantomData,
+        }),
+    ))
+}
+
+impl<T: Data, F: Send + Sync + 'static> RddBase for TextFileRdd<T, F> {
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn kind(&self) -> &'static str {
+        "HadoopDataset"
+    }
+    fn num_partitions(&self) -> usize {
+        self.splits.len()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+}
+
+impl<T, F> Rdd<T> for TextFileRdd<T, F>
+where
+    T: Data,
+    F: Fn(&str, &LineOrigin<'_>) -> Result<Option<T>> + Send + Sync + 'static,
+{
+    fn compute(&self, split: usize, _tc: &Tc) -> Result<BatchIter<T>> {
+        let mut reader = SplitReader {
+            lines: LineReader::open(&self.splits[split])?,
+            parse: self.parse.clone(),
+            _records: PhantomData,
+        };
+        Ok(Box::new(std::iter::from_fn(move || reader.next_batch())))
+    }
+}
+
+/// Reads the lines of one split.
+struct LineReader {
+    path: Arc<PathBuf>,
+    reader: BufReader<Box<dyn Read + Send>>,
+    /// Byte offset of the next line's first byte.
+    pos: u64,
+    end: u64,
+    buf: Vec<u8>,
+    done: bool,
+    first_offset: u64,
+    first_line: Cell<Option<u64>>,
+    /// Lines read so far.
+    index: u64,
+}
+
+impl LineReader {
+    fn open(split: &Split) -> Result<LineReader> {
+        let path = &split.path;
+        const CAPACITY: usize = 256 * 1024;
+        if split.compressed {
+            return Ok(LineReader {
+                path: path.clone(),
+                reader: BufReader::with_capacity(CAPACITY, open_decoded(path)?),
+                pos: 0,
+                end: split.end,
+                buf: Vec::new(),
+                done: false,
+                first_offset: 0,
+                first_line: Cell::new(Some(1)),
+                index: 0,
+            });
+        }
+        let mut file = File::open(&**path).map_err(|e| Error::io("opening", &**path, e))?;
+        let mut pos = split.start;
+        let seek_to = split.start.saturating_sub(1);
+        file.seek(SeekFrom::Start(seek_to))
+            .map_err(|e| Error::io("seeking", &**path, e))?;
+        let mut reader = BufReader::with_capacity(CAPACITY, Box::new(file) as Box<dyn Read + Send>);
+        if split.start > 0 {
+            // Skip the partial line unless the split starts right after a newline.
+            let mut skipped = Vec::new();
+            let n = reader
+                .read_until(b'\n', &mut skipped)
+                .map_err(|e| Error::io("reading", &**path, e))?;
+            pos = seek_to + n as u64;
+        }
+        Ok(LineReader {
+            path: path.clone(),
+            reader,
+            pos,
+            end: split.end,
+            buf: Vec::new(),
+            done: false,
+            first_offset: pos,
+            first_line: Cell::new((pos == 0).then_some(1)),
+            index: 0,
+        })
+    }
+
+    /// Reads the next line into `buf`: the length of the line without its terminator, and
+    /// its byte offset.
+    fn next_line(&mut self) -> Option<Result<(usize, u64)>> {
+        if self.done || self.pos >= self.end {
+            self.done = true;
+            return None;
+        }
+        self.buf.clear();
+        let n = match self.reader.read_until(b'\n', &mut self.buf) {
+            Ok(n) => n,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(Error::io("reading", &**self.path, e)));
+            }
+        };
+        if n == 0 {
+            self.done = true;
+            return None;
+        }
+        let start = self.pos;
+        self.pos += n as u64;
+        let mut len = n;
+        if self.buf[len - 1] == b'\n' {
+            len -= 1;
+            if len > 0 && self.buf[len - 1] == b'\r' {
+                len -= 1;
+            }
+        }
+        Some(Ok((len, start)))
+    }
+}
+
+struct SplitReader<T, F> {
+    lines: LineReader,
+    parse: Arc<F>,
+    _records: PhantomData<fn() -> T>,
+}
+
+impl<T, F> SplitReader<T, F>
+where
+    F: Fn(&str, &LineOrigin<'_>) -> Result<Option<T>>,
+{
+    fn next_batch(&mut self) -> Option<Result<Batch<T>>> {
+        let mut out = Vec::with_capacity(256);
+        while out.len() < BATCH {
+            let (len, offset) = match self.lines.next_line() {
+                None => break,
+                Some(Ok(l)) => l,
+                Some(Err(e)) => return Some(Err(e)),
+            };
+            let r = &self.lines;
+            let line = &r.buf[..len];
+            let index_in_split = r.index;
+            let origin = LineOrigin {
+                path: &r.path,
+                offset,
+                index_in_split,
+                split_first_offset: r.first_offset,
+                split_first_line: &r.first_line,
+            };
+            let parsed = match std::str::from_utf8(line) {
+                Ok(s) => (self.parse)(s, &origin),
+                Err(e) => Err(origin.error(format!(
+                    "invalid UTF-8 at byte {} of the line",
+                    e.valid_up_to()
+                ))),
+            };
+            self.lines.index += 1;
+            match parsed {
+                Ok(Some(x)) => out.push(x),
+                Ok(None) => {}
+                Err(e) => {
+                    self.lines.done = true;
+                    return Some(Err(e));
+                }
+            }
+            if self.lines.done {
+                break;
+            }
+        }
+        (!out.is_empty()).then_some(Ok(Batch::Owned(out)))
+    }
+}
