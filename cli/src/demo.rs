@@ -14,7 +14,6 @@ use firesteel::mllib::als::{Als, ColdStartStrategy};
 use firesteel::mllib::data;
 use firesteel::mllib::kmeans::KMeans;
 use firesteel::mllib::logistic::LogisticRegression;
-use firesteel::mllib::ndarray::Array1;
 use firesteel::mllib::Fit;
 
 #[path = "../../data/spark_results.rs"]
@@ -85,9 +84,7 @@ pub fn run(ctx: &Context, dir: &Path, parts: usize) -> DemoResult<bool> {
     );
 
     // k-means.
-    let x = data::load_dense(dir.join("kmeans_data.txt"))?;
-    let n = x.nrows();
-    let blocks = data::to_blocks(ctx, &x, &Array1::zeros(n), None, parts, 4096);
+    let blocks = data::load_dense_file(ctx, dir.join("kmeans_data.txt"), parts)?;
     let km = KMeans::params(2).seed(1).fit(&blocks)?;
     let mut centers: Vec<Vec<f64>> = km.centers().outer_iter().map(|c| c.to_vec()).collect();
     centers.sort_by(|a, b| a[0].total_cmp(&b[0]));
@@ -132,8 +129,7 @@ pub fn run(ctx: &Context, dir: &Path, parts: usize) -> DemoResult<bool> {
     );
 
     // Logistic regression.
-    let libsvm = data::load_libsvm(dir.join("sample_libsvm_data.txt"), None)?;
-    let lb = libsvm.to_blocks(ctx, parts, 4096);
+    let lb = data::load_libsvm_file(ctx, dir.join("sample_libsvm_data.txt"), None, parts)?;
     let l2 = LogisticRegression::params()
         .max_iter(100)
         .reg_param(0.01)
@@ -178,8 +174,8 @@ pub fn run(ctx: &Context, dir: &Path, parts: usize) -> DemoResult<bool> {
         format!("{spark_intercept:.10}"),
         close(en.intercept(), spark_intercept, DEMO_INTERCEPT_TOLERANCE),
     );
-    let multi = data::load_libsvm(dir.join("sample_multiclass_classification_data.txt"), None)?;
-    let mb = multi.to_blocks(ctx, parts, 4096);
+    let multi = dir.join("sample_multiclass_classification_data.txt");
+    let mb = data::load_libsvm_file(ctx, multi, None, parts)?;
     let mm = LogisticRegression::params().fit(&mb)?;
     let acc = mm.summary().accuracy;
     let spark_acc = f64_of(key::LOGISTIC_MULTINOMIAL, "accuracy");
@@ -192,8 +188,7 @@ pub fn run(ctx: &Context, dir: &Path, parts: usize) -> DemoResult<bool> {
     );
 
     // ALS on an 80 % split.
-    let ratings = data::load_ratings(dir.join("sample_movielens_ratings.txt"))?;
-    let all = ctx.parallelize(ratings, parts);
+    let all = data::load_ratings_file(ctx, dir.join("sample_movielens_ratings.txt"), parts)?;
     let split = all.random_split(&[0.8, 0.2], 7)?;
     let train = split[0].cache();
     let als = Als::params()

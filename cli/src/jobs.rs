@@ -19,7 +19,6 @@ use firesteel::mllib::als::{Als, ColdStartStrategy};
 use firesteel::mllib::data;
 use firesteel::mllib::kmeans::{KMeans, KMeansInit};
 use firesteel::mllib::logistic::{Family, LogisticRegression};
-use firesteel::mllib::ndarray::Array1;
 use firesteel::mllib::{Fit, Model, ParamError, ParamGuard};
 use serde_json::{json, Value};
 
@@ -308,15 +307,25 @@ pub(crate) struct KMeansArgs {
     init: Init,
 }
 
+/// LIBSVM if the first non-blank line of the first input file has a `:`, else dense.
 fn detect_format(path: &Path) -> Result<Format, Box<dyn StdError + Send + Sync>> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    Ok(if first.contains(':') {
-        Format::Libsvm
-    } else {
-        Format::Dense
-    })
+    use std::io::BufRead;
+    let files = firesteel::core::io::resolve_inputs(path)?;
+    let Some(first_file) = files.first() else {
+        return Err(format!("{}: no input files", path.display()).into());
+    };
+    let reader = std::io::BufReader::new(firesteel::core::io::open_decoded(first_file)?);
+    for line in reader.lines() {
+        let line = line.map_err(|e| format!("reading {}: {e}", first_file.display()))?;
+        if !line.trim().is_empty() {
+            return Ok(if line.contains(':') {
+                Format::Libsvm
+            } else {
+                Format::Dense
+            });
+        }
+    }
+    Ok(Format::Dense)
 }
 
 /// The library's message for a parameter it rejected, led by the flag that set it
@@ -349,12 +358,8 @@ pub(crate) fn kmeans(a: &KMeansArgs) -> JobResult {
     };
     let parts = crate::partitions(&a.common, &ctx);
     let blocks = match format {
-        Format::Libsvm => data::load_libsvm(&a.input, None)?.to_blocks(&ctx, parts, 4096),
-        Format::Dense => {
-            let x = data::load_dense(&a.input)?;
-            let n = x.nrows();
-            data::to_blocks(&ctx, &x, &Array1::zeros(n), None, parts, 4096)
-        }
+        Format::Libsvm => data::load_libsvm_file(&ctx, &a.input, None, parts)?,
+        Format::Dense => data::load_dense_file(&ctx, &a.input, parts)?,
     };
     let load_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
@@ -438,8 +443,7 @@ pub(crate) fn lr(a: &LrArgs) -> JobResult {
         })?;
     let ctx = crate::context(&a.common)?;
     let start = Instant::now();
-    let d = data::load_libsvm(&a.input, None)?;
-    let blocks = d.to_blocks(&ctx, crate::partitions(&a.common, &ctx), 4096);
+    let blocks = data::load_libsvm_file(&ctx, &a.input, None, crate::partitions(&a.common, &ctx))?;
     let load_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let model = params.fit(&blocks)?;
@@ -511,8 +515,10 @@ pub(crate) fn als(a: &AlsArgs) -> JobResult {
         .map_err(|e| invalid_flag(e, &[("reg_param", "reg")]))?;
     let ctx = crate::context(&a.common)?;
     let start = Instant::now();
-    let ratings = data::load_ratings(&a.input)?;
-    let all = ctx.parallelize(ratings, crate::partitions(&a.common, &ctx));
+    let all = data::load_ratings_file(&ctx, &a.input, crate::partitions(&a.common, &ctx))?.cache();
+    if all.count().map_err(data::input_error)? == 0 {
+        return Err(format!("{}: no records", a.input.display()).into());
+    }
     let split = all.random_split(&[1.0 - a.test_fraction, a.test_fraction], a.common.seed)?;
     let (train, test) = (split[0].cache(), split[1].cache());
     let load_s = start.elapsed().as_secs_f64();

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use firesteel_core::io::excerpt;
 use firesteel_core::{Context, Dataset};
 
 use crate::{Edge, Graph, GraphError, PartitionStrategy, Result, VertexId};
@@ -18,12 +19,47 @@ pub struct EdgeListOptions {
     pub strategy: Option<PartitionStrategy>,
 }
 
-fn parse_id(tok: &str, path: &Path, line: u64) -> Result<VertexId> {
-    tok.parse::<VertexId>().map_err(|e| GraphError::Parse {
-        path: path.to_path_buf(),
-        line,
-        message: format!("invalid vertex id {tok:?}: {e}"),
-    })
+/// An engine error as the loader reports it: a parse or I/O error of the input by itself
+/// (as a driver-side parse gives it), anything else wrapped.
+fn input_error(e: firesteel_core::Error) -> GraphError {
+    match e {
+        firesteel_core::Error::JobFailed { cause, .. } => input_error(*cause),
+        firesteel_core::Error::Parse {
+            path,
+            line,
+            message,
+        } => GraphError::Parse {
+            path,
+            line,
+            message,
+        },
+        firesteel_core::Error::Io { path, source, .. } => GraphError::Io { path, source },
+        other => GraphError::Engine(other),
+    }
+}
+
+/// [`parse_edge_line`] without the line's origin: errors are messages.
+fn edge_row(
+    line: &str,
+    canonical: bool,
+) -> std::result::Result<Option<(VertexId, VertexId)>, String> {
+    let t = line.trim();
+    if t.is_empty() || t.starts_with('#') {
+        return Ok(None);
+    }
+    let mut toks = t.split_whitespace();
+    let (Some(a), Some(b)) = (toks.next(), toks.next()) else {
+        return Err(format!("expected `src dst`, got {}", excerpt(t)));
+    };
+    let id = |tok: &str| {
+        tok.parse::<VertexId>()
+            .map_err(|e| format!("invalid vertex id {}: {e}", excerpt(tok)))
+    };
+    let (mut s, mut d) = (id(a)?, id(b)?);
+    if canonical && s > d {
+        std::mem::swap(&mut s, &mut d);
+    }
+    Ok(Some((s, d)))
 }
 
 /// Parses one line of an edge list, line `line_no` (1-based) of `path`, which errors name:
@@ -55,40 +91,20 @@ pub fn parse_edge_line(
     line_no: u64,
     canonical: bool,
 ) -> Result<Option<(VertexId, VertexId)>> {
-    let t = line.trim();
-    if t.is_empty() || t.starts_with('#') {
-        return Ok(None);
-    }
-    let mut toks = t.split_whitespace();
-    let (Some(a), Some(b)) = (toks.next(), toks.next()) else {
-        return Err(GraphError::Parse {
-            path: path.to_path_buf(),
-            line: line_no,
-            message: format!("expected `src dst`, got {t:?}"),
-        });
-    };
-    let (mut s, mut d) = (parse_id(a, path, line_no)?, parse_id(b, path, line_no)?);
-    if canonical && s > d {
-        std::mem::swap(&mut s, &mut d);
-    }
-    Ok(Some((s, d)))
-}
-
-/// Parses an edge list, line by line with [`parse_edge_line`].
-fn parse_edge_list(text: &str, path: &Path, canonical: bool) -> Result<Vec<(VertexId, VertexId)>> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        out.extend(parse_edge_line(line, path, i as u64 + 1, canonical)?);
-    }
-    Ok(out)
+    edge_row(line, canonical).map_err(|message| GraphError::Parse {
+        path: path.to_path_buf(),
+        line: line_no,
+        message,
+    })
 }
 
 /// GraphX's `GraphLoader.edgeListFile`: a graph from a file of `src dst` lines. Lines
 /// starting with `#` are comments; every edge has attribute 1, and the vertices are the
 /// ids the edges name, each with attribute 1.
 ///
-/// The file is read and parsed on the driver (so that errors can name the line), then
-/// distributed over the edge partitions.
+/// `path` is a file, directory, glob or comma-separated list, compressed or not, as
+/// `Context::text_file` takes it; each partition (a byte range of a file) is parsed
+/// inside its task, and errors still name `path:line`.
 ///
 /// # Errors
 /// [`GraphError::Io`] if the file cannot be read; [`GraphError::Parse`] naming
@@ -100,10 +116,17 @@ pub fn edge_list_file(
 ) -> Result<Graph<i32, i32>> {
     let edges = edge_list_dataset(ctx, path, &options)?;
     let g = Graph::from_edges(&edges, 1);
-    Ok(match options.strategy {
+    let g = match options.strategy {
         Some(s) => g.partition_by(s, edges.num_partitions()),
         None => g,
-    })
+    };
+    // GraphX's edgeListFile counts the cached edges to load them; so does this, so that a
+    // malformed line is reported here, naming its line.
+    match g.num_edges() {
+        Ok(_) => Ok(g),
+        Err(GraphError::Engine(e)) => Err(input_error(e)),
+        Err(e) => Err(e),
+    }
 }
 
 /// The edges [`edge_list_file`] builds its graph from, as a dataset (attribute 1 each), in
@@ -117,19 +140,19 @@ pub fn edge_list_dataset(
     path: impl AsRef<Path>,
     options: &EdgeListOptions,
 ) -> Result<Dataset<Edge<i32>>> {
-    let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| GraphError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let pairs = parse_edge_list(&text, path, options.canonical_orientation)?;
     let n = if options.num_partitions == 0 {
         ctx.default_parallelism()
     } else {
         options.num_partitions
     };
-    let edges: Vec<Edge<i32>> = pairs.into_iter().map(|(s, d)| Edge::new(s, d, 1)).collect();
-    Ok(ctx.parallelize(edges, n))
+    let canonical = options.canonical_orientation;
+    ctx.parse_text_file(path, n, move |line, origin| {
+        match edge_row(line, canonical) {
+            Ok(pair) => Ok(pair.map(|(s, d)| Edge::new(s, d, 1))),
+            Err(m) => Err(origin.error(m)),
+        }
+    })
+    .map_err(input_error)
 }
 
 #[cfg(test)]
@@ -138,14 +161,31 @@ mod tests {
 
     #[test]
     fn parse_reports_path_and_line() {
-        let p = Path::new("x.txt");
-        let ok = parse_edge_list("# c\n1 2\n\n 3\t4 extra\n5 1\n", p, true).unwrap();
-        assert_eq!(ok, vec![(1, 2), (3, 4), (1, 5)]);
-        let e = parse_edge_list("1 2\n3\n", p, false).unwrap_err();
-        assert_eq!(e.to_string().split(": ").next(), Some("x.txt:2"));
-        let e = parse_edge_list("1 2\n# ok\n3 -4\n", p, false).unwrap_err();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.txt");
+        let ctx = Context::local(2).unwrap();
+        let opts = EdgeListOptions {
+            canonical_orientation: true,
+            num_partitions: 2,
+            strategy: None,
+        };
+        std::fs::write(&p, "# c\n1 2\n\n 3\t4 extra\n5 1\n").unwrap();
+        let ok = edge_list_dataset(&ctx, &p, &opts)
+            .unwrap()
+            .collect()
+            .unwrap();
+        let pairs: Vec<_> = ok.iter().map(|e| (e.src_id, e.dst_id)).collect();
+        assert_eq!(pairs, vec![(1, 2), (3, 4), (1, 5)]);
+        std::fs::write(&p, "1 2\n3\n").unwrap();
+        let e = edge_list_file(&ctx, &p, opts).unwrap_err();
+        assert!(
+            e.to_string().starts_with(&format!("{}:2: ", p.display())),
+            "{e}"
+        );
+        std::fs::write(&p, "1 2\n# ok\n3 -4\n").unwrap();
+        let e = edge_list_file(&ctx, &p, opts).unwrap_err();
         assert!(matches!(e, GraphError::Parse { line: 3, .. }), "{e}");
-        assert!(e.to_string().starts_with("x.txt:3: invalid vertex id"));
+        assert!(e.to_string().contains("x.txt:3: invalid vertex id"));
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! Loaders and the blocked training-data layout.
 //!
+//! The `load_*_file` loaders read in parallel, parsing inside tasks (`files`); the
+//! `load_*` and `parse_*` functions read on the driver into [`LocalData`].
+//!
 //! Training data is cached as one record per block: an [`InstanceBlock`] behind an `Arc`,
 //! holding a contiguous feature matrix, labels and weights (as Spark ML's `InstanceBlock`).
 //! A cached dataset's records are cloned on read, so each read clones a pointer and the
@@ -8,11 +11,16 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use firesteel_core::io::excerpt;
 use firesteel_core::{Context, Dataset};
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{MlError, Result};
+
+mod files;
+
+pub use files::{input_error, load_dense_file, load_libsvm_file, load_ratings_file};
 
 /// Default number of rows in one block.
 pub const DEFAULT_BLOCK_ROWS: usize = 4096;
@@ -205,15 +213,60 @@ fn parse_err(path: &Path, line: usize, message: impl Into<String>) -> MlError {
     }
 }
 
-fn parse_finite(path: &Path, line: usize, s: &str, what: &str) -> Result<f64> {
+/// `s` as a finite number, or a message quoting (a prefix of) it.
+fn finite(s: &str, what: &str) -> std::result::Result<f64, String> {
     let v: f64 = s
         .trim()
         .parse()
-        .map_err(|_| parse_err(path, line, format!("cannot parse {what} {s:?} as a number")))?;
+        .map_err(|_| format!("cannot parse {what} {} as a number", excerpt(s)))?;
     if !v.is_finite() {
-        return Err(parse_err(path, line, format!("{what} {s:?} is not finite")));
+        return Err(format!("{what} {} is not finite", excerpt(s)));
     }
     Ok(v)
+}
+
+fn parse_finite(path: &Path, line: usize, s: &str, what: &str) -> Result<f64> {
+    finite(s, what).map_err(|m| parse_err(path, line, m))
+}
+
+/// [`parse_libsvm_line`] without the line's origin: errors are messages.
+pub(crate) fn libsvm_row(
+    line: &str,
+    num_features: Option<usize>,
+    features: &mut Vec<(usize, f64)>,
+) -> std::result::Result<Option<f64>, String> {
+    features.clear();
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(None);
+    }
+    let mut it = line.split_whitespace();
+    let label = finite(it.next().unwrap_or(""), "label")?;
+    let mut prev = 0usize;
+    for tok in it {
+        let (idx, val) = tok
+            .split_once(':')
+            .ok_or_else(|| format!("expected index:value, got {}", excerpt(tok)))?;
+        let idx: usize = idx
+            .parse()
+            .map_err(|_| format!("bad feature index {}", excerpt(idx)))?;
+        if idx == 0 {
+            return Err("feature indices are 1-based, got 0".into());
+        }
+        if idx <= prev {
+            return Err(format!(
+                "feature indices must be strictly increasing ({idx} after {prev})"
+            ));
+        }
+        if let Some(n) = num_features {
+            if idx > n {
+                return Err(format!("feature index {idx} exceeds num_features {n}"));
+            }
+        }
+        prev = idx;
+        features.push((idx - 1, finite(val, "feature value")?));
+    }
+    Ok(Some(label))
 }
 
 /// Parses one LIBSVM line (`label index:value ...`, 1-based strictly increasing indices),
@@ -249,46 +302,7 @@ pub fn parse_libsvm_line(
     num_features: Option<usize>,
     features: &mut Vec<(usize, f64)>,
 ) -> Result<Option<f64>> {
-    let ln = line_no;
-    features.clear();
-    let line = line.trim();
-    if line.is_empty() || line.starts_with('#') {
-        return Ok(None);
-    }
-    let mut it = line.split_whitespace();
-    let label = parse_finite(path, ln, it.next().unwrap_or(""), "label")?;
-    let mut prev = 0usize;
-    for tok in it {
-        let (idx, val) = tok
-            .split_once(':')
-            .ok_or_else(|| parse_err(path, ln, format!("expected index:value, got {tok:?}")))?;
-        let idx: usize = idx
-            .parse()
-            .map_err(|_| parse_err(path, ln, format!("bad feature index {idx:?}")))?;
-        if idx == 0 {
-            return Err(parse_err(path, ln, "feature indices are 1-based, got 0"));
-        }
-        if idx <= prev {
-            return Err(parse_err(
-                path,
-                ln,
-                format!("feature indices must be strictly increasing ({idx} after {prev})"),
-            ));
-        }
-        if let Some(n) = num_features {
-            if idx > n {
-                return Err(parse_err(
-                    path,
-                    ln,
-                    format!("feature index {idx} exceeds num_features {n}"),
-                ));
-            }
-        }
-        prev = idx;
-        let val = parse_finite(path, ln, val, "feature value")?;
-        features.push((idx - 1, val));
-    }
-    Ok(Some(label))
+    libsvm_row(line, num_features, features).map_err(|m| parse_err(path, line_no, m))
 }
 
 /// Parses LIBSVM text (`label index:value ...`, 1-based ascending indices), line by line
@@ -377,9 +391,14 @@ pub fn parse_dense_line(
     line_no: usize,
     values: &mut Vec<f64>,
 ) -> Result<bool> {
+    dense_row(line, values).map_err(|m| parse_err(path, line_no, m))
+}
+
+/// [`parse_dense_line`] without the line's origin: errors are messages.
+pub(crate) fn dense_row(line: &str, values: &mut Vec<f64>) -> std::result::Result<bool, String> {
     values.clear();
     for t in line.split_whitespace() {
-        values.push(parse_finite(path, line_no, t, "value")?);
+        values.push(finite(t, "value")?);
     }
     Ok(!values.is_empty())
 }
@@ -472,6 +491,45 @@ pub struct Rating {
     pub rating: f32,
 }
 
+/// One line of ratings, `user::item::rating[::timestamp]` or `user,item,rating[,timestamp]`
+/// (errors are messages). A blank line gives `None`, and so does a header: a CSV line whose
+/// user field is not a number, when `may_be_header` (the file's first line).
+pub(crate) fn rating_row(
+    line: &str,
+    may_be_header: bool,
+) -> std::result::Result<Option<Rating>, String> {
+    let line = line.trim();
+    if line.is_empty() {
+        return Ok(None);
+    }
+    let movielens = line.contains("::");
+    let sep = if movielens { "::" } else { "," };
+    let mut fields = [""; 4];
+    let mut n = 0;
+    for t in line.split(sep) {
+        if n < 4 {
+            fields[n] = t.trim();
+        }
+        n += 1;
+    }
+    if may_be_header && !movielens && fields[0].parse::<f64>().is_err() {
+        return Ok(None); // CSV header
+    }
+    if !(3..=4).contains(&n) {
+        return Err(format!(
+            "expected user, item, rating[, timestamp], found {n} fields"
+        ));
+    }
+    let user: u32 = fields[0]
+        .parse()
+        .map_err(|_| format!("bad user id {}", excerpt(fields[0])))?;
+    let item: u32 = fields[1]
+        .parse()
+        .map_err(|_| format!("bad item id {}", excerpt(fields[1])))?;
+    let rating = finite(fields[2], "rating")? as f32;
+    Ok(Some(Rating { user, item, rating }))
+}
+
 /// Parses ratings, either MovieLens `user::item::rating[::timestamp]` or CSV
 /// `user,item,rating[,timestamp]`, detected per line. A first CSV line whose user field is
 /// not a number is taken as a header and skipped.
@@ -479,38 +537,13 @@ pub fn parse_ratings(text: &str, path: &Path) -> Result<Vec<Rating>> {
     let mut out = Vec::new();
     let mut first = true;
     for (i, line) in text.lines().enumerate() {
-        let ln = i + 1;
-        let line = line.trim();
-        if line.is_empty() {
+        if line.trim().is_empty() {
             continue;
         }
-        let fields: Vec<&str> = if line.contains("::") {
-            line.split("::").collect()
-        } else {
-            line.split(',').map(str::trim).collect()
-        };
         let is_first = std::mem::replace(&mut first, false);
-        if is_first && !line.contains("::") && fields[0].parse::<f64>().is_err() {
-            continue; // CSV header
+        if let Some(r) = rating_row(line, is_first).map_err(|m| parse_err(path, i + 1, m))? {
+            out.push(r);
         }
-        if fields.len() < 3 || fields.len() > 4 {
-            return Err(parse_err(
-                path,
-                ln,
-                format!(
-                    "expected user, item, rating[, timestamp], found {} fields",
-                    fields.len()
-                ),
-            ));
-        }
-        let user: u32 = fields[0]
-            .parse()
-            .map_err(|_| parse_err(path, ln, format!("bad user id {:?}", fields[0])))?;
-        let item: u32 = fields[1]
-            .parse()
-            .map_err(|_| parse_err(path, ln, format!("bad item id {:?}", fields[1])))?;
-        let rating = parse_finite(path, ln, fields[2], "rating")? as f32;
-        out.push(Rating { user, item, rating });
     }
     if out.is_empty() {
         return Err(MlError::EmptyInput(path.display().to_string()));

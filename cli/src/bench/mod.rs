@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use firesteel::core::{Context, Dataset, Error, HashPartitioner, Records, Result};
+use firesteel::core::io::{excerpt, LineOrigin};
+use firesteel::core::{Context, Dataset, Error, HashPartitioner, Result};
 use firesteel::graphx::{parse_edge_line, GraphError};
 use firesteel::mllib::data::{parse_dense_line, parse_libsvm_line};
 use firesteel::mllib::MlError;
@@ -126,80 +127,28 @@ impl Block {
     }
 }
 
-/// The engine's error for a library's parse error, keeping its `path:line`.
-fn ml_err(e: MlError) -> Error {
-    match e {
-        MlError::Parse {
-            path,
-            line,
-            message,
-        } => Error::parse(path, line as u64, message),
-        e => Error::task_failed(e.to_string()),
-    }
-}
-
-/// The engine's error for a graph library's parse error, keeping its `path:line`.
-fn graph_err(e: GraphError) -> Error {
-    match e {
-        GraphError::Parse {
-            path,
-            line,
-            message,
-        } => Error::parse(path, line, message),
-        e => Error::task_failed(e.to_string()),
-    }
-}
-
-/// Parses a partition of LIBSVM lines (labels and 1-based `index:value` pairs, as
-/// [`parse_libsvm_line`]) into one block. Line numbers are relative to the partition, which
-/// is enough to find the record.
-fn libsvm_block(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<Arc<Block>>> {
+/// Rows into one block of `dims` columns.
+fn block_of(dims: usize, rows: impl Iterator<Item = (f64, Vec<(usize, f64)>)>) -> Vec<Arc<Block>> {
     let mut b = Block {
         dims,
         x: Vec::new(),
         y: Vec::new(),
     };
-    let mut features = Vec::new();
-    for (n, line) in lines.enumerate() {
-        let Some(y) =
-            parse_libsvm_line(&line, path, n + 1, Some(dims), &mut features).map_err(ml_err)?
-        else {
-            continue;
-        };
+    for (y, features) in rows {
         let row = b.x.len();
         b.x.resize(row + dims, 0.0);
-        for &(i, v) in &features {
+        for (i, v) in features {
             b.x[row + i] = v;
         }
         b.y.push(y);
     }
-    Ok(vec![Arc::new(b)])
+    vec![Arc::new(b)]
 }
 
-/// Parses a partition of whitespace-separated dense vectors (as [`parse_dense_line`]) into
-/// one block. Line numbers are relative to the partition.
-fn dense_block(path: &Path, dims: usize, lines: Records<String>) -> Result<Vec<Arc<Block>>> {
-    let mut b = Block {
-        dims,
-        x: Vec::new(),
-        y: Vec::new(),
-    };
-    let mut v = Vec::new();
-    for (n, line) in lines.enumerate() {
-        if !parse_dense_line(&line, path, n + 1, &mut v).map_err(ml_err)? {
-            continue;
-        }
-        if v.len() != dims {
-            return Err(Error::parse(
-                path,
-                n as u64 + 1,
-                format!("expected {dims} values, found {}", v.len()),
-            ));
-        }
-        b.x.extend_from_slice(&v);
-        b.y.push(0.0);
-    }
-    Ok(vec![Arc::new(b)])
+/// A line parser's error, re-made to name the line's origin (the parsers are called with
+/// line 0, so that no line number is computed for lines that parse).
+fn at_line(message: Option<String>, origin: &LineOrigin<'_>, e: String) -> Error {
+    origin.error(message.unwrap_or(e))
 }
 
 fn add_into(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
@@ -320,10 +269,15 @@ fn libsvm_blocks(
     dims: usize,
     parts: usize,
 ) -> Result<Dataset<Arc<Block>>> {
-    let path = input.to_path_buf();
     Ok(ctx
-        .text_file(input, parts)?
-        .try_map_partitions(move |_, lines| libsvm_block(&path, dims, lines)))
+        .parse_text_file(input, parts, move |line, origin| {
+            let mut f = Vec::new();
+            match parse_libsvm_line(line, origin.path(), 0, Some(dims), &mut f) {
+                Ok(label) => Ok(label.map(|y| (y, f))),
+                Err(e) => Err(at_line(ml_message(&e), origin, e.to_string())),
+            }
+        })?
+        .map_partitions(move |rows| block_of(dims, rows)))
 }
 
 fn dense_blocks(
@@ -332,10 +286,27 @@ fn dense_blocks(
     dims: usize,
     parts: usize,
 ) -> Result<Dataset<Arc<Block>>> {
-    let path = input.to_path_buf();
     Ok(ctx
-        .text_file(input, parts)?
-        .try_map_partitions(move |_, lines| dense_block(&path, dims, lines)))
+        .parse_text_file(input, parts, move |line, origin| {
+            let mut v = Vec::new();
+            match parse_dense_line(line, origin.path(), 0, &mut v) {
+                Ok(false) => Ok(None),
+                Ok(true) if v.len() != dims => {
+                    Err(origin.error(format!("expected {dims} values, found {}", v.len())))
+                }
+                Ok(true) => Ok(Some((0.0, v.into_iter().enumerate().collect()))),
+                Err(e) => Err(at_line(ml_message(&e), origin, e.to_string())),
+            }
+        })?
+        .map_partitions(move |rows| block_of(dims, rows)))
+}
+
+/// The message of a parse error, without its `path:line`.
+fn ml_message(e: &MlError) -> Option<String> {
+    match e {
+        MlError::Parse { message, .. } => Some(message.clone()),
+        _ => None,
+    }
 }
 
 fn lr_iteration(blocks: &Dataset<Arc<Block>>, w: &mut [f64]) -> Result<()> {
@@ -450,19 +421,15 @@ fn km_mapreduce(
     ))
 }
 
-/// The edges of an edge list (as [`parse_edge_line`]). Line numbers in errors are relative
-/// to the partition.
+/// The edges of an edge list (as [`parse_edge_line`]).
 fn edges(ctx: &Context, input: &Path, parts: usize) -> Result<Dataset<(u64, u64)>> {
-    let path = input.to_path_buf();
-    Ok(ctx
-        .text_file(input, parts)?
-        .try_map_partitions(move |_, lines| {
-            let mut out = Vec::new();
-            for (n, line) in lines.enumerate() {
-                out.extend(parse_edge_line(&line, &path, n as u64 + 1, false).map_err(graph_err)?);
-            }
-            Ok(out)
-        }))
+    ctx.parse_text_file(input, parts, |line, origin| {
+        match parse_edge_line(line, origin.path(), 0, false) {
+            Ok(pair) => Ok(pair),
+            Err(GraphError::Parse { message, .. }) => Err(origin.error(message)),
+            Err(e) => Err(origin.error(e.to_string())),
+        }
+    })
 }
 
 /// One PageRank step, as Spark's PageRank example: contributions joined from the links
@@ -527,13 +494,15 @@ fn pr_mapreduce(
                 links.map_values(|_| 1.0)
             } else {
                 let path = dir.join(format!("ranks-{i}"));
-                let p2 = path.clone();
-                ctx.text_file(&path, cfg.partitions)?.try_map(move |l| {
+                ctx.parse_text_file(&path, cfg.partitions, |l, origin| {
                     let parsed = l
                         .split_once('\t')
                         .and_then(|(v, r)| Some((v.parse().ok()?, r.parse().ok()?)));
-                    parsed.ok_or_else(|| Error::parse(&p2, 0, format!("bad rank `{l}`")))
-                })
+                    match parsed {
+                        Some(p) => Ok(Some(p)),
+                        None => Err(origin.error(format!("bad rank {}", excerpt(l)))),
+                    }
+                })?
             };
             pr_step(&links, &ranks, p)
                 .map(|(v, r)| format!("{v}\t{r:e}"))

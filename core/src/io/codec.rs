@@ -116,8 +116,12 @@ fn not_built(path: &Path) -> Error {
     ))
 }
 
-/// Opens a file for reading, decompressing it if its extension names a codec.
-pub(crate) fn open_decoded(path: &Path) -> Result<Box<dyn Read + Send>> {
+/// Opens a file for reading, decompressing it if its extension names a codec
+/// ([`Codec::from_path`]).
+///
+/// # Errors
+/// [`Error::Io`] naming the file if it cannot be opened.
+pub fn open_decoded(path: &Path) -> Result<Box<dyn Read + Send>> {
     let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
     match Codec::from_path(path) {
         Some(codec) => codec.decoder(file, path),

@@ -18,10 +18,11 @@ mod source;
 mod text;
 mod whole;
 
+pub use codec::open_decoded;
 pub use codec::Codec;
 pub use input::{excerpt, resolve_inputs};
 pub use source::{DataSink, DataSource, RecordBatches};
-pub use text::LineOrigin;
+pub use text::{line_number, LineOrigin};
 
 #[allow(unused_imports)] // write_part_files: for the format writers
 pub(crate) use output::{save_as_text_file, write_part_files};

@@ -61,6 +61,7 @@ struct Split {
 #[derive(Debug)]
 pub struct LineOrigin<'a> {
     path: &'a Path,
+    shared: &'a Arc<PathBuf>,
     /// Byte offset of the line's first byte (in the decompressed stream).
     offset: u64,
     /// The line's index within its split (0-based).
@@ -76,6 +77,12 @@ impl LineOrigin<'_> {
         self.path
     }
 
+    /// The file the line is in, shared: cloning it costs no allocation, so records can
+    /// carry it (to name the file in an error found later, say).
+    pub fn shared_path(&self) -> Arc<PathBuf> {
+        self.shared.clone()
+    }
+
     /// The byte offset of the line's first byte in the file (in the decompressed stream for
     /// a compressed file).
     pub fn offset(&self) -> u64 {
@@ -88,7 +95,7 @@ impl LineOrigin<'_> {
         let first = match self.split_first_line.get() {
             Some(l) => l,
             None => {
-                let l = line_of(self.path, self.split_first_offset);
+                let l = line_number(self.path, self.split_first_offset);
                 self.split_first_line.set(Some(l));
                 l
             }
@@ -103,10 +110,21 @@ impl LineOrigin<'_> {
     }
 }
 
-/// The 1-based number of the line starting at byte `offset` of an uncompressed file.
-fn line_of(path: &Path, offset: u64) -> u64 {
-    let Ok(f) = File::open(path) else { return 0 };
-    let mut r = BufReader::new(f).take(offset);
+/// The 1-based number of the line that byte `offset` of a file lies in, counting in the
+/// decompressed stream for a compressed file (as [`LineOrigin::offset`] does). It reads
+/// the file up to `offset`: for error messages, not for every record. Returns 0 if the
+/// file cannot be read.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("t.txt");
+/// std::fs::write(&path, "ab\ncd\nef\n").unwrap();
+/// assert_eq!(firesteel_core::io::line_number(&path, 0), 1);
+/// assert_eq!(firesteel_core::io::line_number(&path, 6), 3);
+/// ```
+pub fn line_number(path: &Path, offset: u64) -> u64 {
+    let Ok(f) = open_decoded(path) else { return 0 };
+    let mut r = f.take(offset);
     let mut buf = vec![0u8; 64 * 1024];
     let mut lines = 1;
     while let Ok(n) = r.read(&mut buf) {
@@ -337,6 +355,7 @@ where
             let index_in_split = r.index;
             let origin = LineOrigin {
                 path: &r.path,
+                shared: &r.path,
                 offset,
                 index_in_split,
                 split_first_offset: r.first_offset,
