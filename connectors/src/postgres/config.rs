@@ -107,13 +107,7 @@ impl PgConfig {
             }
         }
         let contents = std::fs::read_to_string(&path).ok()?;
-        pgpass_lookup(
-            &contents,
-            &self.host,
-            self.port,
-            &self.dbname,
-            &self.user,
-        )
+        pgpass_lookup(&contents, &self.host, self.port, &self.dbname, &self.user)
     }
 
     /// Opens a connection (no TLS), with the session's time zone set to UTC so that date
@@ -139,12 +133,15 @@ impl PgConfig {
             c.password(p);
         }
         let server = self.server();
-        let mut client = c
-            .connect(::postgres::NoTls)
-            .map_err(|e| match classify(&e, &server, None, "connecting") {
-                PgError::Query { message, .. } => PgError::Connect { server: server.clone(), message },
+        let mut client = c.connect(::postgres::NoTls).map_err(|e| {
+            match classify(&e, &server, None, "connecting") {
+                PgError::Query { message, .. } => PgError::Connect {
+                    server: server.clone(),
+                    message,
+                },
                 other => other,
-            })?;
+            }
+        })?;
         client
             .batch_execute("SET TIME ZONE 'UTC'")
             .map_err(|e| classify(&e, &server, None, "setting the time zone"))?;
@@ -222,16 +219,24 @@ impl PgUrl {
         };
         let (user, password) = match userinfo {
             Some(u) => match u.split_once(':') {
-                Some((u, p)) => (decode(u).map_err(|m| bad(&m))?, Some(decode(p).map_err(|m| bad(&m))?)),
+                Some((u, p)) => (
+                    decode(u).map_err(|m| bad(&m))?,
+                    Some(decode(p).map_err(|m| bad(&m))?),
+                ),
                 None => (decode(u).map_err(|m| bad(&m))?, None),
             },
             None => (String::new(), None),
         };
         let (host, port) = if let Some(r) = hostport.strip_prefix('[') {
-            let (h, after) = r.split_once(']').ok_or_else(|| bad("unclosed [ in the host"))?;
+            let (h, after) = r
+                .split_once(']')
+                .ok_or_else(|| bad("unclosed [ in the host"))?;
             let port = match after {
                 "" => None,
-                p => Some(p.strip_prefix(':').ok_or_else(|| bad("junk after the host"))?),
+                p => Some(
+                    p.strip_prefix(':')
+                        .ok_or_else(|| bad("junk after the host"))?,
+                ),
             };
             (h.to_string(), port)
         } else {
@@ -248,7 +253,11 @@ impl PgUrl {
                 .filter(|&p| p != 0)
                 .ok_or_else(|| bad(&format!("invalid port {p:?}")))?,
         };
-        let host = if host.is_empty() { "localhost".to_string() } else { host };
+        let host = if host.is_empty() {
+            "localhost".to_string()
+        } else {
+            host
+        };
         let user = if user.is_empty() {
             std::env::var("PGUSER")
                 .or_else(|_| std::env::var("USER"))
@@ -257,7 +266,11 @@ impl PgUrl {
             user
         };
         let dbname = decode(path).map_err(|m| bad(&m))?;
-        let dbname = if dbname.is_empty() { user.clone() } else { dbname };
+        let dbname = if dbname.is_empty() {
+            user.clone()
+        } else {
+            dbname
+        };
         let mut config = PgConfig::new(host, port, user, dbname);
         config.password = password;
         let mut u = PgUrl {

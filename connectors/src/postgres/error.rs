@@ -142,7 +142,8 @@ pub(crate) fn classify(
             server: server.to_string(),
             message: "no password given (in the URL, PGPASSWORD or ~/.pgpass)".into(),
         };
-    } else if e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+    } else if e.is_closed()
+        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
     {
         return PgError::Connect {
             server: server.to_string(),

@@ -593,20 +593,24 @@ mod tests {
         // "overflow of partition bound difference does not give negative stride".
         let c = column_partition("id", ColumnKind::Integer, i64::MIN, i64::MAX, 3).unwrap();
         assert_eq!(c.len(), 3);
-        assert!(c[0].as_deref().unwrap().starts_with("id < -3074457345618258"));
+        assert!(c[0]
+            .as_deref()
+            .unwrap()
+            .starts_with("id < -3074457345618258"));
     }
 
     #[test]
     fn uneven_integer_strides_align_the_first_boundary() {
-        // 0..10 in 4: precise stride 2.5, stride 2, lost 2 strides, first boundary +2.
+        // 0..10 in 4: precise stride 2.5, stride 2; 0.5 * 4 / 2 = 1 stride lost, half of
+        // it (one value) moves the first boundary up: 3, 5, 7 instead of 2, 4, 6.
         let c = clauses("x", ColumnKind::Integer, "0", "10", 4);
         assert_eq!(
             c,
             [
-                "x < 4 or x is null",
-                "x >= 4 AND x < 6",
-                "x >= 6 AND x < 8",
-                "x >= 8",
+                "x < 3 or x is null",
+                "x >= 3 AND x < 5",
+                "x >= 5 AND x < 7",
+                "x >= 7",
             ]
         );
     }
@@ -616,14 +620,24 @@ mod tests {
         for days in [-719_528, -1, 0, 1, 10_957, 17_720, 2_932_896] {
             assert_eq!(parse_date(&format_date(days)), Some(days), "{days}");
         }
-        for us in [0, 1, -1, 1_500_000, 1_531_000_000_000_001, -62_135_596_800_000_000] {
+        for us in [
+            0,
+            1,
+            -1,
+            1_500_000,
+            1_531_000_000_000_001,
+            -62_135_596_800_000_000,
+        ] {
             assert_eq!(parse_timestamp(&format_timestamp(us)), Some(us), "{us}");
         }
         assert_eq!(parse_date("2018-7-6"), parse_date("2018-07-06"));
         assert_eq!(parse_date("2018"), parse_date("2018-01-01"));
         assert_eq!(parse_date("2018-02-30"), None);
         assert_eq!(parse_timestamp("2018-07-06 25:00:00"), None);
-        assert_eq!(parse_timestamp("2018-07-06 1:2"), parse_timestamp("2018-07-06 01:02:00"));
+        assert_eq!(
+            parse_timestamp("2018-07-06 1:2"),
+            parse_timestamp("2018-07-06 01:02:00")
+        );
         assert_eq!(ColumnKind::Timestamp.literal(0), "'1970-01-01 00:00:00'");
     }
 }

@@ -112,7 +112,9 @@ tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
 
 impl FromRow for Vec<Value> {
     fn from_row(row: &Row) -> Result<Self, BoxError> {
-        (0..row.len()).map(|i| Ok(row.try_get::<_, Value>(i)?)).collect()
+        (0..row.len())
+            .map(|i| Ok(row.try_get::<_, Value>(i)?))
+            .collect()
     }
 }
 
@@ -194,7 +196,9 @@ impl<'a> FromSql<'a> for Date {
 
 impl ToSql for Date {
     fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        self.0.saturating_sub(PG_EPOCH_DAYS).to_sql(&Type::INT4, out)
+        self.0
+            .saturating_sub(PG_EPOCH_DAYS)
+            .to_sql(&Type::INT4, out)
     }
     fn accepts(ty: &Type) -> bool {
         *ty == Type::DATE
@@ -337,8 +341,12 @@ impl ToSql for Value {
         match (self, ty) {
             (Value::Null, _) => Ok(IsNull::Yes),
             (Value::Bool(b), &Type::BOOL) => b.to_sql(ty, out),
-            (Value::Int(i), &Type::INT2) => i16::try_from(*i).map_err(|_| range(i))?.to_sql(ty, out),
-            (Value::Int(i), &Type::INT4) => i32::try_from(*i).map_err(|_| range(i))?.to_sql(ty, out),
+            (Value::Int(i), &Type::INT2) => {
+                i16::try_from(*i).map_err(|_| range(i))?.to_sql(ty, out)
+            }
+            (Value::Int(i), &Type::INT4) => {
+                i32::try_from(*i).map_err(|_| range(i))?.to_sql(ty, out)
+            }
             (Value::Int(i), &Type::INT8) => i.to_sql(ty, out),
             (Value::Int(i), &Type::FLOAT4) => (*i as f32).to_sql(ty, out),
             (Value::Int(i), &Type::FLOAT8) => (*i as f64).to_sql(ty, out),

@@ -249,8 +249,12 @@ impl<T> PgSink<T> {
                 table: self.table.clone(),
             });
         }
-        tx.batch_execute(&format!("CREATE TABLE {} ({})", self.table, self.column_defs()))
-            .map_err(|e| self.err(e, "creating it"))
+        tx.batch_execute(&format!(
+            "CREATE TABLE {} ({})",
+            self.table,
+            self.column_defs()
+        ))
+        .map_err(|e| self.err(e, "creating it"))
     }
 
     fn write(&self, partition: usize, records: &mut dyn Iterator<Item = T>) -> Result<u64, PgError>
@@ -283,17 +287,18 @@ impl<T> PgSink<T> {
         let mut n = 0u64;
         for record in records {
             n += 1;
-            let mut put = |values: &[&(dyn ::postgres::types::ToSql + Sync)]| -> Result<(), BoxError> {
-                if values.len() != types.len() {
-                    return Err(format!(
-                        "the record has {} value(s), the table {} column(s)",
-                        values.len(),
-                        types.len()
-                    )
-                    .into());
-                }
-                writer.write(values).map_err(|e| e.into())
-            };
+            let mut put =
+                |values: &[&(dyn ::postgres::types::ToSql + Sync)]| -> Result<(), BoxError> {
+                    if values.len() != types.len() {
+                        return Err(format!(
+                            "the record has {} value(s), the table {} column(s)",
+                            values.len(),
+                            types.len()
+                        )
+                        .into());
+                    }
+                    writer.write(values).map_err(|e| e.into())
+                };
             record.to_row(&mut put).map_err(|e| PgError::Query {
                 server: self.config.server(),
                 what: format!("table {}, {doing}", self.table),
@@ -364,9 +369,7 @@ impl<T> PgSink<T> {
                 "INSERT INTO {}{into} SELECT {cols} FROM {stg}; DROP TABLE {stg}",
                 self.table
             ))
-            .map_err(|e| {
-                self.err(e, &format!("moving partition {p}'s rows from {stg}"))
-            })?;
+            .map_err(|e| self.err(e, &format!("moving partition {p}'s rows from {stg}")))?;
         }
         tx.commit().map_err(|e| self.err(e, "committing"))
     }
@@ -412,8 +415,7 @@ impl<T: ToRow + Clone + Send + Sync + 'static> DataSink<T> for PgSink<T> {
             (_, false) if self.columns.is_empty() => Err(PgError::Query {
                 server: self.config.server(),
                 what: format!("table {}", self.table),
-                message: "the table does not exist and no columns were given to create it"
-                    .into(),
+                message: "the table does not exist and no columns were given to create it".into(),
             }
             .into()),
             _ => Ok(()),
@@ -478,7 +480,9 @@ mod tests {
             .unwrap();
         assert_eq!(c.staging_table(0), "firesteel_stg_nightly_7_0");
         for bad in ["", "Caps", "semi;colon", &"x".repeat(33)] {
-            let e = PgSink::<(i64,)>::builder(cfg.clone(), "t").job_id(bad).build();
+            let e = PgSink::<(i64,)>::builder(cfg.clone(), "t")
+                .job_id(bad)
+                .build();
             assert!(e.is_err(), "{bad}");
         }
         assert!(PgSink::<(i64,)>::builder(cfg, " ").build().is_err());
