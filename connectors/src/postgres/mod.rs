@@ -14,7 +14,7 @@
 //!   from the URL, else `PGPASSWORD`, else `~/.pgpass` ([`pgpass_lookup`]).
 //! - Errors: [`PgError`], one line naming the server and the table.
 //!
-//! The driver is the synchronous [`postgres`](::postgres) crate, re-exported as
+//! The driver is the synchronous `postgres` crate (over tokio-postgres), re-exported as
 //! [`client`].
 //!
 //! ```no_run

@@ -1,23 +1,6 @@
 //! [`PgSink`]: a dataset written into a table exactly once, with Spark's save modes.
 //!
-//! # How a retried task never duplicates rows
-//!
-//! Each task writes its partition into a staging table of its own,
-//! `firesteel_stg_<job>_<partition>` (an `UNLOGGED` table in the session's current
-//! schema), in one transaction that drops any staging table of an earlier attempt of the
-//! same partition, creates it afresh and fills it with `COPY ... FROM STDIN BINARY`. A
-//! failed attempt leaves either nothing or a complete staging table of its own that the
-//! next attempt replaces atomically; an attempt that saw its input end early (an upstream
-//! error) fails its task after writing, and its retry replaces what it wrote.
-//!
-//! [`commit`](DataSink::commit) runs once every partition is written: in one transaction
-//! it applies the save mode (create, drop or truncate the target), moves every staging
-//! table's rows into the target with `INSERT ... SELECT`, and drops the staging tables.
-//! Readers see the table before or after the whole write, never part of it.
-//! [`abort`](DataSink::abort) drops the job's staging tables.
-//!
-//! The job id is random per sink; in cluster mode, where every process builds the sink,
-//! give them all the same one with [`PgSinkBuilder::job_id`].
+//! See [`PgSink`] for how a retried task never duplicates rows.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -140,7 +123,31 @@ impl<T> PgSinkBuilder<T> {
 }
 
 /// A PostgreSQL table as a [`DataSink`], written exactly once however often tasks are
-/// retried (see the [module documentation](self) for how), with Spark's save modes.
+/// retried, with Spark's save modes.
+///
+/// # Exactly once: how a retried task never duplicates rows
+///
+/// Each task writes its partition into a staging table of its own,
+/// `firesteel_stg_<job>_<partition>` (an `UNLOGGED` table in the session's current
+/// schema), in one transaction that drops any staging table of an earlier attempt of the
+/// same partition, creates it afresh and fills it with `COPY ... FROM STDIN BINARY`. A
+/// failed attempt leaves either nothing or a complete staging table of its own that the
+/// next attempt replaces atomically; an attempt that saw its input end early (an upstream
+/// error) fails its task after writing, and its retry replaces what it wrote.
+///
+/// [`commit`](DataSink::commit) runs once every partition is written: in one transaction
+/// it applies the save mode (create, drop or truncate the target), moves every staging
+/// table's rows into the target with `INSERT ... SELECT`, and drops the staging tables.
+/// Readers see the table before or after the whole write, never part of it.
+/// [`abort`](DataSink::abort) drops the job's staging tables. (One gap remains, as in
+/// any two-phase write without a transaction log: if the connection drops after the
+/// server commits but before it says so, the commit task fails and its retry finds no
+/// staging tables; the rows are in the table once, but the job reports a failure.)
+///
+/// The job id is random per sink; in cluster mode, where every process builds the sink,
+/// give them all the same one with [`PgSinkBuilder::job_id`].
+///
+/// # Example
 ///
 /// ```no_run
 /// use firesteel_connectors::postgres::{PgConfig, PgSink, SaveMode};

@@ -227,7 +227,8 @@ impl PgSourceBuilder {
 /// its partition column's ranges (see [`column_partition`]), each read inside its task on
 /// its own connection, in a read-only transaction, through a cursor fetched
 /// [`fetch_size`](PgSourceBuilder::fetch_size) rows at a time, so a partition is never
-/// held in memory whole.
+/// held in memory whole. As in Spark, each partition reads its own snapshot: rows
+/// changed while the job runs may be seen by one partition and not another.
 ///
 /// ```no_run
 /// use firesteel_connectors::postgres::{PgSource, Value};
