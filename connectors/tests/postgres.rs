@@ -394,6 +394,58 @@ fn retried_task_writes_each_row_once() {
     assert_eq!(count_staging(&url, &job), 0, "staging tables are dropped");
 }
 
+/// A value that fails to encode the first time record 25 is written, once per test run:
+/// the sink's own write fails half-way through a partition's COPY.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct FailsOnce(i64);
+
+static FAILS_ONCE: AtomicBool = AtomicBool::new(false);
+
+impl firesteel_connectors::postgres::ToSql for FailsOnce {
+    fn to_sql(
+        &self,
+        ty: &firesteel_connectors::postgres::client::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<
+        firesteel_connectors::postgres::client::types::IsNull,
+        firesteel_connectors::postgres::BoxError,
+    > {
+        if self.0 == 25 && !FAILS_ONCE.swap(true, Ordering::SeqCst) {
+            return Err("injected encoding failure".into());
+        }
+        self.0.to_sql(ty, out)
+    }
+    fn accepts(ty: &firesteel_connectors::postgres::client::types::Type) -> bool {
+        <i64 as firesteel_connectors::postgres::ToSql>::accepts(ty)
+    }
+    firesteel_connectors::postgres::client::types::to_sql_checked!();
+}
+
+#[test]
+fn sink_failing_mid_copy_is_rolled_back_and_retried() {
+    let url = server!("sink_failing_mid_copy_is_rolled_back_and_retried");
+    client(&url)
+        .batch_execute("DROP TABLE IF EXISTS t_midcopy")
+        .unwrap();
+    let ds = ctx().parallelize((0..100).map(|i| (FailsOnce(i), i * 2)).collect(), 2);
+    let sink = PgSink::builder(config(&url), "t_midcopy")
+        .columns([("id", "bigint"), ("twice", "bigint")])
+        .build()
+        .unwrap();
+    let job = sink.job_id().to_string();
+    ds.write_to(sink).unwrap();
+    assert!(
+        FAILS_ONCE.load(Ordering::SeqCst),
+        "the failure was injected"
+    );
+    let row = client(&url)
+        .query_one("SELECT count(*), count(DISTINCT id) FROM t_midcopy", &[])
+        .unwrap();
+    let (n, distinct): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!((n, distinct), (100, 100));
+    assert_eq!(count_staging(&url, &job), 0);
+}
+
 #[test]
 fn save_modes() {
     let url = server!("save_modes");

@@ -53,7 +53,7 @@ pub use ::postgres::types::{FromSql, ToSql};
 pub use ::postgres::Row;
 pub use config::{pgpass_lookup, PgConfig, PgUrl};
 pub use error::PgError;
-pub use partition::{column_partition, ColumnKind};
+pub use partition::{column_partition, ColumnKind, MAX_PARTITIONS};
 pub use row::{BoxError, Date, FromRow, Timestamp, ToRow, Value};
 pub use sink::{PgSink, PgSinkBuilder, SaveMode};
 pub use source::{PgSource, PgSourceBuilder, DEFAULT_FETCH_SIZE};

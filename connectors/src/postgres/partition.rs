@@ -76,6 +76,9 @@ impl ColumnKind {
     }
 }
 
+/// The most partitions [`column_partition`] makes (each is a task and a connection).
+pub const MAX_PARTITIONS: usize = 1_000_000;
+
 /// The WHERE clause of each partition of a read of `column` (already quoted as SQL) by
 /// ranges, exactly as Spark's `JDBCRelation.columnPartition` (Spark 3.2 and later) builds
 /// them; `None` reads the whole relation in one partition.
@@ -110,6 +113,11 @@ pub fn column_partition(
 ) -> Result<Vec<Option<String>>, PgError> {
     if num_partitions <= 1 || lower == upper {
         return Ok(vec![None]);
+    }
+    if num_partitions > MAX_PARTITIONS {
+        return Err(PgError::InvalidOption(format!(
+            "num_partitions {num_partitions} is more than {MAX_PARTITIONS}"
+        )));
     }
     if lower > upper {
         return Err(PgError::InvalidOption(format!(
@@ -571,6 +579,7 @@ mod tests {
         let c = clauses("THEID", ColumnKind::Integer, "0", "4", 3);
         assert_eq!(c.len(), 3);
         assert_eq!(c[0], "THEID < 1 or THEID is null");
+        assert!(column_partition("id", ColumnKind::Integer, 0, i64::MAX, usize::MAX).is_err());
         // Equal bounds and zero partitions: one partition reading everything.
         assert_eq!(
             column_partition("id", ColumnKind::Integer, 5, 5, 4).unwrap(),
