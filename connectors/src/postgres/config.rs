@@ -154,6 +154,8 @@ impl PgConfig {
 ///
 /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB?table=T&partition_column=C&num_partitions=N&lower_bound=L&upper_bound=U`
 ///
+/// Spark's own names are accepted too (`dbtable`, `partitionColumn`, `lowerBound`,
+/// `upperBound`, `numPartitions`, `fetchsize`).
 /// Also `postgresql://`; `query=SQL` instead of `table`; `fetch_size=N`; `columns=a,b`;
 /// `connect_timeout=SECONDS`; `sslmode=disable|allow|prefer` (TLS is not supported).
 /// Components are percent-decoded. Without a user, `PGUSER` or `USER`; without a database,
@@ -295,11 +297,11 @@ impl PgUrl {
             match k.as_str() {
                 "table" | "dbtable" => u.table = Some(v),
                 "query" => u.query = Some(v),
-                "partition_column" => u.partition_column = Some(v),
-                "lower_bound" => u.lower_bound = Some(v),
-                "upper_bound" => u.upper_bound = Some(v),
-                "num_partitions" => u.num_partitions = Some(count(&v)?),
-                "fetch_size" => u.fetch_size = Some(count(&v)?),
+                "partition_column" | "partitionColumn" => u.partition_column = Some(v),
+                "lower_bound" | "lowerBound" => u.lower_bound = Some(v),
+                "upper_bound" | "upperBound" => u.upper_bound = Some(v),
+                "num_partitions" | "numPartitions" => u.num_partitions = Some(count(&v)?),
+                "fetch_size" | "fetchsize" => u.fetch_size = Some(count(&v)?),
                 "columns" => u.columns = Some(v),
                 "connect_timeout" => {
                     u.config.connect_timeout = Duration::from_secs(count(&v)? as u64)
@@ -459,6 +461,25 @@ mod tests {
         assert_eq!(u.lower_bound.as_deref(), Some("2018-07-06 00:00:00"));
         assert_eq!(u.num_partitions, Some(3));
         assert_eq!(u.columns.as_deref(), Some("a,b"));
+
+        // Spark's option names.
+        let u = PgUrl::parse(
+            "postgres://u@h/d?dbtable=t&partitionColumn=c&lowerBound=1&upperBound=9&numPartitions=2&fetchsize=5",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                u.table.as_deref(),
+                u.partition_column.as_deref(),
+                u.num_partitions,
+                u.fetch_size
+            ),
+            (Some("t"), Some("c"), Some(2), Some(5))
+        );
+        assert_eq!(
+            (u.lower_bound.as_deref(), u.upper_bound.as_deref()),
+            (Some("1"), Some("9"))
+        );
 
         // No database: the user's name.
         let u = PgUrl::parse("postgres://app@h").unwrap();
