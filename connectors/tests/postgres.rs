@@ -579,6 +579,7 @@ fn connection_errors_are_one_line_and_name_the_source() {
     let msg = e.to_string();
     assert!(msg.contains(&good.server()), "{msg}");
     assert!(msg.contains("password authentication failed"), "{msg}");
+    assert!(msg.contains("(reading table t_err)"), "{msg}");
     assert!(!msg.contains('\n'));
     let source = PgSource::builder(wrong)
         .table("t_err")
@@ -620,6 +621,7 @@ fn connection_errors_are_one_line_and_name_the_source() {
         msg.contains("cannot connect") && msg.contains(&format!(":{port}/")),
         "{msg}"
     );
+    assert!(msg.contains("(writing table t_err)"), "{msg}");
     assert!(!msg.contains('\n'), "{msg}");
 
     // A missing table.

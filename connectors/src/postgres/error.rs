@@ -70,6 +70,24 @@ pub enum PgError {
     InvalidOption(String),
 }
 
+impl PgError {
+    /// Adds what was being done (`"reading table orders"`) to a connection or
+    /// authentication error, which otherwise names only the server.
+    pub fn context(self, what: &str) -> PgError {
+        match self {
+            PgError::Connect { server, message } => PgError::Connect {
+                server,
+                message: format!("{message} ({what})"),
+            },
+            PgError::Auth { server, message } => PgError::Auth {
+                server,
+                message: format!("{message} ({what})"),
+            },
+            e => e,
+        }
+    }
+}
+
 impl From<PgError> for firesteel_core::Error {
     fn from(e: PgError) -> Self {
         match e {

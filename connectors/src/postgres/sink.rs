@@ -217,6 +217,12 @@ impl<T> PgSink<T> {
         format!("firesteel_stg_{}_{partition}", self.job)
     }
 
+    fn connect(&self) -> Result<::postgres::Client, PgError> {
+        self.config
+            .connect()
+            .map_err(|e| e.context(&format!("writing table {}", self.table)))
+    }
+
     fn err(&self, e: ::postgres::Error, doing: &str) -> PgError {
         classify(
             &e,
@@ -269,7 +275,7 @@ impl<T> PgSink<T> {
         T: ToRow,
     {
         let doing = format!("writing partition {partition}");
-        let mut client = self.config.connect()?;
+        let mut client = self.connect()?;
         let mut tx = client.transaction().map_err(|e| self.err(e, &doing))?;
         let stg = self.staging_table(partition);
         let create = if self.columns.is_empty() {
@@ -324,7 +330,7 @@ impl<T> PgSink<T> {
     }
 
     fn commit_all(&self, num_partitions: usize) -> Result<(), PgError> {
-        let mut client = self.config.connect()?;
+        let mut client = self.connect()?;
         let mut tx = client
             .transaction()
             .map_err(|e| self.err(e, "committing"))?;
@@ -407,7 +413,7 @@ impl<T> PgSink<T> {
 
 impl<T: ToRow + Clone + Send + Sync + 'static> DataSink<T> for PgSink<T> {
     fn prepare(&self, _num_partitions: usize) -> firesteel_core::Result<()> {
-        let mut client = self.config.connect()?;
+        let mut client = self.connect()?;
         let exists = self.exists(&mut client)?;
         match (self.mode, exists) {
             (SaveMode::ErrorIfExists, true) => Err(PgError::TableExists {

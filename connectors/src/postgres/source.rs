@@ -162,7 +162,10 @@ impl PgSourceBuilder {
                         "{what}: a partition column needs num_partitions"
                     ))
                 })?;
-                let mut client = self.config.connect()?;
+                let mut client = self
+                    .config
+                    .connect()
+                    .map_err(|e| e.context(&format!("reading {what}")))?;
                 let err = |e: ::postgres::Error, doing: &str| {
                     classify(&e, &server, table.as_deref(), &format!("{what}, {doing}"))
                 };
@@ -340,7 +343,10 @@ impl<T: 'static> DataSource<T> for PgSource<T> {
         })?;
         let server = self.config.server();
         let what = format!("{}, partition {partition}", self.what);
-        let mut client = self.config.connect()?;
+        let mut client = self
+            .config
+            .connect()
+            .map_err(|e| e.context(&format!("reading {what}")))?;
         let err = |e: ::postgres::Error| -> firesteel_core::Error {
             classify(&e, &server, self.table.as_deref(), &what).into()
         };
