@@ -580,6 +580,7 @@ fn connection_errors_are_one_line_and_name_the_source() {
     assert!(msg.contains(&good.server()), "{msg}");
     assert!(msg.contains("password authentication failed"), "{msg}");
     assert!(msg.contains("(reading table t_err)"), "{msg}");
+    eprintln!("wrong password, building: {msg}");
     assert!(!msg.contains('\n'));
     let source = PgSource::builder(wrong)
         .table("t_err")
@@ -593,6 +594,7 @@ fn connection_errors_are_one_line_and_name_the_source() {
     let msg = ctx.read_source(source).count().unwrap_err().to_string();
     assert!(msg.contains("authentication failed"), "{msg}");
     assert!(msg.contains("postgres table t_err on"), "{msg}");
+    eprintln!("wrong password, in a task: {msg}");
     assert!(!msg.contains('\n'), "{msg}");
 
     // An unreachable port.
@@ -622,6 +624,7 @@ fn connection_errors_are_one_line_and_name_the_source() {
         "{msg}"
     );
     assert!(msg.contains("(writing table t_err)"), "{msg}");
+    eprintln!("unreachable port, writing: {msg}");
     assert!(!msg.contains('\n'), "{msg}");
 
     // A missing table.
