@@ -7,6 +7,8 @@
 //!
 //! Features:
 //! - `cluster`: cluster mode over timely-dataflow (`firesteel-core/cluster`), off by default.
+//! - `postgres`: the PostgreSQL data source and sink, as `firesteel::connectors`
+//!   (`firesteel-connectors` with its `postgres` feature), off by default.
 //!
 //! ```
 //! use firesteel::Context;
@@ -16,6 +18,8 @@
 //! assert_eq!(sum, 55);
 //! ```
 
+#[cfg(feature = "postgres")]
+pub use firesteel_connectors as connectors;
 pub use firesteel_core as core;
 pub use firesteel_core::{example, Context, ContextBuilder, Dataset, Error, Result, StorageLevel};
 pub use firesteel_graphx as graphx;
