@@ -66,9 +66,15 @@ pub enum Error {
     /// A task panicked; the payload message is kept.
     #[error("task panicked: {0}")]
     TaskPanicked(String),
-    /// A task failed for a reason given by user code or fault injection.
+    /// A task failed for a reason given by user code or fault injection; the task is
+    /// retried.
     #[error("task failed: {0}")]
     TaskFailed(String),
+    /// A task failed in a way every attempt would repeat (wrong credentials, a table that
+    /// already exists, a schema that does not match): the job fails at once, without
+    /// retries. See [`Error::is_retryable`].
+    #[error("{0}")]
+    Unrecoverable(String),
     /// The map output a reduce task needed is gone; the scheduler re-runs the map task.
     #[error("shuffle {shuffle} output of map partition {map_partition} is missing")]
     FetchFailed {
@@ -134,6 +140,30 @@ impl Error {
     /// Builds an error that fails the current task (and, after retries, the job).
     pub fn task_failed(message: impl Into<String>) -> Self {
         Error::TaskFailed(message.into())
+    }
+
+    /// Whether a task that failed with this error is tried again. Bad input
+    /// ([`Error::Parse`]), invalid arguments, an output that exists, an input glob that
+    /// matches nothing and [`Error::Unrecoverable`] fail the same way every time, so the
+    /// job fails at once; anything else (I/O, a lost connection, a panic) is retried up to
+    /// the context's task attempts, as Spark retries a failed task.
+    ///
+    /// ```
+    /// use firesteel_core::Error;
+    ///
+    /// assert!(Error::task_failed("connection reset").is_retryable());
+    /// assert!(!Error::Unrecoverable("table t already exists".into()).is_retryable());
+    /// assert!(!Error::parse("in.txt", 3, "bad number").is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        !matches!(
+            self,
+            Error::Parse { .. }
+                | Error::InvalidArgument(_)
+                | Error::OutputExists(_)
+                | Error::NoMatch(_)
+                | Error::Unrecoverable(_)
+        )
     }
 
     /// The innermost cause of a job failure, or the error itself.

@@ -445,7 +445,7 @@ impl Job<'_> {
                         metrics.failed_attempts += 1;
                         attempts[i] += 1;
                         // Bad input fails the same way every time: do not retry it.
-                        let fatal = matches!(e, Error::Parse { .. });
+                        let fatal = !e.is_retryable();
                         if (fatal || attempts[i] >= ctx.config.max_task_attempts) && abort.is_none()
                         {
                             abort = Some(Error::JobFailed {

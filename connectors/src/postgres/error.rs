@@ -90,8 +90,13 @@ impl PgError {
 
 impl From<PgError> for firesteel_core::Error {
     fn from(e: PgError) -> Self {
+        // What every attempt would repeat fails the job at once; a lost connection or a
+        // failed statement is retried, as Spark retries a failed task.
         match e {
             PgError::InvalidOption(_) => firesteel_core::Error::InvalidArgument(e.to_string()),
+            PgError::Auth { .. } | PgError::NoSuchTable { .. } | PgError::TableExists { .. } => {
+                firesteel_core::Error::Unrecoverable(e.to_string())
+            }
             e => firesteel_core::Error::TaskFailed(e.to_string()),
         }
     }
