@@ -1,0 +1,172 @@
+//! The parallel loaders (files parsed inside tasks) give the same records as the
+//! driver-side loaders on the bundled data, locally and on 1, 2 and 3 cluster processes
+//! (played by threads, each with its own context), and name `path:line` for a bad line far
+//! past the first split.
+#![cfg(feature = "cluster")]
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use firesteel::core::ClusterConfig;
+use firesteel::graphx::{edge_list_dataset, parse_edge_line, EdgeListOptions};
+use firesteel::mllib::data::{self, InstanceBlock};
+use firesteel::mllib::ndarray::{concatenate, Array2, Axis};
+use firesteel::mllib::MlError;
+use firesteel::Context;
+
+fn data_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(name)
+}
+
+/// Runs `program` on a local context and on `n` = 1, 2, 3 cluster processes (threads),
+/// returning every process's result.
+fn everywhere<R: Send + 'static>(
+    program: impl Fn(&Context) -> R + Send + Sync + Clone + 'static,
+) -> Vec<R> {
+    let mut out = vec![program(&Context::local(2).unwrap())];
+    for n in 1..=3 {
+        let listeners: Vec<TcpListener> = (0..n)
+            .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let peers: Vec<String> = listeners
+            .iter()
+            .map(|l| l.local_addr().unwrap().to_string())
+            .collect();
+        drop(listeners);
+        let session = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        let handles: Vec<_> = (0..n)
+            .map(|rank| {
+                let (peers, program) = (peers.clone(), program.clone());
+                std::thread::spawn(move || {
+                    let cfg = ClusterConfig::new(rank, peers)
+                        .session(session)
+                        .connect_timeout(Duration::from_secs(20))
+                        .round_timeout(Duration::from_secs(60));
+                    let ctx = Context::builder().threads(2).cluster(cfg).build().unwrap();
+                    program(&ctx)
+                })
+            })
+            .collect();
+        out.extend(handles.into_iter().map(|h| h.join().unwrap()));
+    }
+    out
+}
+
+/// The rows of cached blocks, stacked in order, and their labels.
+fn stacked(blocks: &[Arc<InstanceBlock>]) -> (Array2<f64>, Vec<f64>) {
+    let views: Vec<_> = blocks.iter().map(|b| b.features.view()).collect();
+    let x = concatenate(Axis(0), &views).unwrap();
+    let y = blocks.iter().flat_map(|b| b.labels.to_vec()).collect();
+    (x, y)
+}
+
+#[test]
+fn libsvm_and_dense_blocks_equal_the_driver_side_loaders() {
+    for name in ["sample_libsvm_data.txt", "sample_multiclass_classification_data.txt"] {
+        let want = data::load_libsvm(data_file(name), None).unwrap();
+        let path = data_file(name);
+        for (x, y) in everywhere(move |ctx| {
+            let blocks = data::load_libsvm_file(ctx, &path, None, 3).unwrap();
+            stacked(&blocks.collect().unwrap())
+        }) {
+            assert_eq!(x, want.features, "{name}");
+            assert_eq!(y, want.labels.to_vec(), "{name}");
+        }
+    }
+    let want = data::load_dense(data_file("kmeans_data.txt")).unwrap();
+    for (x, y) in everywhere(|ctx| {
+        let blocks = data::load_dense_file(ctx, data_file("kmeans_data.txt"), 4).unwrap();
+        stacked(&blocks.collect().unwrap())
+    }) {
+        assert_eq!(x, want);
+        assert!(y.iter().all(|&l| l == 0.0));
+    }
+}
+
+#[test]
+fn ratings_edges_and_words_equal_the_driver_side_parses() {
+    let want = data::load_ratings(data_file("sample_movielens_ratings.txt")).unwrap();
+    for got in everywhere(|ctx| {
+        data::load_ratings_file(ctx, data_file("sample_movielens_ratings.txt"), 3)
+            .unwrap()
+            .collect()
+            .unwrap()
+    }) {
+        assert_eq!(got, want);
+    }
+
+    let path = data_file("followers.txt");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let want: Vec<(u64, u64)> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| parse_edge_line(l, &path, i as u64 + 1, false).unwrap())
+        .collect();
+    for got in everywhere(|ctx| {
+        let opts = EdgeListOptions {
+            num_partitions: 3,
+            ..Default::default()
+        };
+        edge_list_dataset(ctx, data_file("followers.txt"), &opts)
+            .unwrap()
+            .map(|e| (e.src_id, e.dst_id))
+            .collect()
+            .unwrap()
+    }) {
+        assert_eq!(got, want);
+    }
+
+    let text = std::fs::read_to_string(data_file("sample_text.txt")).unwrap();
+    let mut want: HashMap<String, u64> = HashMap::new();
+    for w in text.split_whitespace() {
+        *want.entry(w.to_string()).or_default() += 1;
+    }
+    for got in everywhere(|ctx| {
+        ctx.text_file(data_file("sample_text.txt"), 3)
+            .unwrap()
+            .flat_map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|w| (w, 1u64))
+            .reduce_by_key(|a, b| a + b)
+            .collect()
+            .unwrap()
+    }) {
+        assert_eq!(got.into_iter().collect::<HashMap<_, _>>(), want);
+    }
+}
+
+/// A LIBSVM file of 120,000 rows with a bad token on line 117,003: every process fails
+/// naming that line, locally and in cluster mode (where the process that owns the split
+/// reports it, and the others report the remote failure with its message).
+#[test]
+fn a_bad_line_far_past_the_first_split_is_named_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.libsvm");
+    let bad = 117_003;
+    let text: String = (1..=120_000)
+        .map(|i| {
+            if i == bad {
+                "1 1:0.5 2:x\n".to_string()
+            } else {
+                format!("{} 1:{} 3:{}\n", i % 2, i % 7, i % 11)
+            }
+        })
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    let expected = format!("{}:{bad}: cannot parse feature value \"x\" as a number", path.display());
+    let p = path.clone();
+    for e in everywhere(move |ctx| data::load_libsvm_file(ctx, &p, None, 4).unwrap_err()) {
+        match &e {
+            MlError::Parse { line, .. } => {
+                assert_eq!(*line, bad);
+                assert_eq!(e.to_string(), expected);
+            }
+            other => assert!(other.to_string().contains(&expected), "{other}"),
+        }
+    }
+}
