@@ -18,7 +18,9 @@ use firesteel::mllib::MlError;
 use firesteel::Context;
 
 fn data_file(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
 }
 
 /// Runs `program` on a local context and on `n` = 1, 2, 3 cluster processes (threads),
@@ -26,7 +28,22 @@ fn data_file(name: &str) -> PathBuf {
 fn everywhere<R: Send + 'static>(
     program: impl Fn(&Context) -> R + Send + Sync + Clone + 'static,
 ) -> Vec<R> {
-    let mut out = vec![program(&Context::local(2).unwrap())];
+    everywhere_with(None, program)
+}
+
+/// [`everywhere`], with a memory budget for every context.
+fn everywhere_with<R: Send + 'static>(
+    memory: Option<usize>,
+    program: impl Fn(&Context) -> R + Send + Sync + Clone + 'static,
+) -> Vec<R> {
+    let builder = move || {
+        let b = Context::builder().threads(2);
+        match memory {
+            Some(m) => b.memory(m),
+            None => b,
+        }
+    };
+    let mut out = vec![program(&builder().build().unwrap())];
     for n in 1..=3 {
         let listeners: Vec<TcpListener> = (0..n)
             .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
@@ -48,7 +65,7 @@ fn everywhere<R: Send + 'static>(
                         .session(session)
                         .connect_timeout(Duration::from_secs(20))
                         .round_timeout(Duration::from_secs(60));
-                    let ctx = Context::builder().threads(2).cluster(cfg).build().unwrap();
+                    let ctx = builder().cluster(cfg).build().unwrap();
                     program(&ctx)
                 })
             })
@@ -68,7 +85,10 @@ fn stacked(blocks: &[Arc<InstanceBlock>]) -> (Array2<f64>, Vec<f64>) {
 
 #[test]
 fn libsvm_and_dense_blocks_equal_the_driver_side_loaders() {
-    for name in ["sample_libsvm_data.txt", "sample_multiclass_classification_data.txt"] {
+    for name in [
+        "sample_libsvm_data.txt",
+        "sample_multiclass_classification_data.txt",
+    ] {
         let want = data::load_libsvm(data_file(name), None).unwrap();
         let path = data_file(name);
         for (x, y) in everywhere(move |ctx| {
@@ -158,7 +178,10 @@ fn a_bad_line_far_past_the_first_split_is_named_everywhere() {
         })
         .collect();
     std::fs::write(&path, text).unwrap();
-    let expected = format!("{}:{bad}: cannot parse feature value \"x\" as a number", path.display());
+    let expected = format!(
+        "{}:{bad}: cannot parse feature value \"x\" as a number",
+        path.display()
+    );
     let p = path.clone();
     for e in everywhere(move |ctx| data::load_libsvm_file(ctx, &p, None, 4).unwrap_err()) {
         match &e {
@@ -168,5 +191,52 @@ fn a_bad_line_far_past_the_first_split_is_named_everywhere() {
             }
             other => assert!(other.to_string().contains(&expected), "{other}"),
         }
+    }
+}
+
+/// A file twice the size of the memory budget loads, and its blocks spill to disk instead
+/// of being parsed again on every pass: locally and on 1, 2 and 3 processes.
+#[test]
+fn a_file_twice_the_memory_budget_loads_and_is_not_reparsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.libsvm");
+    let rows = 40_000;
+    let mut text = String::new();
+    let mut oracle = 0.0;
+    for i in 0..rows {
+        text.push_str(if i % 2 == 0 { "1" } else { "0" });
+        for j in 1..=8 {
+            let v = ((i * 31 + j * 7) % 1000) as f64 / 8.0;
+            oracle += v;
+            text.push_str(&format!(" {j}:{v}"));
+        }
+        text.push('\n');
+    }
+    std::fs::write(&path, &text).unwrap();
+    let budget = text.len() / 2;
+    let p = path.clone();
+    for (n, sum, recomputed, used) in everywhere_with(Some(budget), move |ctx| {
+        let blocks = data::load_libsvm_file(ctx, &p, None, 4).unwrap();
+        let before = ctx.metrics().totals.recomputations;
+        let mut sum = 0.0;
+        for _ in 0..3 {
+            sum = blocks.map(|b| b.features.sum()).sum().unwrap();
+        }
+        let n = blocks.map(|b| b.len() as u64).sum().unwrap();
+        let m = ctx.metrics();
+        (
+            n,
+            sum,
+            m.totals.recomputations - before,
+            m.cache_memory_used,
+        )
+    }) {
+        assert_eq!(n, rows as u64);
+        assert!((sum - oracle).abs() <= 1e-9 * oracle, "{sum} vs {oracle}");
+        assert_eq!(recomputed, 0, "blocks were parsed again");
+        assert!(
+            used <= budget,
+            "{used} bytes cached past a budget of {budget}"
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use firesteel_core::io::line_number;
-use firesteel_core::{Context, Dataset, Error as EngineError};
+use firesteel_core::{Context, Dataset, Error as EngineError, StorageLevel};
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
@@ -76,7 +76,9 @@ impl SparseRows {
 /// ...`, 1-based increasing indices; blank lines and `#` comments skipped) from `path` (a
 /// file, directory, glob or comma-separated list, compressed or not, as
 /// [`Context::text_file`] takes it) in at least `min_partitions` partitions, and returns
-/// cached blocks of at most [`DEFAULT_BLOCK_ROWS`] dense rows.
+/// blocks of at most [`DEFAULT_BLOCK_ROWS`] dense rows, persisted in memory and on disk
+/// (`MemoryAndDisk`, as Spark's ML algorithms persist their input: blocks that do not fit
+/// the memory budget spill rather than being parsed again on every pass).
 ///
 /// `num_features` is inferred as the largest index when `None` (one pass over the parsed,
 /// cached sparse rows, as Spark does); when given, a larger index is an error.
@@ -132,7 +134,7 @@ pub fn load_libsvm_file(
             }
             out
         })
-        .cache();
+        .persist(StorageLevel::MemoryAndDisk);
     let shapes = sparse
         .map(|s| (s.labels.len(), s.width))
         .collect()
@@ -143,7 +145,9 @@ pub fn load_libsvm_file(
         return Err(MlError::EmptyInput(path.display().to_string()));
     }
     let d = num_features.unwrap_or_else(|| shapes.iter().map(|s| s.1).max().unwrap_or(0));
-    let blocks = sparse.map(move |s| Arc::new(s.to_block(d))).cache();
+    let blocks = sparse
+        .map(move |s| Arc::new(s.to_block(d)))
+        .persist(StorageLevel::MemoryAndDisk);
     blocks.count().map_err(input_error)?;
     let _ = sparse.unpersist();
     Ok(blocks)
@@ -230,7 +234,7 @@ pub fn load_dense_file(
             flush(&mut cur, &mut out);
             out
         })
-        .cache();
+        .persist(StorageLevel::MemoryAndDisk);
     let shapes = chunks
         .map(|c| {
             (
@@ -255,7 +259,7 @@ pub fn load_dense_file(
             message: format!("expected {d} values, found {width}"),
         });
     }
-    let blocks = chunks.map(|c| c.block).cache();
+    let blocks = chunks.map(|c| c.block).persist(StorageLevel::MemoryAndDisk);
     blocks.count().map_err(input_error)?;
     let _ = chunks.unpersist();
     Ok(blocks)
