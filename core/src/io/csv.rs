@@ -1,0 +1,924 @@
+//! CSV files, as Spark's `DataFrameReader.csv` and `DataFrameWriter.csv` read and write
+//! them, into and from typed serde records (the `csv` feature).
+//!
+//! Reading is line-based, as Spark's default `multiLine = false`: each line is one record,
+//! split into fields by `csv-core` and deserialized by the `csv` crate inside the tasks of
+//! [`Context::parse_text_file`], so files are read in parallel over byte splits, compressed
+//! ones decompressed, and every error names `path:line`. The splitter and the record's
+//! field buffer are kept per thread and reused from line to line, so a line allocates only
+//! what its record itself holds.
+//!
+//! Writing goes through the part-file committer of `save_as_text_file`, one `part-NNNNN.csv`
+//! per partition, with the header (if asked for) at the top of each.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use csv::StringRecord;
+use serde::de::DeserializeOwned;
+
+use super::codec::open_decoded;
+use super::fields::{Row, Shape};
+use super::parse_mode::{CorruptRecord, ParseMode, Parsed};
+use super::{excerpt, resolve_inputs, Codec, LineOrigin};
+use crate::error::{Error, Result};
+use crate::{Context, Data, Dataset};
+
+/// How [`Context::read_csv`] reads CSV files: Spark's CSV data source options, with
+/// Spark's defaults (`Default`) and snake_case names.
+///
+/// | option | Spark's | default |
+/// | --- | --- | --- |
+/// | [`header`](Self::header) | `header` | `false` |
+/// | [`delimiter`](Self::delimiter) ([`sep`](Self::sep)) | `sep`, `delimiter` | `,` |
+/// | [`quote`](Self::quote) | `quote` | `"` |
+/// | [`escape`](Self::escape) | `escape` | `\` |
+/// | [`comment`](Self::comment) | `comment` | none |
+/// | [`null_value`](Self::null_value) | `nullValue` | empty |
+/// | [`ignore_leading_white_space`](Self::ignore_leading_white_space) | `ignoreLeadingWhiteSpace` | `false` |
+/// | [`ignore_trailing_white_space`](Self::ignore_trailing_white_space) | `ignoreTrailingWhiteSpace` | `false` |
+/// | [`mode`](Self::mode) | `mode` | [`ParseMode::Permissive`] |
+///
+/// Differences from Spark:
+/// - the delimiter, quote, escape and comment characters must be ASCII;
+/// - inside quotes, a doubled quote (`""`, RFC 4180) is read as one quote as well as an
+///   escaped one (`\"`), whatever the escape character; an escape character outside
+///   quotes is an ordinary character;
+/// - an empty field, quoted or not, is `None` for an `Option` field (Spark reads `""` as an
+///   empty string, its `emptyValue`), and an empty string for a `String` field;
+/// - whitespace trimming applies to a field's value after unquoting, so it also trims
+///   whitespace inside quotes.
+///
+/// ```
+/// use firesteel_core::io::{CsvOptions, ParseMode};
+///
+/// let opts = CsvOptions::new().header(true).sep(';').mode(ParseMode::FailFast);
+/// assert!(opts.has_header());
+/// assert_eq!(opts.get_delimiter(), ';');
+/// assert_eq!(CsvOptions::default().get_mode(), ParseMode::Permissive);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvOptions {
+    header: bool,
+    delimiter: char,
+    quote: char,
+    escape: char,
+    comment: Option<char>,
+    null_value: String,
+    ignore_leading_white_space: bool,
+    ignore_trailing_white_space: bool,
+    mode: ParseMode,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            header: false,
+            delimiter: ',',
+            quote: '"',
+            escape: '\\',
+            comment: None,
+            null_value: String::new(),
+            ignore_leading_white_space: false,
+            ignore_trailing_white_space: false,
+            mode: ParseMode::Permissive,
+        }
+    }
+}
+
+impl CsvOptions {
+    /// Spark's defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether the first line of each file is a header (Spark's `header`). The header of
+    /// the first file names the columns, and a struct record's fields are matched to them
+    /// by name, so the columns may come in any order and a column the struct lacks is
+    /// ignored; a field with no column is `None` if it is an `Option`, and otherwise makes
+    /// every line malformed. Spark, given a schema, matches columns by position unless
+    /// `enforceSchema` is off. The header is the first line of a file that is neither
+    /// blank nor a comment, as Spark finds it.
+    pub fn header(mut self, header: bool) -> Self {
+        self.header = header;
+        self
+    }
+
+    /// The field delimiter (Spark's `sep`, or `delimiter`), `,` by default.
+    pub fn delimiter(mut self, delimiter: char) -> Self {
+        self.delimiter = delimiter;
+        self
+    }
+
+    /// The field delimiter, as [`delimiter`](Self::delimiter): Spark's other name for it.
+    pub fn sep(self, sep: char) -> Self {
+        self.delimiter(sep)
+    }
+
+    /// The quote character, `"` by default: a delimiter inside quotes is part of the field.
+    pub fn quote(mut self, quote: char) -> Self {
+        self.quote = quote;
+        self
+    }
+
+    /// The character that escapes a quote inside quotes, `\` by default (as Spark). Set it
+    /// to the quote character for RFC 4180 files only; doubled quotes are read in any case.
+    pub fn escape(mut self, escape: char) -> Self {
+        self.escape = escape;
+        self
+    }
+
+    /// Skips lines that start with this character (Spark's `comment`, off by default).
+    pub fn comment(mut self, comment: char) -> Self {
+        self.comment = Some(comment);
+        self
+    }
+
+    /// The text of a missing value (Spark's `nullValue`, empty by default): a field equal
+    /// to it is `None` for an `Option` field (and empty for a `String` one).
+    pub fn null_value(mut self, null_value: impl Into<String>) -> Self {
+        self.null_value = null_value.into();
+        self
+    }
+
+    /// Whether leading whitespace of fields is dropped (`false` by default).
+    pub fn ignore_leading_white_space(mut self, ignore: bool) -> Self {
+        self.ignore_leading_white_space = ignore;
+        self
+    }
+
+    /// Whether trailing whitespace of fields is dropped (`false` by default).
+    pub fn ignore_trailing_white_space(mut self, ignore: bool) -> Self {
+        self.ignore_trailing_white_space = ignore;
+        self
+    }
+
+    /// What to do with malformed lines ([`ParseMode`], Spark's `mode`).
+    pub fn mode(mut self, mode: ParseMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Whether the first line of each file is a header.
+    pub fn has_header(&self) -> bool {
+        self.header
+    }
+
+    /// The field delimiter.
+    pub fn get_delimiter(&self) -> char {
+        self.delimiter
+    }
+
+    /// The parse mode.
+    pub fn get_mode(&self) -> ParseMode {
+        self.mode
+    }
+
+    /// Checks the options and builds the line splitter's settings.
+    fn dialect(&self) -> Result<Dialect> {
+        let delimiter = ascii("delimiter", self.delimiter)?;
+        let quote = ascii("quote", self.quote)?;
+        let escape = ascii("escape", self.escape)?;
+        let comment = self.comment.map(|c| ascii("comment", c)).transpose()?;
+        if delimiter == quote {
+            return Err(Error::InvalidArgument(format!(
+                "the CSV delimiter and quote are both {:?}",
+                self.delimiter
+            )));
+        }
+        if [b'\n', b'\r'].contains(&delimiter) || [b'\n', b'\r'].contains(&quote) {
+            return Err(Error::InvalidArgument(
+                "a CSV delimiter or quote cannot be a line terminator".into(),
+            ));
+        }
+        Ok(Dialect {
+            delimiter,
+            quote,
+            escape: (escape != quote).then_some(escape),
+            comment,
+            null_value: (!self.null_value.is_empty()).then(|| self.null_value.clone()),
+            trim_start: self.ignore_leading_white_space,
+            trim_end: self.ignore_trailing_white_space,
+        })
+    }
+}
+
+fn ascii(what: &str, c: char) -> Result<u8> {
+    if c.is_ascii() {
+        Ok(c as u8)
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "the CSV {what} must be an ASCII character, not {c:?}"
+        )))
+    }
+}
+
+/// How lines split into fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Dialect {
+    delimiter: u8,
+    quote: u8,
+    escape: Option<u8>,
+    comment: Option<u8>,
+    null_value: Option<String>,
+    trim_start: bool,
+    trim_end: bool,
+}
+
+/// A line splitter, kept per thread: `csv-core`'s reader and the buffers it fills.
+struct Splitter {
+    key: (u8, u8, Option<u8>),
+    reader: csv_core::Reader,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    record: StringRecord,
+}
+
+impl Splitter {
+    fn new(key: (u8, u8, Option<u8>)) -> Splitter {
+        let reader = csv_core::ReaderBuilder::new()
+            .delimiter(key.0)
+            .quote(key.1)
+            .escape(key.2)
+            .double_quote(true)
+            // Lines come without their terminator; a lone `\r` is an ordinary byte.
+            .terminator(csv_core::Terminator::Any(b'\n'))
+            .build();
+        Splitter {
+            key,
+            reader,
+            out: Vec::new(),
+            ends: vec![0; 16],
+            record: StringRecord::new(),
+        }
+    }
+
+    /// Splits `line` into `self.record`.
+    fn split(&mut self, line: &str, d: &Dialect) -> std::result::Result<(), String> {
+        use csv_core::ReadRecordResult as R;
+        self.reader.reset();
+        self.record.clear();
+        // Unquoting only shortens a field, so the output never outgrows the line.
+        if self.out.len() < line.len() {
+            self.out.resize(line.len(), 0);
+        }
+        let (mut input, mut nout, mut nends) = (line.as_bytes(), 0, 0);
+        loop {
+            let (res, nin, o, e) =
+                self.reader
+                    .read_record(input, &mut self.out[nout..], &mut self.ends[nends..]);
+            input = &input[nin..];
+            nout += o;
+            nends += e;
+            match res {
+                // With the input used up, the next call reads its end.
+                R::InputEmpty => {}
+                R::OutputFull => {
+                    let n = self.out.len().max(64) * 2;
+                    self.out.resize(n, 0);
+                }
+                R::OutputEndsFull => {
+                    let n = self.ends.len() * 2;
+                    self.ends.resize(n, 0);
+                }
+                R::Record | R::End => break,
+            }
+        }
+        let mut start = 0;
+        for &end in &self.ends[..nends] {
+            let field = std::str::from_utf8(&self.out[start..end])
+                .map_err(|_| "invalid UTF-8 in a field".to_string())?;
+            start = end;
+            let field = match (d.trim_start, d.trim_end) {
+                (false, false) => field,
+                (true, false) => field.trim_start(),
+                (false, true) => field.trim_end(),
+                (true, true) => field.trim(),
+            };
+            if d.null_value.as_deref() == Some(field) {
+                self.record.push_field("");
+            } else {
+                self.record.push_field(field);
+            }
+        }
+        Ok(())
+    }
+}
+
+thread_local! {
+    static SPLITTER: RefCell<Option<Splitter>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's splitter for `d`.
+fn with_splitter<R>(d: &Dialect, f: impl FnOnce(&mut Splitter) -> R) -> R {
+    let key = (d.delimiter, d.quote, d.escape);
+    SPLITTER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => {
+            if slot.as_ref().is_none_or(|s| s.key != key) {
+                *slot = Some(Splitter::new(key));
+            }
+            match slot.as_mut() {
+                Some(s) => f(s),
+                None => f(&mut Splitter::new(key)),
+            }
+        }
+        // Reentered (a record's Deserialize reading CSV): a splitter of its own.
+        Err(_) => f(&mut Splitter::new(key)),
+    })
+}
+
+/// Everything a task needs to turn lines into records.
+#[derive(Debug)]
+struct CsvLines {
+    dialect: Dialect,
+    /// The column names, with `header`.
+    headers: Option<StringRecord>,
+    /// The number of columns, when known (the header's, or the record type's arity).
+    columns: Option<usize>,
+    header: bool,
+    /// Files whose header is not their first line, with its offset.
+    header_offsets: HashMap<PathBuf, u64>,
+    last_header_offset: u64,
+}
+
+impl CsvLines {
+    fn new<T: DeserializeOwned>(path: &Path, opts: &CsvOptions) -> Result<CsvLines> {
+        let dialect = opts.dialect()?;
+        let mut lines = CsvLines {
+            columns: Shape::of::<T>().columns(),
+            dialect,
+            headers: None,
+            header: opts.header,
+            header_offsets: HashMap::new(),
+            last_header_offset: 0,
+        };
+        if opts.header {
+            for file in resolve_inputs(path)? {
+                let Some((offset, text)) = lines.find_header(&file)? else {
+                    continue;
+                };
+                if lines.headers.is_none() {
+                    let d = &lines.dialect;
+                    let headers = with_splitter(d, |s| {
+                        s.split(&text, d).map(|()| s.record.clone())
+                    })
+                    .map_err(|e| Error::parse(&file, 0, format!("bad CSV header: {e}")))?;
+                    lines.columns = Some(headers.len());
+                    lines.headers = Some(headers);
+                }
+                if offset > 0 {
+                    lines.last_header_offset = lines.last_header_offset.max(offset);
+                    lines.header_offsets.insert(file, offset);
+                }
+            }
+        }
+        Ok(lines)
+    }
+
+    /// The offset and text of a file's header line: its first line that is neither blank
+    /// nor a comment.
+    fn find_header(&self, file: &Path) -> Result<Option<(u64, String)>> {
+        let mut reader = BufReader::new(open_decoded(file)?);
+        let (mut offset, mut line, mut number) = (0u64, Vec::new(), 0);
+        loop {
+            line.clear();
+            number += 1;
+            let n = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| Error::io("reading", file, e))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            let text = std::str::from_utf8(&line)
+                .map_err(|_| Error::parse(file, number, "invalid UTF-8 in the CSV header"))?;
+            let text = text.trim_end_matches('\n').trim_end_matches('\r');
+            if !self.skipped(text) {
+                return Ok(Some((offset, text.to_string())));
+            }
+            offset += n as u64;
+        }
+    }
+
+    /// Whether a line is blank or a comment, which Spark skips.
+    fn skipped(&self, line: &str) -> bool {
+        line.trim().is_empty() || self.dialect.comment.is_some_and(|c| line.as_bytes()[0] == c)
+    }
+
+    /// Whether a line is its file's header, or otherwise no record.
+    fn skip(&self, line: &str, origin: &LineOrigin<'_>) -> bool {
+        if self.header && origin.offset() <= self.last_header_offset {
+            let at = if self.header_offsets.is_empty() {
+                0
+            } else {
+                self.header_offsets
+                    .get(origin.path())
+                    .copied()
+                    .unwrap_or(0)
+            };
+            if origin.offset() == at {
+                return true;
+            }
+        }
+        self.skipped(line)
+    }
+
+    /// Parses a line into a record. `lenient` (the permissive mode) sets bad fields to
+    /// empty (so `None` for `Option` fields), missing columns too, and drops extra ones.
+    fn parse<T: DeserializeOwned>(
+        &self,
+        line: &str,
+        lenient: bool,
+    ) -> std::result::Result<T, String> {
+        let d = &self.dialect;
+        with_splitter(d, |s| {
+            s.split(line, d)?;
+            let headers = self.headers.as_ref();
+            let record = &s.record;
+            match self.columns {
+                Some(n) if record.len() != n && !lenient => {
+                    return Err(format!("{} columns, expected {n}", record.len()));
+                }
+                Some(n) if record.len() != n => return lenient_parse(record, headers, Some(n)),
+                _ => {}
+            }
+            match record.deserialize::<T>(headers) {
+                Ok(t) => Ok(t),
+                Err(_) if lenient => lenient_parse(record, headers, self.columns),
+                Err(e) => Err(describe(&e, record, headers)),
+            }
+        })
+    }
+}
+
+/// Parses a record whose bad fields are emptied one by one, and whose columns are padded
+/// or cut to `columns`.
+fn lenient_parse<T: DeserializeOwned>(
+    record: &StringRecord,
+    headers: Option<&StringRecord>,
+    columns: Option<usize>,
+) -> std::result::Result<T, String> {
+    let mut fields: Vec<&str> = record.iter().collect();
+    if let Some(n) = columns {
+        fields.resize(n, "");
+    }
+    loop {
+        let attempt = StringRecord::from(fields.clone());
+        match attempt.deserialize::<T>(headers) {
+            Ok(t) => return Ok(t),
+            Err(e) => {
+                let bad = match e.kind() {
+                    csv::ErrorKind::Deserialize { err, .. } => err.field(),
+                    _ => None,
+                };
+                match bad.and_then(|i| fields.get_mut(i as usize)) {
+                    Some(f) if !f.is_empty() => *f = "",
+                    _ => return Err(describe(&e, &attempt, headers)),
+                }
+            }
+        }
+    }
+}
+
+/// What went wrong deserializing a record, naming the column.
+fn describe(e: &csv::Error, record: &StringRecord, headers: Option<&StringRecord>) -> String {
+    let csv::ErrorKind::Deserialize { err, .. } = e.kind() else {
+        return e.to_string();
+    };
+    match err.field() {
+        Some(i) => {
+            let i = i as usize;
+            let name = headers
+                .and_then(|h| h.get(i))
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            let value = record.get(i).unwrap_or("");
+            format!("column {}{name}: {} in {}", i + 1, err.kind(), excerpt(value))
+        }
+        None => err.kind().to_string(),
+    }
+}
+
+fn malformed(line: &str, detail: &str) -> String {
+    format!("malformed CSV record ({detail}): {}", excerpt(line))
+}
+
+impl Context {
+    /// Reads CSV files as typed records, as Spark's `spark.read.csv(path)` with the
+    /// options of [`CsvOptions`]: each line is one record (Spark's default
+    /// `multiLine = false`), deserialized with serde into `T`: a struct (its fields
+    /// matched to the header's columns by name with [`header`](CsvOptions::header), by
+    /// position without), a tuple, a `Vec<String>` of all fields, or a single value.
+    ///
+    /// `path` is read as [`parse_text_file`](Self::parse_text_file) reads it (files,
+    /// directories, globs, comma lists, `.gz`/`.bz2`/`.zst`), in at least `min_partitions`
+    /// splits parsed in parallel. Blank lines and, with [`comment`](CsvOptions::comment),
+    /// comment lines are skipped.
+    ///
+    /// A line is malformed if it has more or fewer fields than the header (or than a
+    /// struct or tuple record's fields), or if a field does not parse as its record
+    /// field; what happens then is the [`mode`](CsvOptions::mode): fail the job naming
+    /// `path:line` ([`FailFast`](ParseMode::FailFast)), skip the line
+    /// ([`DropMalformed`](ParseMode::DropMalformed)), or ([`Permissive`](ParseMode::Permissive),
+    /// the default) set each bad field to `None`, missing columns too, and drop extra
+    /// columns, as Spark sets them to null; a line whose record cannot hold that (a bad
+    /// field that is not an `Option`) then fails the job, where Spark would keep a row of
+    /// nulls: [`read_csv_with_corrupt`](Self::read_csv_with_corrupt) keeps such lines.
+    ///
+    /// Spark's example `people.csv`, with `sep = ';'` and a header:
+    ///
+    /// ```
+    /// use firesteel_core::io::CsvOptions;
+    ///
+    /// #[derive(serde::Deserialize, serde::Serialize, Clone, Debug, PartialEq)]
+    /// struct Person {
+    ///     name: String,
+    ///     age: u32,
+    ///     job: String,
+    /// }
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("people.csv");
+    /// std::fs::write(&path, "name;age;job\nJorge;30;Developer\nBob;32;Developer\n").unwrap();
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// let opts = CsvOptions::new().sep(';').header(true);
+    /// let people = ctx.read_csv::<Person>(&path, 2, &opts).unwrap().collect().unwrap();
+    /// assert_eq!(people[1], Person { name: "Bob".into(), age: 32, job: "Developer".into() });
+    ///
+    /// // Without a header, by position: tuples, or all fields as strings.
+    /// let rows = ctx.read_csv::<Vec<String>>(&path, 1, &CsvOptions::new().sep(';')).unwrap();
+    /// assert_eq!(rows.first().unwrap(), ["name", "age", "job"]);
+    /// ```
+    ///
+    /// Parse modes:
+    ///
+    /// ```
+    /// use firesteel_core::io::{CsvOptions, ParseMode};
+    /// use firesteel_core::Error;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("points.csv");
+    /// std::fs::write(&path, "1,2.5\n2,oops\n3\n4,0.5\n").unwrap();
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// let read = |mode| ctx.read_csv::<(u32, Option<f64>)>(&path, 1, &CsvOptions::new().mode(mode));
+    ///
+    /// let lenient = read(ParseMode::Permissive).unwrap().collect().unwrap();
+    /// assert_eq!(lenient, [(1, Some(2.5)), (2, None), (3, None), (4, Some(0.5))]);
+    /// let dropped = read(ParseMode::DropMalformed).unwrap().collect().unwrap();
+    /// assert_eq!(dropped, [(1, Some(2.5)), (4, Some(0.5))]);
+    /// let e = read(ParseMode::FailFast).unwrap().collect().unwrap_err();
+    /// assert!(matches!(e.root_cause(), Error::Parse { line: 2, .. }));
+    /// assert!(e.root_cause().to_string().ends_with(
+    ///     "points.csv:2: malformed CSV record (column 2: invalid float literal in \"oops\"): \"2,oops\""
+    /// ));
+    /// ```
+    ///
+    /// # Errors
+    /// Invalid options ([`Error::InvalidArgument`]), a path as in
+    /// [`text_file`](Self::text_file), an unreadable header; while the job runs,
+    /// [`Error::Parse`] for a malformed line as the mode says, or invalid UTF-8.
+    pub fn read_csv<T: Data>(
+        &self,
+        path: impl AsRef<Path>,
+        min_partitions: usize,
+        options: &CsvOptions,
+    ) -> Result<Dataset<T>> {
+        let path = path.as_ref();
+        let lines = Arc::new(CsvLines::new::<T>(path, options)?);
+        let mode = options.mode;
+        crate::io::parse_text_file(self, path, min_partitions, "read_csv", move |line, origin| {
+            if lines.skip(line, origin) {
+                return Ok(None);
+            }
+            match lines.parse::<T>(line, mode == ParseMode::Permissive) {
+                Ok(t) => Ok(Some(t)),
+                Err(_) if mode == ParseMode::DropMalformed => Ok(None),
+                Err(detail) if mode == ParseMode::FailFast => {
+                    Err(origin.error(malformed(line, &detail)))
+                }
+                Err(detail) => Err(origin.error(format!(
+                    "{}, which {} cannot hold with None in its bad fields \
+                     (read_csv_with_corrupt keeps such lines)",
+                    malformed(line, &detail),
+                    std::any::type_name::<T>()
+                ))),
+            }
+        })
+    }
+
+    /// Reads CSV files as [`read_csv`](Self::read_csv) does, keeping each malformed line
+    /// aside as [`Parsed::Corrupt`] (with its path, line number, text and error) instead
+    /// of applying the [`mode`](CsvOptions::mode), which is ignored: Spark's `PERMISSIVE`
+    /// mode with a `_corrupt_record` column, except that a corrupt line gives no partial
+    /// record.
+    ///
+    /// ```
+    /// use firesteel_core::io::{CsvOptions, Parsed};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("ages.csv");
+    /// std::fs::write(&path, "name,age\nAnn,31\nBob,old\n").unwrap();
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// let opts = CsvOptions::new().header(true);
+    /// let rows = ctx.read_csv_with_corrupt::<(String, u32)>(&path, 1, &opts).unwrap();
+    /// let rows = rows.collect().unwrap();
+    /// assert_eq!(rows[0], Parsed::Record(("Ann".to_string(), 31)));
+    /// let bad = rows[1].corrupt().unwrap();
+    /// assert_eq!((bad.line, bad.text.as_str()), (3, "Bob,old"));
+    /// assert_eq!(bad.error, "column 2 (age): invalid digit found in string in \"old\"");
+    /// ```
+    ///
+    /// # Errors
+    /// As [`read_csv`](Self::read_csv), except for malformed lines.
+    pub fn read_csv_with_corrupt<T: Data>(
+        &self,
+        path: impl AsRef<Path>,
+        min_partitions: usize,
+        options: &CsvOptions,
+    ) -> Result<Dataset<Parsed<T>>> {
+        let path = path.as_ref();
+        let lines = Arc::new(CsvLines::new::<T>(path, options)?);
+        crate::io::parse_text_file(
+            self,
+            path,
+            min_partitions,
+            "read_csv_with_corrupt",
+            move |line, origin| {
+                if lines.skip(line, origin) {
+                    return Ok(None);
+                }
+                Ok(Some(match lines.parse::<T>(line, false) {
+                    Ok(t) => Parsed::Record(t),
+                    Err(detail) => Parsed::Corrupt(CorruptRecord::new(origin, line, detail)),
+                }))
+            },
+        )
+    }
+}
+
+/// How [`Dataset::save_as_csv`] writes CSV files: Spark's CSV writer options, with
+/// Spark's defaults (`Default`).
+///
+/// A field is quoted when it contains the delimiter, the quote or escape character, or a
+/// line break, or when it is an empty (or all-whitespace) string, so that it reads back
+/// as a string (a `None` is written as an empty field). Inside quotes, the quote and the
+/// escape character are escaped with the escape character (`\"`, `\\`), as Spark
+/// writes them; with the escape set to the quote character, quotes are doubled as RFC 4180
+/// has them. Unlike Spark, leading and trailing whitespace is kept.
+///
+/// ```
+/// use firesteel_core::io::{Codec, CsvWriteOptions};
+///
+/// let opts = CsvWriteOptions::new().header(true).delimiter('\t').codec(Codec::Gzip);
+/// assert_eq!(opts.get_codec(), Some(Codec::Gzip));
+/// assert!(!CsvWriteOptions::default().has_header());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvWriteOptions {
+    header: bool,
+    delimiter: char,
+    quote: char,
+    escape: char,
+    codec: Option<Codec>,
+}
+
+impl Default for CsvWriteOptions {
+    fn default() -> Self {
+        CsvWriteOptions {
+            header: false,
+            delimiter: ',',
+            quote: '"',
+            escape: '\\',
+            codec: None,
+        }
+    }
+}
+
+impl CsvWriteOptions {
+    /// Spark's defaults: no header, `,`, `"`, `\`, no compression.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether each part file starts with a header line of column names: a struct's field
+    /// names, `_1`, `_2`, ... for a tuple, `value` for a single value.
+    pub fn header(mut self, header: bool) -> Self {
+        self.header = header;
+        self
+    }
+
+    /// The field delimiter, `,` by default.
+    pub fn delimiter(mut self, delimiter: char) -> Self {
+        self.delimiter = delimiter;
+        self
+    }
+
+    /// The quote character, `"` by default.
+    pub fn quote(mut self, quote: char) -> Self {
+        self.quote = quote;
+        self
+    }
+
+    /// The escape character inside quotes, `\` by default.
+    pub fn escape(mut self, escape: char) -> Self {
+        self.escape = escape;
+        self
+    }
+
+    /// Compresses each part file (`part-00000.csv.gz`, ...).
+    pub fn codec(mut self, codec: Codec) -> Self {
+        self.codec = Some(codec);
+        self
+    }
+
+    /// Whether part files start with a header.
+    pub fn has_header(&self) -> bool {
+        self.header
+    }
+
+    /// The compression codec, if any.
+    pub fn get_codec(&self) -> Option<Codec> {
+        self.codec
+    }
+}
+
+/// Writes rows of fields as CSV lines.
+struct LineWriter {
+    delimiter: u8,
+    quote: u8,
+    escape: u8,
+    line: Vec<u8>,
+}
+
+impl LineWriter {
+    fn new(opts: &CsvWriteOptions) -> Result<LineWriter> {
+        let delimiter = ascii("delimiter", opts.delimiter)?;
+        let quote = ascii("quote", opts.quote)?;
+        let escape = ascii("escape", opts.escape)?;
+        if delimiter == quote {
+            return Err(Error::InvalidArgument(format!(
+                "the CSV delimiter and quote are both {:?}",
+                opts.delimiter
+            )));
+        }
+        Ok(LineWriter {
+            delimiter,
+            quote,
+            escape,
+            line: Vec::new(),
+        })
+    }
+
+    /// Encodes one line of fields (each with whether it is a string) into `self.line`.
+    fn encode<'a>(&mut self, fields: impl Iterator<Item = (&'a str, bool)>) {
+        self.line.clear();
+        for (i, (field, string)) in fields.enumerate() {
+            if i > 0 {
+                self.line.push(self.delimiter);
+            }
+            let special = |&b: &u8| {
+                b == self.delimiter || b == self.quote || b == self.escape || b == b'\n' || b == b'\r'
+            };
+            let quoted = field.bytes().any(|b| special(&b)) || (string && field.trim().is_empty());
+            if !quoted {
+                self.line.extend_from_slice(field.as_bytes());
+                continue;
+            }
+            self.line.push(self.quote);
+            for b in field.bytes() {
+                if b == self.quote || b == self.escape {
+                    self.line.push(self.escape);
+                }
+                self.line.push(b);
+            }
+            self.line.push(self.quote);
+        }
+        self.line.push(b'\n');
+    }
+}
+
+impl<T: Data> Dataset<T> {
+    /// Writes the dataset as CSV, one line per record, as Spark's `df.write.csv(path)`:
+    /// `part-NNNNN.csv` files (`.csv.gz` and so on with a codec) in the directory `path`,
+    /// committed as [`save_as_text_file`](Self::save_as_text_file) commits them. A record
+    /// is a struct, a tuple or a sequence of fields, or one value; fields are numbers,
+    /// strings, booleans, `Option`s of them (`None` is an empty field) or unit enum
+    /// variants (their names). With [`header`](CsvWriteOptions::header), every part file
+    /// starts with the column names, as Spark writes them (a part with no records of a
+    /// type whose names cannot be known without one, a sequence, has no header).
+    /// [`Context::read_csv`] reads the directory back.
+    ///
+    /// ```
+    /// use firesteel_core::io::{CsvOptions, CsvWriteOptions};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let out = dir.path().join("quotes");
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// let rows = vec![
+    ///     ("Ann".to_string(), 1.5),
+    ///     ("says \"hi\", twice".to_string(), -2.0),
+    /// ];
+    /// let ds = ctx.parallelize(rows.clone(), 2);
+    /// ds.save_as_csv(&out, &CsvWriteOptions::new().header(true)).unwrap();
+    /// let part = std::fs::read_to_string(out.join("part-00001.csv")).unwrap();
+    /// assert_eq!(part, "_1,_2\n\"says \\\"hi\\\", twice\",-2\n");
+    /// let back = ctx.read_csv::<(String, f64)>(&out, 2, &CsvOptions::new().header(true));
+    /// assert_eq!(back.unwrap().collect().unwrap(), rows);
+    /// ```
+    ///
+    /// # Errors
+    /// Invalid options, `path` exists already ([`Error::OutputExists`]), a record that is
+    /// not a row of fields ([`Error::Serde`]), or writing fails.
+    pub fn save_as_csv(&self, path: impl AsRef<Path>, options: &CsvWriteOptions) -> Result<()> {
+        LineWriter::new(options)?;
+        let header = options.header;
+        let names: Option<Vec<String>> = match Shape::of::<T>() {
+            Shape::Struct(fields) => Some(fields.iter().map(|f| f.to_string()).collect()),
+            Shape::Tuple(n) => Some((1..=n).map(|i| format!("_{i}")).collect()),
+            Shape::Other => None,
+        };
+        let opts = options.clone();
+        crate::io::write_part_files(self, path.as_ref(), ".csv", options.codec, move |w, it, attempt| {
+            let write_err = |e| Error::io("writing", attempt, e);
+            let mut out = LineWriter::new(&opts)?;
+            let mut row = Row::default();
+            let mut need_header = header;
+            if let (true, Some(names)) = (header, &names) {
+                out.encode(names.iter().map(|n| (n.as_str(), true)));
+                w.write_all(&out.line).map_err(write_err)?;
+                need_header = false;
+            }
+            for b in it {
+                for r in b? {
+                    row.fill(&r).map_err(Error::serde)?;
+                    if need_header {
+                        let names = row.header_names();
+                        out.encode(names.iter().map(|n| (n.as_str(), true)));
+                        w.write_all(&out.line).map_err(write_err)?;
+                        need_header = false;
+                    }
+                    out.encode(row.fields());
+                    w.write_all(&out.line).map_err(write_err)?;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(line: &str, opts: &CsvOptions) -> Vec<String> {
+        let d = opts.dialect().unwrap();
+        with_splitter(&d, |s| {
+            s.split(line, &d).unwrap();
+            s.record.iter().map(String::from).collect()
+        })
+    }
+
+    #[test]
+    fn lines_split_with_quotes_and_escapes() {
+        let o = CsvOptions::new();
+        assert_eq!(split("a,\"b,c\",d", &o), ["a", "b,c", "d"]);
+        assert_eq!(split(r#""say \"hi\"","x""y""#, &o), ["say \"hi\"", "x\"y"]);
+        assert_eq!(split("a,,", &o), ["a", "", ""]);
+        assert_eq!(split("one\rline", &o), ["one\rline"]);
+        let o = CsvOptions::new()
+            .sep(';')
+            .ignore_leading_white_space(true)
+            .null_value("NA");
+        assert_eq!(split("  x ;NA; y", &o), ["x ", "", "y"]);
+        // A long line grows the buffers.
+        let long = vec!["abc"; 100].join(",");
+        assert_eq!(split(&long, &CsvOptions::new()).len(), 100);
+    }
+
+    #[test]
+    fn written_lines_split_back() {
+        let mut w = LineWriter::new(&CsvWriteOptions::new()).unwrap();
+        let fields = ["plain", "a,b", "q\"uote", "back\\slash\"", "", " ", "tab\tend\\"];
+        w.encode(fields.iter().map(|f| (*f, true)));
+        assert_eq!(
+            std::str::from_utf8(&w.line).unwrap(),
+            "plain,\"a,b\",\"q\\\"uote\",\"back\\\\slash\\\"\",\"\",\" \",\"tab\tend\\\\\"\n"
+        );
+        let line = std::str::from_utf8(&w.line).unwrap().trim_end_matches('\n');
+        assert_eq!(split(line, &CsvOptions::new()), fields);
+        let mut rfc = LineWriter::new(&CsvWriteOptions::new().escape('"')).unwrap();
+        rfc.encode([("q\"uote", true), ("", false)].into_iter());
+        assert_eq!(rfc.line, b"\"q\"\"uote\",\n");
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let bad = |o: CsvOptions| o.dialect().is_err();
+        assert!(bad(CsvOptions::new().sep('"')));
+        assert!(bad(CsvOptions::new().sep('§')));
+        assert!(bad(CsvOptions::new().quote('\n')));
+        assert!(!bad(CsvOptions::new().sep('\t').escape('"')));
+    }
+}
