@@ -225,7 +225,11 @@ fn csv_header_columns_map_to_fields_by_name() {
         .header(true)
         .comment('#')
         .mode(ParseMode::FailFast);
-    let people: Vec<Person> = ctx.read_csv(dir.path(), 3, &opts).unwrap().collect().unwrap();
+    let people: Vec<Person> = ctx
+        .read_csv(dir.path(), 3, &opts)
+        .unwrap()
+        .collect()
+        .unwrap();
     assert_eq!(
         people,
         [
@@ -246,7 +250,10 @@ fn csv_header_columns_map_to_fields_by_name() {
         .collect()
         .unwrap_err();
     let msg = e.root_cause().to_string();
-    assert!(msg.contains("a.csv:2: malformed CSV record (missing field `salary`)"), "{msg}");
+    assert!(
+        msg.contains("a.csv:2: malformed CSV record (missing field `salary`)"),
+        "{msg}"
+    );
 }
 
 /// A file of `n` lines `i,label-i,i/2`, with `bad` lines replaced.
@@ -302,7 +309,10 @@ fn a_bad_row_far_past_the_first_split_names_its_exact_line() {
 fn a_row_with_too_few_columns_is_malformed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("short.csv");
-    write(&path, "name,age,job\nJorge,30,Developer\nBob,32\nAnn,41,Designer\n");
+    write(
+        &path,
+        "name,age,job\nJorge,30,Developer\nBob,32\nAnn,41,Designer\n",
+    );
     let ctx = ctx();
     let opts = CsvOptions::new().header(true);
     let e = ctx
@@ -322,7 +332,10 @@ fn a_row_with_too_few_columns_is_malformed() {
         .unwrap();
     assert_eq!(
         kept,
-        [person("Jorge", 30, "Developer"), person("Ann", 41, "Designer")]
+        [
+            person("Jorge", 30, "Developer"),
+            person("Ann", 41, "Designer")
+        ]
     );
     // Too many columns is malformed too (as in Spark 3).
     write(&path, "1,2\n3,4,5\n");
@@ -373,7 +386,10 @@ fn permissive_sets_bad_fields_to_none_and_keeps_corrupt_lines_aside() {
         .collect()
         .unwrap_err();
     let msg = e.root_cause().to_string();
-    assert!(msg.contains("loose.csv:3:") && msg.contains("read_csv_with_corrupt"), "{msg}");
+    assert!(
+        msg.contains("loose.csv:3:") && msg.contains("read_csv_with_corrupt"),
+        "{msg}"
+    );
     // ... which keeps the lines aside, with where they are and why.
     let parsed: Vec<Parsed<Person>> = ctx
         .read_csv_with_corrupt(&path, 2, &opts)
@@ -391,7 +407,11 @@ fn permissive_sets_bad_fields_to_none_and_keeps_corrupt_lines_aside() {
         [
             (3, "Bob,thirty-two", "2 columns, expected 3"),
             (4, "Ann,41,Designer,extra", "4 columns, expected 3"),
-            (5, "Eve,x,QA", "column 2 (age): invalid digit found in string in \"x\""),
+            (
+                5,
+                "Eve,x,QA",
+                "column 2 (age): invalid digit found in string in \"x\""
+            ),
         ]
     );
 }
@@ -517,13 +537,12 @@ fn json_parse_modes_far_into_a_file() {
         }
         other => panic!("expected a parse error, got {other}"),
     }
-    let dropped = ctx.read_json::<J>(&path, 4, ParseMode::DropMalformed).unwrap();
+    let dropped = ctx
+        .read_json::<J>(&path, 4, ParseMode::DropMalformed)
+        .unwrap();
     assert_eq!(dropped.count().unwrap(), n as u64 - 2);
     let lenient = ctx.read_json::<J>(&path, 4, ParseMode::Permissive).unwrap();
-    let odd: Vec<J> = lenient
-        .filter(|j| j.score.is_none())
-        .collect()
-        .unwrap();
+    let odd: Vec<J> = lenient.filter(|j| j.score.is_none()).collect().unwrap();
     assert_eq!(
         odd,
         [

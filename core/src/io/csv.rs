@@ -362,10 +362,9 @@ impl CsvLines {
                 };
                 if lines.headers.is_none() {
                     let d = &lines.dialect;
-                    let headers = with_splitter(d, |s| {
-                        s.split(&text, d).map(|()| s.record.clone())
-                    })
-                    .map_err(|e| Error::parse(&file, 0, format!("bad CSV header: {e}")))?;
+                    let headers =
+                        with_splitter(d, |s| s.split(&text, d).map(|()| s.record.clone()))
+                            .map_err(|e| Error::parse(&file, 0, format!("bad CSV header: {e}")))?;
                     lines.columns = Some(headers.len());
                     lines.headers = Some(headers);
                 }
@@ -404,7 +403,11 @@ impl CsvLines {
 
     /// Whether a line is blank or a comment, which Spark skips.
     fn skipped(&self, line: &str) -> bool {
-        line.trim().is_empty() || self.dialect.comment.is_some_and(|c| line.as_bytes()[0] == c)
+        line.trim().is_empty()
+            || self
+                .dialect
+                .comment
+                .is_some_and(|c| line.as_bytes()[0] == c)
     }
 
     /// Whether a line is its file's header, or otherwise no record.
@@ -413,10 +416,7 @@ impl CsvLines {
             let at = if self.header_offsets.is_empty() {
                 0
             } else {
-                self.header_offsets
-                    .get(origin.path())
-                    .copied()
-                    .unwrap_or(0)
+                self.header_offsets.get(origin.path()).copied().unwrap_or(0)
             };
             if origin.offset() == at {
                 return true;
@@ -495,7 +495,12 @@ fn describe(e: &csv::Error, record: &StringRecord, headers: Option<&StringRecord
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default();
             let value = record.get(i).unwrap_or("");
-            format!("column {}{name}: {} in {}", i + 1, err.kind(), excerpt(value))
+            format!(
+                "column {}{name}: {} in {}",
+                i + 1,
+                err.kind(),
+                excerpt(value)
+            )
         }
         None => err.kind().to_string(),
     }
@@ -588,24 +593,30 @@ impl Context {
         let path = path.as_ref();
         let lines = Arc::new(CsvLines::new::<T>(path, options)?);
         let mode = options.mode;
-        crate::io::parse_text_file(self, path, min_partitions, "read_csv", move |line, origin| {
-            if lines.skip(line, origin) {
-                return Ok(None);
-            }
-            match lines.parse::<T>(line, mode == ParseMode::Permissive) {
-                Ok(t) => Ok(Some(t)),
-                Err(_) if mode == ParseMode::DropMalformed => Ok(None),
-                Err(detail) if mode == ParseMode::FailFast => {
-                    Err(origin.error(malformed(line, &detail)))
+        crate::io::parse_text_file(
+            self,
+            path,
+            min_partitions,
+            "read_csv",
+            move |line, origin| {
+                if lines.skip(line, origin) {
+                    return Ok(None);
                 }
-                Err(detail) => Err(origin.error(format!(
-                    "{}, which {} cannot hold with None in its bad fields \
+                match lines.parse::<T>(line, mode == ParseMode::Permissive) {
+                    Ok(t) => Ok(Some(t)),
+                    Err(_) if mode == ParseMode::DropMalformed => Ok(None),
+                    Err(detail) if mode == ParseMode::FailFast => {
+                        Err(origin.error(malformed(line, &detail)))
+                    }
+                    Err(detail) => Err(origin.error(format!(
+                        "{}, which {} cannot hold with None in its bad fields \
                      (read_csv_with_corrupt keeps such lines)",
-                    malformed(line, &detail),
-                    std::any::type_name::<T>()
-                ))),
-            }
-        })
+                        malformed(line, &detail),
+                        std::any::type_name::<T>()
+                    ))),
+                }
+            },
+        )
     }
 
     /// Reads CSV files as [`read_csv`](Self::read_csv) does, keeping each malformed line
@@ -779,7 +790,11 @@ impl LineWriter {
                 self.line.push(self.delimiter);
             }
             let special = |&b: &u8| {
-                b == self.delimiter || b == self.quote || b == self.escape || b == b'\n' || b == b'\r'
+                b == self.delimiter
+                    || b == self.quote
+                    || b == self.escape
+                    || b == b'\n'
+                    || b == b'\r'
             };
             let quoted = field.bytes().any(|b| special(&b)) || (string && field.trim().is_empty());
             if !quoted {
@@ -840,31 +855,37 @@ impl<T: Data> Dataset<T> {
             Shape::Other => None,
         };
         let opts = options.clone();
-        crate::io::write_part_files(self, path.as_ref(), ".csv", options.codec, move |w, it, attempt| {
-            let write_err = |e| Error::io("writing", attempt, e);
-            let mut out = LineWriter::new(&opts)?;
-            let mut row = Row::default();
-            let mut need_header = header;
-            if let (true, Some(names)) = (header, &names) {
-                out.encode(names.iter().map(|n| (n.as_str(), true)));
-                w.write_all(&out.line).map_err(write_err)?;
-                need_header = false;
-            }
-            for b in it {
-                for r in b? {
-                    row.fill(&r).map_err(Error::serde)?;
-                    if need_header {
-                        let names = row.header_names();
-                        out.encode(names.iter().map(|n| (n.as_str(), true)));
-                        w.write_all(&out.line).map_err(write_err)?;
-                        need_header = false;
-                    }
-                    out.encode(row.fields());
+        crate::io::write_part_files(
+            self,
+            path.as_ref(),
+            ".csv",
+            options.codec,
+            move |w, it, attempt| {
+                let write_err = |e| Error::io("writing", attempt, e);
+                let mut out = LineWriter::new(&opts)?;
+                let mut row = Row::default();
+                let mut need_header = header;
+                if let (true, Some(names)) = (header, &names) {
+                    out.encode(names.iter().map(|n| (n.as_str(), true)));
                     w.write_all(&out.line).map_err(write_err)?;
+                    need_header = false;
                 }
-            }
-            Ok(())
-        })
+                for b in it {
+                    for r in b? {
+                        row.fill(&r).map_err(Error::serde)?;
+                        if need_header {
+                            let names = row.header_names();
+                            out.encode(names.iter().map(|n| (n.as_str(), true)));
+                            w.write_all(&out.line).map_err(write_err)?;
+                            need_header = false;
+                        }
+                        out.encode(row.fields());
+                        w.write_all(&out.line).map_err(write_err)?;
+                    }
+                }
+                Ok(())
+            },
+        )
     }
 }
 
@@ -900,7 +921,15 @@ mod tests {
     #[test]
     fn written_lines_split_back() {
         let mut w = LineWriter::new(&CsvWriteOptions::new()).unwrap();
-        let fields = ["plain", "a,b", "q\"uote", "back\\slash\"", "", " ", "tab\tend\\"];
+        let fields = [
+            "plain",
+            "a,b",
+            "q\"uote",
+            "back\\slash\"",
+            "",
+            " ",
+            "tab\tend\\",
+        ];
         w.encode(fields.iter().map(|f| (*f, true)));
         assert_eq!(
             std::str::from_utf8(&w.line).unwrap(),

@@ -32,9 +32,9 @@ mod source;
 mod text;
 mod whole;
 
-pub use codec::Codec;
 #[cfg(feature = "csv")]
 pub use self::csv::{CsvOptions, CsvWriteOptions};
+pub use codec::Codec;
 pub use input::{excerpt, resolve_inputs};
 pub use parse_mode::{CorruptRecord, ParseMode, Parsed};
 pub use source::{DataSink, DataSource, RecordBatches};
