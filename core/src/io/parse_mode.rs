@@ -118,6 +118,7 @@ pub struct CorruptRecord {
 }
 
 impl CorruptRecord {
+    #[cfg_attr(not(any(feature = "csv", feature = "json")), allow(dead_code))]
     pub(crate) fn new(origin: &super::LineOrigin<'_>, text: &str, error: String) -> Self {
         CorruptRecord {
             path: origin.path().display().to_string(),
