@@ -211,10 +211,11 @@ fn csv_round_trips_with_quotes_delimiters_and_codecs() {
 fn csv_header_columns_map_to_fields_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let ctx = ctx();
-    // Columns in another order than the struct's, and one it does not have.
+    // Columns in another order than the struct's, one it does not have, and names
+    // that differ in case (Spark resolves them case-insensitively).
     write(
         &dir.path().join("a.csv"),
-        "job,extra,name,age\nDeveloper,x,Jorge,30\nDesigner,y,Ann,41\n",
+        "Job,extra,name,AGE\nDeveloper,x,Jorge,30\nDesigner,y,Ann,41\n",
     );
     // Each file's header is skipped, even after blank and comment lines.
     write(

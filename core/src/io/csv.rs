@@ -99,7 +99,8 @@ impl CsvOptions {
     /// the first file names the columns, and a struct record's fields are matched to them
     /// by name, so the columns may come in any order and a column the struct lacks is
     /// ignored; a field with no column is `None` if it is an `Option`, and otherwise makes
-    /// every line malformed. Spark, given a schema, matches columns by position unless
+    /// every line malformed. Names match case-insensitively where they do not match
+    /// exactly, as in Spark. Spark, given a schema, matches columns by position unless
     /// `enforceSchema` is off. The header is the first line of a file that is neither
     /// blank nor a comment, as Spark finds it.
     pub fn header(mut self, header: bool) -> Self {
@@ -347,8 +348,9 @@ struct CsvLines {
 impl CsvLines {
     fn new<T: DeserializeOwned>(path: &Path, opts: &CsvOptions) -> Result<CsvLines> {
         let dialect = opts.dialect()?;
+        let shape = Shape::of::<T>();
         let mut lines = CsvLines {
-            columns: Shape::of::<T>().columns(),
+            columns: shape.columns(),
             dialect,
             headers: None,
             header: opts.header,
@@ -366,7 +368,10 @@ impl CsvLines {
                         with_splitter(d, |s| s.split(&text, d).map(|()| s.record.clone()))
                             .map_err(|e| Error::parse(&file, 0, format!("bad CSV header: {e}")))?;
                     lines.columns = Some(headers.len());
-                    lines.headers = Some(headers);
+                    lines.headers = Some(match shape {
+                        Shape::Struct(fields) => match_case(&headers, fields),
+                        _ => headers,
+                    });
                 }
                 if offset > 0 {
                     lines.last_header_offset = lines.last_header_offset.max(offset);
@@ -451,6 +456,25 @@ impl CsvLines {
             }
         })
     }
+}
+
+/// The header with each column name that matches no field exactly but one field
+/// case-insensitively renamed to that field, as Spark resolves column names
+/// (`spark.sql.caseSensitive` is off by default).
+fn match_case(headers: &StringRecord, fields: &[&str]) -> StringRecord {
+    headers
+        .iter()
+        .map(|h| {
+            if fields.contains(&h) {
+                return h;
+            }
+            let mut same = fields.iter().filter(|f| f.eq_ignore_ascii_case(h));
+            match (same.next(), same.next()) {
+                (Some(f), None) => f,
+                _ => h,
+            }
+        })
+        .collect()
 }
 
 /// Parses a record whose bad fields are emptied one by one, and whose columns are padded
