@@ -291,7 +291,7 @@ fn a_bad_row_far_past_the_first_split_names_its_exact_line() {
             assert_eq!(p, &path);
             assert_eq!(
                 message,
-                "malformed CSV record (column 3: invalid float literal in \"not-a-number\"): \
+                "malformed CSV record (column 3 = \"not-a-number\": invalid float literal): \
                  \"199937,label,not-a-number\""
             );
         }
@@ -411,7 +411,7 @@ fn permissive_sets_bad_fields_to_none_and_keeps_corrupt_lines_aside() {
             (
                 5,
                 "Eve,x,QA",
-                "column 2 (age): invalid digit found in string in \"x\""
+                "column 2 (age) = \"x\": invalid digit found in string"
             ),
         ]
     );

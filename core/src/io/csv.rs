@@ -520,10 +520,10 @@ fn describe(e: &csv::Error, record: &StringRecord, headers: Option<&StringRecord
                 .unwrap_or_default();
             let value = record.get(i).unwrap_or("");
             format!(
-                "column {}{name}: {} in {}",
+                "column {}{name} = {}: {}",
                 i + 1,
-                err.kind(),
-                excerpt(value)
+                excerpt(value),
+                err.kind()
             )
         }
         None => err.kind().to_string(),
@@ -600,7 +600,7 @@ impl Context {
     /// let e = read(ParseMode::FailFast).unwrap().collect().unwrap_err();
     /// assert!(matches!(e.root_cause(), Error::Parse { line: 2, .. }));
     /// assert!(e.root_cause().to_string().ends_with(
-    ///     "points.csv:2: malformed CSV record (column 2: invalid float literal in \"oops\"): \"2,oops\""
+    ///     "points.csv:2: malformed CSV record (column 2 = \"oops\": invalid float literal): \"2,oops\""
     /// ));
     /// ```
     ///
@@ -662,7 +662,7 @@ impl Context {
     /// assert_eq!(rows[0], Parsed::Record(("Ann".to_string(), 31)));
     /// let bad = rows[1].corrupt().unwrap();
     /// assert_eq!((bad.line, bad.text.as_str()), (3, "Bob,old"));
-    /// assert_eq!(bad.error, "column 2 (age): invalid digit found in string in \"old\"");
+    /// assert_eq!(bad.error, "column 2 (age) = \"old\": invalid digit found in string");
     /// ```
     ///
     /// # Errors
@@ -846,8 +846,11 @@ impl<T: Data> Dataset<T> {
     /// strings, booleans, `Option`s of them (`None` is an empty field) or unit enum
     /// variants (their names). With [`header`](CsvWriteOptions::header), every part file
     /// starts with the column names, as Spark writes them (a part with no records of a
-    /// type whose names cannot be known without one, a sequence, has no header).
-    /// [`Context::read_csv`] reads the directory back.
+    /// type whose names cannot be known without one, a sequence, has no header). Floats
+    /// are written as the shortest text that reads back exactly (`2.0`, `1e300`, `NaN`,
+    /// `Inf`). [`Context::read_csv`] reads the directory back, except records with a line
+    /// break in a field: they are quoted, as Spark writes them, but read line by line, as
+    /// Spark reads them without `multiLine`.
     ///
     /// ```
     /// use firesteel_core::io::{CsvOptions, CsvWriteOptions};
@@ -862,7 +865,7 @@ impl<T: Data> Dataset<T> {
     /// let ds = ctx.parallelize(rows.clone(), 2);
     /// ds.save_as_csv(&out, &CsvWriteOptions::new().header(true)).unwrap();
     /// let part = std::fs::read_to_string(out.join("part-00001.csv")).unwrap();
-    /// assert_eq!(part, "_1,_2\n\"says \\\"hi\\\", twice\",-2\n");
+    /// assert_eq!(part, "_1,_2\n\"says \\\"hi\\\", twice\",-2.0\n");
     /// let back = ctx.read_csv::<(String, f64)>(&out, 2, &CsvOptions::new().header(true));
     /// assert_eq!(back.unwrap().collect().unwrap(), rows);
     /// ```

@@ -378,10 +378,27 @@ impl ser::Serializer for FieldSer<'_> {
     display_field! {
         serialize_bool(bool), serialize_i8(i8), serialize_i16(i16), serialize_i32(i32),
         serialize_i64(i64), serialize_i128(i128), serialize_u8(u8), serialize_u16(u16),
-        serialize_u32(u32), serialize_u64(u64), serialize_u128(u128), serialize_f32(f32),
-        serialize_f64(f64),
+        serialize_u32(u32), serialize_u64(u64), serialize_u128(u128),
     }
 
+    fn serialize_f32(self, v: f32) -> Result<(), RowError> {
+        float(
+            self.row.next_field(),
+            v,
+            v.is_infinite(),
+            v.is_sign_negative(),
+        );
+        Ok(())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), RowError> {
+        float(
+            self.row.next_field(),
+            v,
+            v.is_infinite(),
+            v.is_sign_negative(),
+        );
+        Ok(())
+    }
     fn serialize_char(self, v: char) -> Result<(), RowError> {
         let row = self.row;
         let f = row.len;
@@ -481,6 +498,19 @@ impl ser::Serializer for FieldSer<'_> {
     }
 }
 
+/// Writes a float as Spark writes a double, up to notation: the shortest text that reads
+/// back exactly, with `.0` on whole numbers (`2.0`), an exponent for very large or small
+/// ones (`1e300`, where Spark writes `1.0E300`), `NaN`, and Spark's `Inf` and `-Inf`.
+fn float(out: &mut String, v: impl fmt::Debug, infinite: bool, negative: bool) {
+    match (infinite, negative) {
+        (true, false) => out.push_str("Inf"),
+        (true, true) => out.push_str("-Inf"),
+        _ => {
+            let _ = write!(out, "{v:?}");
+        }
+    }
+}
+
 fn nested() -> RowError {
     RowError("a CSV field cannot hold a nested value (a sequence, tuple, map or struct)".into())
 }
@@ -534,6 +564,21 @@ mod tests {
             ]
         );
         assert_eq!(row.header_names(), ["_1", "_2", "_3", "_4"]);
+        let floats = [
+            -2.0,
+            1e300,
+            1.5e-7,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        row.fill(&floats).unwrap();
+        let written: Vec<String> = row.fields().map(|(f, _)| f.to_string()).collect();
+        assert_eq!(written, ["-2.0", "1e300", "1.5e-7", "NaN", "Inf", "-Inf"]);
+        for (text, v) in written.iter().zip(floats) {
+            let back: f64 = text.parse().unwrap();
+            assert!(back == v || (back.is_nan() && v.is_nan()), "{text}");
+        }
         row.fill("alone").unwrap();
         assert_eq!(row.header_names(), ["value"]);
         assert!(row.fill(&(1, vec![2, 3])).is_err());
