@@ -257,8 +257,14 @@ impl Splitter {
         }
     }
 
-    /// Splits `line` into `self.record`.
-    fn split(&mut self, line: &str, d: &Dialect) -> std::result::Result<(), String> {
+    /// Splits `line` into `self.record`. A UTF-8 byte order mark is dropped only at the
+    /// start of a file (`file_start`); elsewhere it is part of the first field.
+    fn split(
+        &mut self,
+        line: &str,
+        d: &Dialect,
+        file_start: bool,
+    ) -> std::result::Result<(), String> {
         use csv_core::ReadRecordResult as R;
         self.reader.reset();
         self.record.clear();
@@ -266,7 +272,14 @@ impl Splitter {
         if self.out.len() < line.len() {
             self.out.resize(line.len(), 0);
         }
-        let (mut input, mut nout, mut nends) = (line.as_bytes(), 0, 0);
+        let bytes = line.as_bytes();
+        // csv-core drops a BOM at the start of its first input; a first input of one byte
+        // keeps it.
+        let (mut input, mut rest) = match bytes.starts_with(BOM) && !file_start {
+            true => bytes.split_at(1),
+            false => (bytes, &[][..]),
+        };
+        let (mut nout, mut nends) = (0, 0);
         loop {
             let (res, nin, o, e) =
                 self.reader
@@ -275,8 +288,8 @@ impl Splitter {
             nout += o;
             nends += e;
             match res {
-                // With the input used up, the next call reads its end.
-                R::InputEmpty => {}
+                // With the input used up, the rest; after it, the next call reads its end.
+                R::InputEmpty => input = std::mem::take(&mut rest),
                 R::OutputFull => {
                     let n = self.out.len().max(64) * 2;
                     self.out.resize(n, 0);
@@ -308,6 +321,9 @@ impl Splitter {
         Ok(())
     }
 }
+
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xef\xbb\xbf";
 
 thread_local! {
     static SPLITTER: RefCell<Option<Splitter>> = const { RefCell::new(None) };
@@ -364,9 +380,10 @@ impl CsvLines {
                 };
                 if lines.headers.is_none() {
                     let d = &lines.dialect;
-                    let headers =
-                        with_splitter(d, |s| s.split(&text, d).map(|()| s.record.clone()))
-                            .map_err(|e| Error::parse(&file, 0, format!("bad CSV header: {e}")))?;
+                    let headers = with_splitter(d, |s| {
+                        s.split(&text, d, offset == 0).map(|()| s.record.clone())
+                    })
+                    .map_err(|e| Error::parse(&file, 0, format!("bad CSV header: {e}")))?;
                     lines.columns = Some(headers.len());
                     lines.headers = Some(match shape {
                         Shape::Struct(fields) => match_case(&headers, fields),
@@ -435,11 +452,12 @@ impl CsvLines {
     fn parse<T: DeserializeOwned>(
         &self,
         line: &str,
+        origin: &LineOrigin<'_>,
         lenient: bool,
     ) -> std::result::Result<T, String> {
         let d = &self.dialect;
         with_splitter(d, |s| {
-            s.split(line, d)?;
+            s.split(line, d, origin.offset() == 0)?;
             let headers = self.headers.as_ref();
             let record = &s.record;
             match self.columns {
@@ -626,7 +644,7 @@ impl Context {
                 if lines.skip(line, origin) {
                     return Ok(None);
                 }
-                match lines.parse::<T>(line, mode == ParseMode::Permissive) {
+                match lines.parse::<T>(line, origin, mode == ParseMode::Permissive) {
                     Ok(t) => Ok(Some(t)),
                     Err(_) if mode == ParseMode::DropMalformed => Ok(None),
                     Err(detail) if mode == ParseMode::FailFast => {
@@ -684,7 +702,7 @@ impl Context {
                 if lines.skip(line, origin) {
                     return Ok(None);
                 }
-                Ok(Some(match lines.parse::<T>(line, false) {
+                Ok(Some(match lines.parse::<T>(line, origin, false) {
                     Ok(t) => Parsed::Record(t),
                     Err(detail) => Parsed::Corrupt(CorruptRecord::new(origin, line, detail)),
                 }))
@@ -820,7 +838,10 @@ impl LineWriter {
                     || b == b'\n'
                     || b == b'\r'
             };
-            let quoted = field.bytes().any(|b| special(&b)) || (string && field.trim().is_empty());
+            // A leading BOM is quoted, so that a reader at the start of a file keeps it.
+            let quoted = field.bytes().any(|b| special(&b))
+                || (string && field.trim().is_empty())
+                || field.as_bytes().starts_with(BOM);
             if !quoted {
                 self.line.extend_from_slice(field.as_bytes());
                 continue;
@@ -923,7 +944,7 @@ mod tests {
     fn split(line: &str, opts: &CsvOptions) -> Vec<String> {
         let d = opts.dialect().unwrap();
         with_splitter(&d, |s| {
-            s.split(line, &d).unwrap();
+            s.split(line, &d, false).unwrap();
             s.record.iter().map(String::from).collect()
         })
     }
@@ -940,6 +961,16 @@ mod tests {
             .ignore_leading_white_space(true)
             .null_value("NA");
         assert_eq!(split("  x ;NA; y", &o), ["x ", "", "y"]);
+        // A byte order mark is dropped at the start of a file only.
+        let bom = "\u{feff}a,b";
+        let d = CsvOptions::new().dialect().unwrap();
+        let at = |start| {
+            with_splitter(&d, |s| {
+                s.split(bom, &d, start).unwrap();
+                s.record.get(0).unwrap().to_string()
+            })
+        };
+        assert_eq!((at(true).as_str(), at(false).as_str()), ("a", "\u{feff}a"));
         // A long line grows the buffers.
         let long = vec!["abc"; 100].join(",");
         assert_eq!(split(&long, &CsvOptions::new()).len(), 100);
@@ -967,6 +998,29 @@ mod tests {
         let mut rfc = LineWriter::new(&CsvWriteOptions::new().escape('"')).unwrap();
         rfc.encode([("q\"uote", true), ("", false)].into_iter());
         assert_eq!(rfc.line, b"\"q\"\"uote\",\n");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// Any fields without a line break, written by the writer, split back the same,
+        /// with Spark's escape or RFC 4180 doubling, whatever the delimiter.
+        #[test]
+        fn any_fields_round_trip(
+            fields in proptest::collection::vec(
+                proptest::prop_oneof!["[^\n]{0,10}", "[,;|\t\"\\\\ a\r\u{feff}]{0,6}"],
+                1..6,
+            ),
+            delimiter in proptest::sample::select(vec![',', ';', '\t', '|']),
+            rfc: bool,
+        ) {
+            let escape = if rfc { '"' } else { '\\' };
+            let wopts = CsvWriteOptions::new().delimiter(delimiter).escape(escape);
+            let mut w = LineWriter::new(&wopts).unwrap();
+            w.encode(fields.iter().map(|f| (f.as_str(), true)));
+            let line = std::str::from_utf8(&w.line).unwrap().strip_suffix('\n').unwrap();
+            let back = split(line, &CsvOptions::new().sep(delimiter).escape(escape));
+            proptest::prop_assert_eq!(back, fields);
+        }
     }
 
     #[test]
