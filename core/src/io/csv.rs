@@ -2,7 +2,8 @@
 //! them, into and from typed serde records (the `csv` feature).
 //!
 //! Reading is line-based, as Spark's default `multiLine = false`: each line is one record,
-//! split into fields by `csv-core` and deserialized by the `csv` crate inside the tasks of
+//! split into fields as Spark's parser splits it and deserialized by the `csv` crate's
+//! serde deserializer inside the tasks of
 //! [`Context::parse_text_file`], so files are read in parallel over byte splits, compressed
 //! ones decompressed, and every error names `path:line`. The splitter and the record's
 //! field buffer are kept per thread and reused from line to line, so a line allocates only
@@ -45,12 +46,11 @@ use crate::{Context, Data, Dataset};
 /// Differences from Spark:
 /// - the delimiter, quote, escape and comment characters must be ASCII;
 /// - inside quotes, a doubled quote (`""`, RFC 4180) is read as one quote as well as an
-///   escaped one (`\"`), whatever the escape character; an escape character outside
-///   quotes is an ordinary character;
+///   escaped one (`\"`), whatever the escape character, and an escaped escape (`\\`) as
+///   one escape character; an escape before any other character is kept, as are escapes
+///   outside quotes (so `"C:\temp"` reads as `C:\temp`);
 /// - an empty field, quoted or not, is `None` for an `Option` field (Spark reads `""` as an
-///   empty string, its `emptyValue`), and an empty string for a `String` field;
-/// - whitespace trimming applies to a field's value after unquoting, so it also trims
-///   whitespace inside quotes.
+///   empty string, its `emptyValue`), and an empty string for a `String` field.
 ///
 /// ```
 /// use firesteel_core::io::{CsvOptions, ParseMode};
@@ -229,89 +229,101 @@ struct Dialect {
     trim_end: bool,
 }
 
-/// A line splitter, kept per thread: `csv-core`'s reader and the buffers it fills.
+/// A line splitter's buffers, kept per thread and reused from line to line: the fields'
+/// bytes, where each ends, and the record handed to the deserializer.
 struct Splitter {
-    key: (u8, u8, Option<u8>),
-    reader: csv_core::Reader,
     out: Vec<u8>,
     ends: Vec<usize>,
     record: StringRecord,
 }
 
 impl Splitter {
-    fn new(key: (u8, u8, Option<u8>)) -> Splitter {
-        let reader = csv_core::ReaderBuilder::new()
-            .delimiter(key.0)
-            .quote(key.1)
-            .escape(key.2)
-            .double_quote(true)
-            // Lines come without their terminator; a lone `\r` is an ordinary byte.
-            .terminator(csv_core::Terminator::Any(b'\n'))
-            .build();
+    fn new() -> Splitter {
         Splitter {
-            key,
-            reader,
             out: Vec::new(),
-            ends: vec![0; 16],
+            ends: Vec::new(),
             record: StringRecord::new(),
         }
     }
 
-    /// Splits `line` into `self.record`. A UTF-8 byte order mark is dropped only at the
-    /// start of a file (`file_start`); elsewhere it is part of the first field.
+    /// Splits `line` into `self.record`, as Spark's parser (univocity) splits a line:
+    /// - a field that starts with the quote character (after leading whitespace, when that
+    ///   is ignored) runs to the closing quote; inside it, the escape character before a
+    ///   quote or before itself stands for that character, a doubled quote for one quote,
+    ///   and anything else (a delimiter, an escape before another character) is itself;
+    ///   text between the closing quote and the next delimiter is kept, and an unclosed
+    ///   quote runs to the end of the line;
+    /// - any other field runs to the next delimiter;
+    /// - ignored whitespace is trimmed outside quotes only;
+    /// - a UTF-8 byte order mark is dropped at the start of a file (`file_start`) only.
     fn split(
         &mut self,
         line: &str,
         d: &Dialect,
         file_start: bool,
     ) -> std::result::Result<(), String> {
-        use csv_core::ReadRecordResult as R;
-        self.reader.reset();
-        self.record.clear();
-        // Unquoting only shortens a field, so the output never outgrows the line.
-        if self.out.len() < line.len() {
-            self.out.resize(line.len(), 0);
+        let mut bytes = line.as_bytes();
+        if file_start && bytes.starts_with(BOM) {
+            bytes = &bytes[BOM.len()..];
         }
-        let bytes = line.as_bytes();
-        // csv-core drops a BOM at the start of its first input; a first input of one byte
-        // keeps it.
-        let (mut input, mut rest) = match bytes.starts_with(BOM) && !file_start {
-            true => bytes.split_at(1),
-            false => (bytes, &[][..]),
-        };
-        let (mut nout, mut nends) = (0, 0);
+        self.out.clear();
+        self.ends.clear();
+        let blank = |b: u8| b == b' ' || b == b'\t';
+        let (n, delim, quote) = (bytes.len(), d.delimiter, d.quote);
+        let mut i = 0;
         loop {
-            let (res, nin, o, e) =
-                self.reader
-                    .read_record(input, &mut self.out[nout..], &mut self.ends[nends..]);
-            input = &input[nin..];
-            nout += o;
-            nends += e;
-            match res {
-                // With the input used up, the rest; after it, the next call reads its end.
-                R::InputEmpty => input = std::mem::take(&mut rest),
-                R::OutputFull => {
-                    let n = self.out.len().max(64) * 2;
-                    self.out.resize(n, 0);
+            let field_start = self.out.len();
+            if d.trim_start {
+                while i < n && blank(bytes[i]) {
+                    i += 1;
                 }
-                R::OutputEndsFull => {
-                    let n = self.ends.len() * 2;
-                    self.ends.resize(n, 0);
-                }
-                R::Record | R::End => break,
             }
+            // The end of the quoted part, past which trimming stops.
+            let mut kept = field_start;
+            if i < n && bytes[i] == quote {
+                i += 1;
+                while i < n {
+                    let b = bytes[i];
+                    let next = bytes.get(i + 1).copied();
+                    if Some(b) == d.escape && (next == Some(quote) || next == d.escape) {
+                        self.out.push(bytes[i + 1]);
+                        i += 2;
+                    } else if b == quote && next == Some(quote) {
+                        self.out.push(quote);
+                        i += 2;
+                    } else if b == quote {
+                        i += 1;
+                        break;
+                    } else {
+                        self.out.push(b);
+                        i += 1;
+                    }
+                }
+                kept = self.out.len();
+            }
+            let rest = bytes[i..]
+                .iter()
+                .position(|&b| b == delim)
+                .map_or(n, |p| i + p);
+            self.out.extend_from_slice(&bytes[i..rest]);
+            if d.trim_end {
+                while self.out.len() > kept && self.out.last().is_some_and(|&b| blank(b)) {
+                    self.out.pop();
+                }
+            }
+            self.ends.push(self.out.len());
+            if rest == n {
+                break;
+            }
+            i = rest + 1;
         }
+        self.record.clear();
         let mut start = 0;
-        for &end in &self.ends[..nends] {
+        for &end in &self.ends {
+            // Only ASCII characters were taken out, so the fields are UTF-8 as the line is.
             let field = std::str::from_utf8(&self.out[start..end])
                 .map_err(|_| "invalid UTF-8 in a field".to_string())?;
             start = end;
-            let field = match (d.trim_start, d.trim_end) {
-                (false, false) => field,
-                (true, false) => field.trim_start(),
-                (false, true) => field.trim_end(),
-                (true, true) => field.trim(),
-            };
             if d.null_value.as_deref() == Some(field) {
                 self.record.push_field("");
             } else {
@@ -326,24 +338,15 @@ impl Splitter {
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
 thread_local! {
-    static SPLITTER: RefCell<Option<Splitter>> = const { RefCell::new(None) };
+    static SPLITTER: RefCell<Splitter> = RefCell::new(Splitter::new());
 }
 
-/// Runs `f` with this thread's splitter for `d`.
-fn with_splitter<R>(d: &Dialect, f: impl FnOnce(&mut Splitter) -> R) -> R {
-    let key = (d.delimiter, d.quote, d.escape);
+/// Runs `f` with this thread's splitter.
+fn with_splitter<R>(f: impl FnOnce(&mut Splitter) -> R) -> R {
     SPLITTER.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut slot) => {
-            if slot.as_ref().is_none_or(|s| s.key != key) {
-                *slot = Some(Splitter::new(key));
-            }
-            match slot.as_mut() {
-                Some(s) => f(s),
-                None => f(&mut Splitter::new(key)),
-            }
-        }
+        Ok(mut s) => f(&mut s),
         // Reentered (a record's Deserialize reading CSV): a splitter of its own.
-        Err(_) => f(&mut Splitter::new(key)),
+        Err(_) => f(&mut Splitter::new()),
     })
 }
 
@@ -380,7 +383,7 @@ impl CsvLines {
                 };
                 if lines.headers.is_none() {
                     let d = &lines.dialect;
-                    let headers = with_splitter(d, |s| {
+                    let headers = with_splitter(|s| {
                         s.split(&text, d, offset == 0).map(|()| s.record.clone())
                     })
                     .map_err(|e| Error::parse(&file, 0, format!("bad CSV header: {e}")))?;
@@ -456,7 +459,7 @@ impl CsvLines {
         lenient: bool,
     ) -> std::result::Result<T, String> {
         let d = &self.dialect;
-        with_splitter(d, |s| {
+        with_splitter(|s| {
             s.split(line, d, origin.offset() == 0)?;
             let headers = self.headers.as_ref();
             let record = &s.record;
@@ -943,7 +946,7 @@ mod tests {
 
     fn split(line: &str, opts: &CsvOptions) -> Vec<String> {
         let d = opts.dialect().unwrap();
-        with_splitter(&d, |s| {
+        with_splitter(|s| {
             s.split(line, &d, false).unwrap();
             s.record.iter().map(String::from).collect()
         })
@@ -965,12 +968,21 @@ mod tests {
         let bom = "\u{feff}a,b";
         let d = CsvOptions::new().dialect().unwrap();
         let at = |start| {
-            with_splitter(&d, |s| {
+            with_splitter(|s| {
                 s.split(bom, &d, start).unwrap();
                 s.record.get(0).unwrap().to_string()
             })
         };
         assert_eq!((at(true).as_str(), at(false).as_str()), ("a", "\u{feff}a"));
+        // Inside quotes, an escape before anything but a quote or itself is kept.
+        let o = CsvOptions::new();
+        assert_eq!(split(r#""C:\temp, x",\"#, &o), ["C:\\temp, x", "\\"]);
+        assert_eq!(split(r#""a\\b","ab"c,"open"#, &o), ["a\\b", "abc", "open"]);
+        // Ignored whitespace is trimmed outside quotes only.
+        let both = o
+            .ignore_leading_white_space(true)
+            .ignore_trailing_white_space(true);
+        assert_eq!(split("  \" a \" , b\t", &both), [" a ", "b"]);
         // A long line grows the buffers.
         let long = vec!["abc"; 100].join(",");
         assert_eq!(split(&long, &CsvOptions::new()).len(), 100);
