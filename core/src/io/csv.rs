@@ -103,6 +103,25 @@ impl CsvOptions {
     /// exactly, as in Spark. Spark, given a schema, matches columns by position unless
     /// `enforceSchema` is off. The header is the first line of a file that is neither
     /// blank nor a comment, as Spark finds it.
+    ///
+    /// ```
+    /// use firesteel_core::io::CsvOptions;
+    ///
+    /// #[derive(serde::Deserialize, serde::Serialize, Clone, Debug, PartialEq)]
+    /// struct City {
+    ///     name: String,
+    ///     population: Option<u64>,
+    /// }
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::write(dir.path().join("a.csv"), "Population,country,Name\n2100000,FR,Paris\n").unwrap();
+    /// std::fs::write(dir.path().join("b.csv"), "Population,country,Name\n,DE,Bonn\n").unwrap();
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// let opts = CsvOptions::new().header(true);
+    /// let cities = ctx.read_csv::<City>(dir.path(), 2, &opts).unwrap().collect().unwrap();
+    /// let city = |name: &str, population| City { name: name.into(), population };
+    /// assert_eq!(cities, [city("Paris", Some(2_100_000)), city("Bonn", None)]);
+    /// ```
     pub fn header(mut self, header: bool) -> Self {
         self.header = header;
         self
@@ -127,6 +146,24 @@ impl CsvOptions {
 
     /// The character that escapes a quote inside quotes, `\` by default (as Spark). Set it
     /// to the quote character for RFC 4180 files only; doubled quotes are read in any case.
+    ///
+    /// ```
+    /// use firesteel_core::io::CsvOptions;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("paths.csv");
+    /// let lines = [r#""C:\tmp","say \"hi\"","say ""hi""""#, r#""dir\",x"#];
+    /// std::fs::write(&path, lines.join("\n")).unwrap();
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// let read = |opts: &CsvOptions| ctx.read_csv::<Vec<String>>(&path, 1, opts).unwrap().collect().unwrap();
+    /// // Spark's default: `\"` and `""` are quotes, other backslashes are kept.
+    /// let spark = read(&CsvOptions::new());
+    /// assert_eq!(spark[0], [r"C:\tmp", r#"say "hi""#, r#"say "hi""#]);
+    /// assert_eq!(spark[1], [r#"dir",x"#]);
+    /// // RFC 4180: only `""` is a quote, and a backslash may end a field.
+    /// let rfc = read(&CsvOptions::new().escape('"'));
+    /// assert_eq!(rfc[1], [r"dir\", "x"]);
+    /// ```
     pub fn escape(mut self, escape: char) -> Self {
         self.escape = escape;
         self
@@ -140,6 +177,18 @@ impl CsvOptions {
 
     /// The text of a missing value (Spark's `nullValue`, empty by default): a field equal
     /// to it is `None` for an `Option` field (and empty for a `String` one).
+    ///
+    /// ```
+    /// use firesteel_core::io::CsvOptions;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("temps.csv");
+    /// std::fs::write(&path, "# city, temperature\nOslo, NA\nRome, 21.5\n").unwrap();
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// let opts = CsvOptions::new().comment('#').null_value("NA").ignore_leading_white_space(true);
+    /// let temps = ctx.read_csv::<(String, Option<f64>)>(&path, 1, &opts).unwrap();
+    /// assert_eq!(temps.collect().unwrap(), [("Oslo".into(), None), ("Rome".into(), Some(21.5))]);
+    /// ```
     pub fn null_value(mut self, null_value: impl Into<String>) -> Self {
         self.null_value = null_value.into();
         self
