@@ -43,12 +43,16 @@ use crate::{Context, Data, Dataset};
 /// | [`ignore_trailing_white_space`](Self::ignore_trailing_white_space) | `ignoreTrailingWhiteSpace` | `false` |
 /// | [`mode`](Self::mode) | `mode` | [`ParseMode::Permissive`] |
 ///
+/// Escapes: inside quotes, an escaped quote (`\"`) and a doubled quote (`""`, RFC 4180)
+/// are each one quote, whatever the escape character, and an escaped escape (`\\`) is one
+/// escape character; an escape before any other character, or outside quotes, is kept
+/// (`"C:\temp"` reads as `C:\temp`), as Spark's parser keeps it.
+///
 /// Differences from Spark:
-/// - the delimiter, quote, escape and comment characters must be ASCII;
-/// - inside quotes, a doubled quote (`""`, RFC 4180) is read as one quote as well as an
-///   escaped one (`\"`), whatever the escape character, and an escaped escape (`\\`) as
-///   one escape character; an escape before any other character is kept, as are escapes
-///   outside quotes (so `"C:\temp"` reads as `C:\temp`);
+/// - the delimiter, quote, escape and comment characters must be ASCII, and files UTF-8
+///   (no `encoding`);
+/// - one record per line: no `multiLine`, so a quoted field cannot span lines;
+/// - no `inferSchema` or `schema`: the record type `T` is the schema;
 /// - an empty field, quoted or not, is `None` for an `Option` field (Spark reads `""` as an
 ///   empty string, its `emptyValue`), and an empty string for a `String` field.
 ///
