@@ -6,10 +6,11 @@
 //! so files are read in parallel over byte splits, compressed ones decompressed, and
 //! every error names `path:line`.
 
+use std::cell::Cell;
 use std::io::Write;
 use std::path::Path;
 
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, IntoDeserializer};
 use serde_json::Value;
 
 use super::parse_mode::{CorruptRecord, ParseMode, Parsed};
@@ -27,18 +28,91 @@ fn describe(e: &serde_json::Error) -> String {
 }
 
 /// The record a malformed line gives in permissive mode, if `T` can hold it: the line's
-/// object with one bad field set to null, or else every field null (the record of `{}`).
+/// object with each field that does not parse set to null, as Spark 3 keeps the fields that
+/// parse, or, for a line that is not a JSON object, every field null (the record of `{}`).
 fn lenient<T: DeserializeOwned>(line: &str) -> Option<T> {
-    if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(line) {
-        for key in map.keys() {
-            let mut m = map.clone();
-            m.insert(key.clone(), Value::Null);
-            if let Ok(t) = serde_json::from_value(Value::Object(m)) {
-                return Some(t);
+    if let Ok(Value::Object(mut map)) = serde_json::from_str::<Value>(line) {
+        // Each try that fails at a field's value nulls that field; at most one try per field.
+        for _ in 0..=map.len() {
+            let culprit = Cell::new(None);
+            match T::deserialize(Tracked {
+                map: &map,
+                culprit: &culprit,
+            }) {
+                Ok(t) => return Some(t),
+                Err(_) => match culprit.get().and_then(|i| map.values_mut().nth(i)) {
+                    Some(v) if !v.is_null() => *v = Value::Null,
+                    _ => break,
+                },
             }
         }
     }
     serde_json::from_str("{}").ok()
+}
+
+/// A JSON object as a deserializer that notes which field's value is being deserialized,
+/// so that an error can be traced to its field (as `serde_path_to_error` does, one level
+/// deep).
+struct Tracked<'a> {
+    map: &'a serde_json::Map<String, Value>,
+    /// The index of the field whose value is being deserialized, until it is.
+    culprit: &'a Cell<Option<usize>>,
+}
+
+impl<'de> de::Deserializer<'de> for Tracked<'_> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_map(Fields {
+            entries: self.map.iter().enumerate(),
+            value: None,
+            culprit: self.culprit,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
+struct Fields<'a, I> {
+    entries: I,
+    value: Option<(usize, &'a Value)>,
+    culprit: &'a Cell<Option<usize>>,
+}
+
+impl<'de, 'a, I> de::MapAccess<'de> for Fields<'a, I>
+where
+    I: Iterator<Item = (usize, (&'a String, &'a Value))>,
+{
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        let Some((i, (key, value))) = self.entries.next() else {
+            return Ok(None);
+        };
+        self.value = Some((i, value));
+        seed.deserialize(key.as_str().into_deserializer()).map(Some)
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        let (i, value) = self
+            .value
+            .take()
+            .ok_or_else(|| de::Error::custom("a value before its key"))?;
+        self.culprit.set(Some(i));
+        let v = seed.deserialize(value.clone())?;
+        self.culprit.set(None);
+        Ok(v)
+    }
 }
 
 fn malformed(line: &str, detail: &str) -> String {
@@ -58,11 +132,11 @@ impl Context {
     /// A line that is not valid JSON, or whose value is not a `T`, is malformed; `mode`
     /// says what then: fail the job naming `path:line` ([`FailFast`](ParseMode::FailFast)),
     /// skip the line ([`DropMalformed`](ParseMode::DropMalformed)), or
-    /// ([`Permissive`](ParseMode::Permissive)) set the bad field to `None` if the line is an
-    /// object with one bad field, and otherwise every field (the record `{}` gives), as
-    /// Spark sets them to null (Spark 3 keeps every field that parses; here a line with two
-    /// bad fields keeps none, as Spark 2 did). A line whose record cannot hold that (a
-    /// field that is not an `Option`) fails the job;
+    /// ([`Permissive`](ParseMode::Permissive)) set each field that does not parse to `None`
+    /// if the line is an object (a nested object with a bad field is `None` as a whole),
+    /// and otherwise every field (the record `{}` gives), as Spark sets them to null. A
+    /// line whose record cannot hold that (a bad field that is not an `Option`) fails the
+    /// job;
     /// [`read_json_with_corrupt`](Self::read_json_with_corrupt) keeps such lines.
     ///
     /// Spark's example `people.json`, whose first person has no age:
@@ -245,5 +319,56 @@ impl<T: Data> Dataset<T> {
             }
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Reading {
+        id: u32,
+        value: Option<f64>,
+        unit: Option<String>,
+        tags: Option<Vec<String>>,
+    }
+
+    #[test]
+    fn permissive_nulls_exactly_the_fields_that_do_not_parse() {
+        let r = |value, unit: Option<&str>, tags: Option<Vec<&str>>| Reading {
+            id: 7,
+            value,
+            unit: unit.map(Into::into),
+            tags: tags.map(|t| t.into_iter().map(Into::into).collect()),
+        };
+        let line = r#"{"id":7,"value":"high","unit":"C","tags":[1,"a"]}"#;
+        assert_eq!(lenient::<Reading>(line), Some(r(None, Some("C"), None)));
+        let line = r#"{"tags":["a"],"unit":3,"value":1.5,"id":7,"extra":{}}"#;
+        assert_eq!(
+            lenient::<Reading>(line),
+            Some(r(Some(1.5), None, Some(vec!["a"])))
+        );
+        // A bad field that is not an Option, or no id at all: no record.
+        assert_eq!(lenient::<Reading>(r#"{"id":"seven","value":1}"#), None);
+        assert_eq!(lenient::<Reading>("{\"id\":7,"), None);
+        // Not an object: every field null, where the record can hold that.
+        let all_null = lenient::<Option<Reading>>("[1,2]");
+        assert_eq!(all_null, None);
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct Loose {
+            a: Option<u8>,
+        }
+        assert_eq!(lenient::<Loose>("nonsense"), Some(Loose { a: None }));
+    }
+
+    #[test]
+    fn errors_name_the_column() {
+        let e = serde_json::from_str::<Reading>(r#"{"id":-1}"#).unwrap_err();
+        assert_eq!(
+            describe(&e),
+            "invalid value: integer `-1`, expected u32 at column 8"
+        );
     }
 }
