@@ -16,7 +16,8 @@
 //!   (`storage`, the block store), [`metrics`] and listeners, statistics of numbers
 //!   ([`StatCounter`], `stats`);
 //! - [`io`]: data in and out: input paths and globs, compression codecs, text files read
-//!   in parallel with each line's origin, whole files, part-file outputs, and the
+//!   in parallel with each line's origin, CSV and JSON lines as typed records (with Spark's
+//!   parse modes), whole files, part-file outputs, and the
 //!   [`DataSource`](io::DataSource) / [`DataSink`](io::DataSink) seam for other systems;
 //! - planning and running: lineage nodes (`rdd`, `batch`, `lineage`), the stage walk
 //!   (`scheduler`), the seam to where tasks run (`backend`), the thread pool that runs them
@@ -31,7 +32,11 @@
 //! ## Features
 //! - `cluster`: cluster mode (timely-dataflow), off by default;
 //! - `fault-injection`: `Context::inject_fault`, for tests of retry and recovery;
-//! - `compression`: `.gz`, `.bz2` and `.zst` inputs and outputs, on by default.
+//! - `compression`: `.gz`, `.bz2` and `.zst` inputs and outputs, on by default;
+//! - `csv`: CSV files as typed records (`Context::read_csv`, `Dataset::save_as_csv`, with
+//!   the `csv` crate), on by default;
+//! - `json`: JSON lines as typed records (`Context::read_json`, `Dataset::save_as_json`,
+//!   with `serde_json`), on by default.
 //!
 //! ```
 //! use firesteel_core::Context;

@@ -8,19 +8,35 @@
 //! - `whole`: `whole_text_files` and `binary_files`, one record per file;
 //! - `output`: `save_as_text_file`, part files committed by renaming a temporary
 //!   directory;
+//! - `parse_mode`: what record readers do with malformed lines ([`ParseMode`], Spark's
+//!   `mode`), and records read with their corrupt lines kept aside ([`Parsed`]);
+//! - `csv`: CSV files into and from serde records ([`CsvOptions`], `Context::read_csv`,
+//!   [`CsvWriteOptions`], `Dataset::save_as_csv`; the `csv` feature), over `fields`:
+//!   records as flat rows of fields;
+//! - `json`: JSON lines into and from serde records (`Context::read_json`,
+//!   `Dataset::save_as_json`; the `json` feature);
 //! - `source`: the [`DataSource`] and [`DataSink`] traits, through which other systems
 //!   (databases, object stores, formats) become datasets and take them back.
 
 mod codec;
+#[cfg(feature = "csv")]
+mod csv;
+#[cfg(feature = "csv")]
+mod fields;
 mod input;
+#[cfg(feature = "json")]
+mod json;
 mod output;
+mod parse_mode;
 mod source;
 mod text;
 mod whole;
 
-pub use codec::open_decoded;
-pub use codec::Codec;
+#[cfg(feature = "csv")]
+pub use self::csv::{CsvOptions, CsvWriteOptions};
+pub use codec::{open_decoded, Codec};
 pub use input::{excerpt, resolve_inputs};
+pub use parse_mode::{CorruptRecord, ParseMode, Parsed};
 pub use source::{DataSink, DataSource, RecordBatches};
 pub use text::{line_number, LineOrigin};
 
