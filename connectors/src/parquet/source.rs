@@ -4,8 +4,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
-use arrow_schema::{DataType, FieldRef, SchemaRef};
+use arrow_array::{ArrayRef, Float32Array, Float64Array, RecordBatch};
+use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef};
 use firesteel_core::io::{DataSource, RecordBatches};
 use firesteel_core::{Context, Data, Dataset};
 use parquet::arrow::arrow_reader::{
@@ -17,7 +17,7 @@ use serde_arrow::schema::{SchemaLike, TracingOptions};
 
 use super::batch::ArrowBatch;
 use super::error::{io_error, one_line, ParquetError};
-use super::value::{batch_rows, is_numeric, numeric_values, value_supported, Row};
+use super::value::{batch_rows, is_numeric, nullable_f64s, numeric_values, value_supported, Row};
 
 /// How many rows a batch read from a row group has at most, by default.
 pub const DEFAULT_BATCH_SIZE: usize = 8192;
@@ -189,12 +189,33 @@ impl ParquetSourceBuilder {
             }
             (None, cols) => (cols.clone(), Check::Any),
         };
-        let decode: Decoder<T> = Arc::new(|path, row_group, batch| {
-            serde_arrow::from_record_batch::<Vec<T>>(batch).map_err(|e| ParquetError::Decode {
+        // serde_arrow reads a float field only from a float column of its width: numbers
+        // of other types are converted first.
+        let floats: Vec<Option<DataType>> = match &check {
+            Check::Serde(types) => types
+                .iter()
+                .map(|t| t.clone().filter(|t| kind(t) == Kind::Float))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let decode: Decoder<T> = Arc::new(move |path, row_group, batch| {
+            let err = |message| ParquetError::Decode {
                 path: path.to_path_buf(),
                 row_group,
-                message: one_line(&e),
-            })
+                message,
+            };
+            let converted;
+            let batch = if floats
+                .iter()
+                .enumerate()
+                .any(|(j, t)| t.as_ref().is_some_and(|t| batch.column(j).data_type() != t))
+            {
+                converted = to_floats(batch, &floats).map_err(err)?;
+                &converted
+            } else {
+                batch
+            };
+            serde_arrow::from_record_batch::<Vec<T>>(batch).map_err(|e| err(one_line(&e)))
         });
         self.open(columns, check, decode, Vec::new(), None)
     }
@@ -584,6 +605,38 @@ fn type_name(t: &DataType) -> &'static str {
     }
 }
 
+/// `batch` with the numeric columns that `floats` names converted to its float type.
+fn to_floats(batch: &RecordBatch, floats: &[Option<DataType>]) -> Result<RecordBatch, String> {
+    let schema = batch.schema();
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (j, (col, field)) in batch.columns().iter().zip(schema.fields()).enumerate() {
+        match floats.get(j).cloned().flatten() {
+            Some(t) if col.data_type() != &t && is_numeric(col.data_type()) => {
+                let values = nullable_f64s(col.as_ref())
+                    .map_err(|m| format!("column {:?}: {m}", field.name()))?;
+                let array: ArrayRef = if t == DataType::Float32 {
+                    Arc::new(
+                        values
+                            .iter()
+                            .map(|v| v.map(|v| v as f32))
+                            .collect::<Float32Array>(),
+                    )
+                } else {
+                    Arc::new(values.into_iter().collect::<Float64Array>())
+                };
+                fields.push(Arc::new(Field::new(field.name(), t, field.is_nullable())));
+                columns.push(array);
+            }
+            _ => {
+                fields.push(field.clone());
+                columns.push(col.clone());
+            }
+        }
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| one_line(&e))
+}
+
 /// The columns of a batch as `f64`s; a null names its column, file and row group.
 fn numeric_columns(
     path: &Path,
@@ -723,7 +776,7 @@ impl<T> ParquetSource<T> {
             .iter()
             .filter_map(|c| schema.field_with_name(c).ok().cloned())
             .collect();
-        Arc::new(arrow_schema::Schema::new(fields))
+        Arc::new(Schema::new(fields))
     }
 }
 

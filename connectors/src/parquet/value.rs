@@ -239,6 +239,16 @@ macro_rules! to_f64s {
     }};
 }
 
+/// The values of a numeric column as `f64`s, nulls as `None`.
+pub(crate) fn nullable_f64s(col: &dyn Array) -> Result<Vec<Option<f64>>, String> {
+    let mut rows: Vec<Row> = (0..col.len()).map(|_| Vec::with_capacity(1)).collect();
+    push_values(col, &mut rows)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| r.first().and_then(Value::as_f64))
+        .collect())
+}
+
 /// The values of a numeric column as `f64`s; a null is an error naming its row (counted
 /// from 0 in the batch).
 pub(crate) fn numeric_values(col: &dyn Array) -> Result<Vec<f64>, String> {
