@@ -651,14 +651,20 @@ fn corrupt_files_name_the_file() {
     // Pages overwritten with garbage, the footer intact: the job fails (no panic escapes)
     // with an error naming the file.
     let garbled = dir.path().join("garbled.parquet");
-    let mut g = bytes.clone();
-    for b in &mut g[4..bytes.len() / 2] {
-        *b = 0xA5;
-    }
-    std::fs::write(&garbled, &g).unwrap();
-    if let Ok(source) = ParquetSource::builder(s(&garbled)).build_rows() {
-        let e = ctx.read_source(source).collect().unwrap_err();
-        let m = one_line(&e);
+    for (from, to) in [(4, bytes.len() / 2), (40, 60), (300, 400), (1000, 1100)] {
+        let mut g = bytes.clone();
+        for b in &mut g[from..to] {
+            *b = 0xA5;
+        }
+        std::fs::write(&garbled, &g).unwrap();
+        let m = match ParquetSource::builder(s(&garbled)).build_rows() {
+            Ok(source) => match ctx.read_source(source).collect() {
+                // Garbage in plain-encoded values may still decode.
+                Ok(_) => continue,
+                Err(e) => one_line(&e),
+            },
+            Err(e) => one_line(&e),
+        };
         assert!(m.contains("garbled.parquet"), "{m}");
     }
 

@@ -39,7 +39,7 @@ pub enum ParquetError {
         message: String,
     },
     /// The input path names no file (a missing path, a glob that matches nothing).
-    #[error("parquet input {0}")]
+    #[error("{0}")]
     NoInput(String),
     /// A file is not a Parquet file, or is truncated or corrupt.
     #[error("{path}: not a valid Parquet file: {message}")]
@@ -141,7 +141,9 @@ pub(crate) fn one_line(e: &dyn std::error::Error) -> String {
         }
         cause = c.source();
     }
-    s.replace('\n', " ")
+    let s = s.replace('\n', " ");
+    // serde_arrow's messages start with "Error: ".
+    s.strip_prefix("Error: ").map(str::to_string).unwrap_or(s)
 }
 
 pub(crate) fn io_error(

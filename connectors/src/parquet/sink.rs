@@ -200,7 +200,8 @@ impl<T: Serialize + DeserializeOwned> ParquetSink<T> {
     /// A sink writing to the directory `path` with `options`. The record type's schema
     /// is traced now: a type that cannot be a table's row (not a struct or a tuple, or
     /// with a field of no Arrow type) is an error before anything is written, and so is
-    /// an existing path with [`SaveMode::ErrorIfExists`].
+    /// an existing path with [`SaveMode::ErrorIfExists`], and, with [`SaveMode::Append`],
+    /// existing part files with other columns.
     pub fn new(
         path: impl AsRef<Path>,
         options: &ParquetWriteOptions,
@@ -235,9 +236,10 @@ impl<T: Serialize + DeserializeOwned> ParquetSink<T> {
         }
         let mut fields = Vec::<FieldRef>::from_type::<T>(serde_options()).map_err(|e| {
             ParquetError::InvalidOption(format!(
-                "records of type {} cannot be Parquet rows (structs or tuples of Arrow types): {}",
+                "records of type {} cannot be Parquet rows (write structs or tuples): {}",
                 std::any::type_name::<T>(),
-                one_line(&e)
+                // The first sentence (the rest suggests serde_arrow's API).
+                one_line(&e).split(". ").next().unwrap_or_default()
             ))
         })?;
         if let Some(cols) = &options.columns {
@@ -278,7 +280,7 @@ impl<T: Serialize + DeserializeOwned> ParquetSink<T> {
             .set_compression(options.compression.codec())
             .set_max_row_group_row_count(Some(options.row_group_size))
             .build();
-        Ok(ParquetSink {
+        let sink = ParquetSink {
             schema: Arc::new(Schema::new(fields.clone())),
             fields,
             skip: exists && options.mode == SaveMode::Ignore,
@@ -289,7 +291,11 @@ impl<T: Serialize + DeserializeOwned> ParquetSink<T> {
             job,
             props,
             _records: PhantomData,
-        })
+        };
+        if exists && sink.mode == SaveMode::Append {
+            sink.check_append()?;
+        }
+        Ok(sink)
     }
 }
 
