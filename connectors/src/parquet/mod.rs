@@ -18,7 +18,7 @@
 //!   footer is read and checked when a source is built, so a missing column, a column of
 //!   the wrong type or a file that is not Parquet is reported before any job runs.
 //!
-//! The format is apache arrow-rs's `parquet` crate, re-exported as [`format`], with its
+//! The format is apache arrow-rs's `parquet` crate, re-exported as [`format`](mod@format), with its
 //! Arrow crates as [`arrow`]; serde records convert through `serde_arrow`.
 //!
 //! ```
@@ -65,8 +65,9 @@ pub use sink::{
 pub use source::{read_parquet, ParquetSource, ParquetSourceBuilder, DEFAULT_BATCH_SIZE};
 pub use value::{Row, Value};
 
-/// The Arrow crates of the records: [`array`] (arrays and
-/// [`RecordBatch`](arrow_array::RecordBatch)) and [`schema`] (types, fields, schemas).
+/// The Arrow crates of the records: [`array`](crate::parquet::arrow::array) (arrays and
+/// [`RecordBatch`](arrow_array::RecordBatch)) and
+/// [`schema`](crate::parquet::arrow::schema) (types, fields, schemas).
 pub mod arrow {
     pub use arrow_array as array;
     pub use arrow_schema as schema;

@@ -170,7 +170,7 @@ impl ParquetWriteOptions {
 /// // Appending adds part files; the default mode refuses an existing path.
 /// let appended = options.clone().mode(SaveMode::Append);
 /// edges.write_to(ParquetSink::new(&path, &appended).unwrap()).unwrap();
-/// assert!(edges.write_to(ParquetSink::new(&path, &options).unwrap()).is_err());
+/// assert!(ParquetSink::<(i64, i64)>::new(&path, &options).is_err());
 /// ```
 pub struct ParquetSink<T> {
     path: PathBuf,

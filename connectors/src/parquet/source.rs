@@ -452,12 +452,11 @@ impl ParquetSourceBuilder {
                 .map(|f| f.name().clone())
                 .collect()
         });
-        if let Some((i, c)) = columns
+        if let Some((_, c)) = columns
             .iter()
             .enumerate()
             .find(|(i, c)| columns[..*i].contains(c))
         {
-            let _ = i;
             return Err(ParquetError::InvalidOption(format!(
                 "column {c:?} is named twice"
             )));
@@ -475,7 +474,7 @@ impl ParquetSourceBuilder {
                     Check::Serde(types) => types[j]
                         .as_ref()
                         .filter(|t| !serde_compatible(t, found))
-                        .map(|t| format!("{}", type_name(t))),
+                        .map(|t| type_name(t).to_string()),
                     Check::Values => (!value_supported(found))
                         .then(|| "a Value (boolean, integer, float, string or binary)".to_string()),
                     Check::Numeric => (!is_numeric(found)).then(|| "a number (f64)".to_string()),
