@@ -56,6 +56,7 @@ mod sink;
 mod source;
 mod value;
 
+pub use crate::SaveMode;
 pub use ::parquet as format;
 pub use batch::ArrowBatch;
 pub use error::ParquetError;
