@@ -30,6 +30,8 @@ struct Rec {
     maybe_int: Option<i64>,
     maybe_name: Option<String>,
     maybe_float: Option<f64>,
+    blob: serde_bytes::ByteBuf,
+    list: Vec<i32>,
 }
 
 fn recs(n: i64) -> Vec<Rec> {
@@ -45,6 +47,8 @@ fn recs(n: i64) -> Vec<Rec> {
             maybe_int: (i % 3 != 0).then_some(i * 1_000_000_007),
             maybe_name: (i % 4 == 1).then(|| format!("n{i}")),
             maybe_float: (i % 5 != 2).then_some(-(i as f64) * 1.5e-300),
+            blob: serde_bytes::ByteBuf::from(vec![i as u8; (i % 3) as usize]),
+            list: (0..(i % 4) as i32).collect(),
         })
         .collect()
 }
@@ -152,6 +156,8 @@ fn the_schema_is_sparks() {
         ("maybe_int", "Int64", true),
         ("maybe_name", "Utf8", true),
         ("maybe_float", "Float64", true),
+        ("blob", "Binary", false),
+        ("list", "List(non-null Int32, field: 'element')", false),
     ];
     let want: Vec<(String, String, bool)> = want
         .iter()
@@ -399,7 +405,7 @@ fn arrow_batches_survive_a_shuffle() {
     // Repartitioning serializes the batches (Arrow IPC) through the shuffle.
     let batches = ctx.read_source(source).repartition(3).collect().unwrap();
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 40);
-    assert!(batches.iter().all(|b| b.num_columns() == 10));
+    assert!(batches.iter().all(|b| b.num_columns() == 12));
 }
 
 #[test]
@@ -756,4 +762,50 @@ fn empty_datasets_and_partitions() {
     .unwrap();
     let source = ParquetSource::builder(s(&path)).build::<Rec>().unwrap();
     assert_eq!(ctx.read_source(source).count().unwrap(), 0);
+}
+
+/// Partition 1 fails halfway through on its first attempt only (a retryable error).
+struct FlakyOnce(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl DataSource<Rec> for FlakyOnce {
+    fn name(&self) -> String {
+        "flaky".into()
+    }
+    fn num_partitions(&self) -> usize {
+        2
+    }
+    fn read_partition(&self, p: usize) -> firesteel_core::Result<RecordBatches<Rec>> {
+        let all = recs(20);
+        let part = all[p * 10..p * 10 + 10].to_vec();
+        if p == 1 && !self.0.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let first = part[..5].to_vec();
+            return Ok(Box::new(
+                [Ok(first), Err(Error::task_failed("connection reset"))].into_iter(),
+            ));
+        }
+        Ok(Box::new(std::iter::once(Ok(part))))
+    }
+}
+
+#[test]
+fn a_retried_task_replaces_its_failed_attempt() {
+    let ctx = ctx();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out");
+    let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ds = ctx.read_source(FlakyOnce(failed.clone()));
+    write_parquet(&ds, &path, &Default::default()).unwrap();
+    assert!(failed.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(
+        entries(&path),
+        ["_SUCCESS", "part-00000.parquet", "part-00001.parquet"]
+    );
+    assert_eq!(
+        read_parquet::<Rec>(&ctx, s(&path))
+            .unwrap()
+            .collect()
+            .unwrap(),
+        recs(20)
+    );
+    assert_eq!(entries(dir.path()), ["out"]);
 }
