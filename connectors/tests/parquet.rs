@@ -57,10 +57,6 @@ fn ctx() -> Context {
     Context::local(2).unwrap()
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// The repository's `data/parquet/` file `name`, written by pyarrow.
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -108,7 +104,7 @@ fn round_trip_of_a_serde_struct_with_nulls() {
     );
     // Nothing left next to the output.
     assert_eq!(entries(dir.path()), ["recs"]);
-    let source = ParquetSource::builder(s(&path)).build::<Rec>().unwrap();
+    let source = ParquetSource::builder(&path).build::<Rec>().unwrap();
     assert_eq!(source.num_partitions(), 3);
     assert_eq!(source.num_rows(), 100);
     assert_eq!(source.files().len(), 3);
@@ -124,10 +120,7 @@ fn round_trip_of_a_serde_struct_with_nulls() {
     }
     // The short form, as spark.read.parquet.
     assert_eq!(
-        read_parquet::<Rec>(&ctx, s(&path))
-            .unwrap()
-            .count()
-            .unwrap(),
+        read_parquet::<Rec>(&ctx, &path).unwrap().count().unwrap(),
         100
     );
 }
@@ -138,7 +131,7 @@ fn the_schema_is_sparks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("recs");
     write_parquet(&ctx.parallelize(recs(3), 1), &path, &Default::default()).unwrap();
-    let source = ParquetSource::builder(s(&path)).build_batches().unwrap();
+    let source = ParquetSource::builder(&path).build_batches().unwrap();
     let schema = source.schema();
     let types: Vec<(String, String, bool)> = schema
         .fields()
@@ -184,7 +177,7 @@ fn projection_reads_only_the_named_columns() {
         maybe_name: Option<String>,
         id: i64,
     }
-    let source = ParquetSource::builder(s(&path)).build::<Narrow>().unwrap();
+    let source = ParquetSource::builder(&path).build::<Narrow>().unwrap();
     assert_eq!(source.columns(), ["maybe_name", "id"]);
     let back = ctx.read_source(source).collect().unwrap();
     let want: Vec<Narrow> = data
@@ -197,7 +190,7 @@ fn projection_reads_only_the_named_columns() {
     assert_eq!(back, want);
 
     // Batches hold only the columns asked for, in the order asked.
-    let source = ParquetSource::builder(s(&path))
+    let source = ParquetSource::builder(&path)
         .columns(["score", "id"])
         .build_batches()
         .unwrap();
@@ -208,7 +201,7 @@ fn projection_reads_only_the_named_columns() {
         assert_eq!(b.schema().field(1).name(), "id");
     }
     // Tuples take the columns by position; an i64 column reads into f64 too.
-    let source = ParquetSource::builder(s(&path))
+    let source = ParquetSource::builder(&path)
         .columns(["id", "name", "ok"])
         .build::<(f64, String, bool)>()
         .unwrap();
@@ -230,7 +223,7 @@ fn row_groups_become_partitions() {
         .columns(["n", "sq"]);
     let pairs: Vec<(i64, i64)> = (0..10).map(|i| (i, i * i)).collect();
     write_parquet(&ctx.parallelize(pairs.clone(), 1), &path, &options).unwrap();
-    let source = ParquetSource::builder(s(&path))
+    let source = ParquetSource::builder(&path)
         .columns(["n", "sq"])
         .build::<(i64, i64)>()
         .unwrap();
@@ -247,7 +240,7 @@ fn row_groups_become_partitions() {
     assert_eq!(ds.collect().unwrap(), pairs);
 
     // Small batches within a row group.
-    let source = ParquetSource::builder(s(&path))
+    let source = ParquetSource::builder(&path)
         .batch_size(2)
         .build_batches()
         .unwrap();
@@ -307,7 +300,7 @@ fn save_modes() {
     let first = ctx.parallelize(vec![(1i64, 10i64), (2, 20)], 2);
     let second = ctx.parallelize(vec![(3i64, 30i64)], 1);
     let read = || {
-        let source = ParquetSource::builder(s(&path))
+        let source = ParquetSource::builder(&path)
             .columns(["a", "b"])
             .build::<(i64, i64)>()
             .unwrap();
@@ -384,10 +377,7 @@ fn compression_options() {
         let used = meta.metadata().row_group(0).column(0).compression();
         assert!(format!("{used:?}").starts_with(codec), "{name}: {used:?}");
         assert_eq!(
-            read_parquet::<Rec>(&ctx, s(&path))
-                .unwrap()
-                .collect()
-                .unwrap(),
+            read_parquet::<Rec>(&ctx, &path).unwrap().collect().unwrap(),
             data
         );
     }
@@ -401,7 +391,7 @@ fn arrow_batches_survive_a_shuffle() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("recs");
     write_parquet(&ctx.parallelize(recs(40), 4), &path, &Default::default()).unwrap();
-    let source = ParquetSource::builder(s(&path)).build_batches().unwrap();
+    let source = ParquetSource::builder(&path).build_batches().unwrap();
     // Repartitioning serializes the batches (Arrow IPC) through the shuffle.
     let batches = ctx.read_source(source).repartition(3).collect().unwrap();
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 40);
@@ -423,7 +413,7 @@ fn a_file_written_by_pyarrow() {
         y: i32,
         flag: bool,
     }
-    let source = ParquetSource::builder(s(&points)).build::<Point>().unwrap();
+    let source = ParquetSource::builder(&points).build::<Point>().unwrap();
     // 5 rows in row groups of 2.
     assert_eq!(source.num_partitions(), 3);
     assert_eq!(source.num_rows(), 5);
@@ -449,7 +439,7 @@ fn a_file_written_by_pyarrow() {
 
     // Generic rows: the edges, exactly.
     let edges = data("edges.parquet");
-    let source = ParquetSource::builder(s(&edges)).build_rows().unwrap();
+    let source = ParquetSource::builder(&edges).build_rows().unwrap();
     assert_eq!(source.columns(), ["src", "dst"]);
     let rows = ctx.read_source(source).collect().unwrap();
     let want: Vec<Vec<Value>> = [(1, 2), (1, 3), (2, 3), (3, 1), (4, 1)]
@@ -458,7 +448,7 @@ fn a_file_written_by_pyarrow() {
         .collect();
     assert_eq!(rows, want);
     // Typed tuples by column names (dst first).
-    let source = ParquetSource::builder(s(&edges))
+    let source = ParquetSource::builder(&edges)
         .columns(["dst", "src"])
         .build::<(u32, u32)>()
         .unwrap();
@@ -467,7 +457,7 @@ fn a_file_written_by_pyarrow() {
         [(2, 1), (3, 1), (3, 2), (1, 3), (1, 4)]
     );
     // Rows of several types, nulls included.
-    let source = ParquetSource::builder(s(&points))
+    let source = ParquetSource::builder(&points)
         .columns(["name", "flag", "y"])
         .build_rows()
         .unwrap();
@@ -480,7 +470,7 @@ fn a_file_written_by_pyarrow() {
 fn the_ml_reader_on_a_pyarrow_file() {
     let ctx = ctx();
     let points = data("points.parquet");
-    let source = ParquetSource::builder(s(&points))
+    let source = ParquetSource::builder(&points)
         .build_labeled("label")
         .unwrap();
     // Every numeric column but the label, in the file's order (strings and booleans are
@@ -500,7 +490,7 @@ fn the_ml_reader_on_a_pyarrow_file() {
         ]
     );
     // Chosen features, in the order asked.
-    let source = ParquetSource::builder(s(&points))
+    let source = ParquetSource::builder(&points)
         .columns(["y", "x"])
         .build_labeled("label")
         .unwrap();
@@ -508,12 +498,12 @@ fn the_ml_reader_on_a_pyarrow_file() {
     let got = ctx.read_source(source).collect().unwrap();
     assert_eq!(got[1], (1.0, vec![20.0, -1.25]));
     // No label.
-    let source = ParquetSource::builder(s(&points)).build_features().unwrap();
+    let source = ParquetSource::builder(&points).build_features().unwrap();
     assert_eq!(source.feature_names(), ["id", "label", "x", "y"]);
     let got = ctx.read_source(source).collect().unwrap();
     assert_eq!(got[4], [5.0, 1.0, 1e-3, 50.0]);
     // A label that is not a number, or not there.
-    let e = ParquetSource::builder(s(&points))
+    let e = ParquetSource::builder(&points)
         .build_labeled("name")
         .unwrap_err();
     let m = one_line(&e);
@@ -522,7 +512,7 @@ fn the_ml_reader_on_a_pyarrow_file() {
         m.contains("points.parquet") && m.contains("\"name\""),
         "{m}"
     );
-    let e = ParquetSource::builder(s(&points))
+    let e = ParquetSource::builder(&points)
         .build_labeled("target")
         .unwrap_err();
     let m = one_line(&e);
@@ -531,7 +521,7 @@ fn the_ml_reader_on_a_pyarrow_file() {
         "{m}"
     );
     // A null feature is an error naming the file and the column, when read.
-    let e = ParquetSource::builder(s(&points))
+    let e = ParquetSource::builder(&points)
         .columns(["name"])
         .build_features()
         .unwrap_err();
@@ -550,7 +540,7 @@ fn wrong_schemas_name_the_file_and_the_column() {
         id: i64,
         z: f64,
     }
-    let e = ParquetSource::builder(s(&points))
+    let e = ParquetSource::builder(&points)
         .build::<Missing>()
         .unwrap_err();
     let m = one_line(&e);
@@ -565,7 +555,7 @@ fn wrong_schemas_name_the_file_and_the_column() {
         id: i64,
         name: i64,
     }
-    let e = ParquetSource::builder(s(&points))
+    let e = ParquetSource::builder(&points)
         .build::<WrongType>()
         .unwrap_err();
     let m = one_line(&e);
@@ -574,7 +564,7 @@ fn wrong_schemas_name_the_file_and_the_column() {
         m.contains("points.parquet") && m.contains("\"name\"") && m.contains("i64"),
         "{m}"
     );
-    let e = ParquetSource::builder(s(&points))
+    let e = ParquetSource::builder(&points)
         .columns(["label"])
         .build::<(String,)>()
         .unwrap_err();
@@ -584,7 +574,7 @@ fn wrong_schemas_name_the_file_and_the_column() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(&points, dir.path().join("a.parquet")).unwrap();
     std::fs::copy(data("edges.parquet"), dir.path().join("b.parquet")).unwrap();
-    let e = ParquetSource::builder(s(dir.path()))
+    let e = ParquetSource::builder(dir.path())
         .columns(["id"])
         .build_rows()
         .unwrap_err();
@@ -598,9 +588,7 @@ fn wrong_schemas_name_the_file_and_the_column() {
     struct NotNull {
         name: String,
     }
-    let source = ParquetSource::builder(s(&points))
-        .build::<NotNull>()
-        .unwrap();
+    let source = ParquetSource::builder(&points).build::<NotNull>().unwrap();
     let e = ctx.read_source(source).collect().unwrap_err();
     let m = one_line(&e.root_cause());
     assert!(matches!(e.root_cause(), Error::Unrecoverable(_)), "{m}");
@@ -610,11 +598,11 @@ fn wrong_schemas_name_the_file_and_the_column() {
     );
 
     // Tuples need the columns; options are checked.
-    let e = ParquetSource::builder(s(&points))
+    let e = ParquetSource::builder(&points)
         .build::<(i64, i64)>()
         .unwrap_err();
     assert!(matches!(e, ParquetError::InvalidOption(_)), "{e}");
-    let e = ParquetSource::builder(s(&points))
+    let e = ParquetSource::builder(&points)
         .columns(["id", "id"])
         .build_rows()
         .unwrap_err();
@@ -630,9 +618,7 @@ fn corrupt_files_name_the_file() {
     // Truncated: the footer is gone.
     let truncated = dir.path().join("truncated.parquet");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    let e = ParquetSource::builder(s(&truncated))
-        .build_rows()
-        .unwrap_err();
+    let e = ParquetSource::builder(&truncated).build_rows().unwrap_err();
     let m = one_line(&e);
     assert!(matches!(e, ParquetError::Corrupt { .. }), "{m}");
     assert!(m.contains("truncated.parquet"), "{m}");
@@ -641,7 +627,7 @@ fn corrupt_files_name_the_file() {
     // Not Parquet at all.
     let text = dir.path().join("text.parquet");
     std::fs::write(&text, "id,label\n1,0.5\n").unwrap();
-    let e = ParquetSource::builder(s(&text)).build_rows().unwrap_err();
+    let e = ParquetSource::builder(&text).build_rows().unwrap_err();
     let m = one_line(&e);
     assert!(
         matches!(e, ParquetError::Corrupt { .. }) && m.contains("text.parquet"),
@@ -651,7 +637,7 @@ fn corrupt_files_name_the_file() {
     // Empty.
     let empty = dir.path().join("empty.parquet");
     std::fs::write(&empty, "").unwrap();
-    let e = ParquetSource::builder(s(&empty)).build_rows().unwrap_err();
+    let e = ParquetSource::builder(&empty).build_rows().unwrap_err();
     assert!(matches!(e, ParquetError::Corrupt { .. }), "{e}");
 
     // Pages overwritten with garbage, the footer intact: the job fails (no panic escapes)
@@ -663,7 +649,7 @@ fn corrupt_files_name_the_file() {
             *b = 0xA5;
         }
         std::fs::write(&garbled, &g).unwrap();
-        let m = match ParquetSource::builder(s(&garbled)).build_rows() {
+        let m = match ParquetSource::builder(&garbled).build_rows() {
             Ok(source) => match ctx.read_source(source).collect() {
                 // Garbage in plain-encoded values may still decode.
                 Ok(_) => continue,
@@ -675,7 +661,7 @@ fn corrupt_files_name_the_file() {
     }
 
     // A missing path.
-    let e = ParquetSource::builder(s(&dir.path().join("nope")))
+    let e = ParquetSource::builder(dir.path().join("nope"))
         .build_rows()
         .unwrap_err();
     let m = one_line(&e);
@@ -716,10 +702,7 @@ fn a_failed_write_leaves_nothing() {
     write_parquet(&ctx.read_source(Failing), &path, &options).unwrap_err();
     assert_eq!(entries(dir.path()), ["out"]);
     assert_eq!(
-        read_parquet::<Rec>(&ctx, s(&path))
-            .unwrap()
-            .collect()
-            .unwrap(),
+        read_parquet::<Rec>(&ctx, &path).unwrap().collect().unwrap(),
         recs(4)
     );
 
@@ -749,7 +732,7 @@ fn empty_datasets_and_partitions() {
     let ds = ctx.parallelize(recs(2), 4);
     write_parquet(&ds, &path, &Default::default()).unwrap();
     assert_eq!(entries(&path).len(), 5);
-    let source = ParquetSource::builder(s(&path)).build::<Rec>().unwrap();
+    let source = ParquetSource::builder(&path).build::<Rec>().unwrap();
     assert_eq!(source.num_rows(), 2);
     assert_eq!(ctx.read_source(source).collect().unwrap(), recs(2));
 
@@ -760,7 +743,7 @@ fn empty_datasets_and_partitions() {
         &Default::default(),
     )
     .unwrap();
-    let source = ParquetSource::builder(s(&path)).build::<Rec>().unwrap();
+    let source = ParquetSource::builder(&path).build::<Rec>().unwrap();
     assert_eq!(ctx.read_source(source).count().unwrap(), 0);
 }
 
@@ -801,10 +784,7 @@ fn a_retried_task_replaces_its_failed_attempt() {
         ["_SUCCESS", "part-00000.parquet", "part-00001.parquet"]
     );
     assert_eq!(
-        read_parquet::<Rec>(&ctx, s(&path))
-            .unwrap()
-            .collect()
-            .unwrap(),
+        read_parquet::<Rec>(&ctx, &path).unwrap().collect().unwrap(),
         recs(20)
     );
     assert_eq!(entries(dir.path()), ["out"]);

@@ -39,12 +39,12 @@
 //!     .unwrap();
 //!
 //! // Serde records: the columns named by the fields.
-//! let source = ParquetSource::builder(path.to_str().unwrap()).build::<Point>().unwrap();
+//! let source = ParquetSource::builder(&path).build::<Point>().unwrap();
 //! assert_eq!(source.num_partitions(), 3);
 //! assert_eq!(ctx.read_source(source).collect().unwrap(), points);
 //!
 //! // Numeric rows: the label, and every other numeric column as a feature.
-//! let source = ParquetSource::builder(path.to_str().unwrap()).build_labeled("label").unwrap();
+//! let source = ParquetSource::builder(&path).build_labeled("label").unwrap();
 //! assert_eq!(source.feature_names(), ["x", "y"]);
 //! let first = ctx.read_source(source).first().unwrap();
 //! assert_eq!(first, (0.0, vec![0.0, 0.0]));

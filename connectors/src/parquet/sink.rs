@@ -516,7 +516,7 @@ impl<T: Data> DataSink<T> for ParquetSink<T> {
 /// assert!(write_parquet(&words, &path, &ParquetWriteOptions::new()).is_err());
 /// let options = ParquetWriteOptions::new().mode(SaveMode::Overwrite).compression(Compression::Zstd);
 /// write_parquet(&words, &path, &options).unwrap();
-/// let back = read_parquet::<Word>(&ctx, path.to_str().unwrap()).unwrap();
+/// let back = read_parquet::<Word>(&ctx, &path).unwrap();
 /// assert_eq!(back.collect().unwrap(), [Word { word: "spark".into(), count: 3 }]);
 /// ```
 pub fn write_parquet<T: Data>(

@@ -46,11 +46,11 @@ struct FileInfo {
 /// let builder = ParquetSource::builder("data/parquet/points.parquet")
 ///     .columns(["label", "x"])
 ///     .batch_size(1024);
-/// assert_eq!(builder.path(), "data/parquet/points.parquet");
+/// assert_eq!(builder.path(), std::path::Path::new("data/parquet/points.parquet"));
 /// ```
 #[derive(Debug, Clone)]
 pub struct ParquetSourceBuilder {
-    path: String,
+    path: PathBuf,
     columns: Option<Vec<String>>,
     batch_size: usize,
 }
@@ -69,7 +69,7 @@ enum Check {
 
 impl ParquetSourceBuilder {
     /// The input path, as given.
-    pub fn path(&self) -> &str {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 
@@ -124,12 +124,12 @@ impl ParquetSourceBuilder {
     /// write_parquet(&ctx.parallelize(people.clone(), 2), &path, &ParquetWriteOptions::new())
     ///     .unwrap();
     ///
-    /// let source = ParquetSource::builder(path.to_str().unwrap()).build::<Person>().unwrap();
+    /// let source = ParquetSource::builder(&path).build::<Person>().unwrap();
     /// assert_eq!(source.columns(), ["name", "age"]);
     /// assert_eq!(ctx.read_source(source).collect().unwrap(), people);
     ///
     /// // A tuple reads the named columns in order.
-    /// let names = ParquetSource::builder(path.to_str().unwrap())
+    /// let names = ParquetSource::builder(&path)
     ///     .columns(["age", "name"])
     ///     .build::<(Option<i64>, String)>()
     ///     .unwrap();
@@ -234,7 +234,7 @@ impl ParquetSourceBuilder {
     /// write_parquet(&pairs, &path, &ParquetWriteOptions::new().columns(["n", "square"]))
     ///     .unwrap();
     ///
-    /// let source = ParquetSource::builder(path.to_str().unwrap())
+    /// let source = ParquetSource::builder(&path)
     ///     .columns(["square"])
     ///     .build_batches()
     ///     .unwrap();
@@ -263,7 +263,7 @@ impl ParquetSourceBuilder {
     /// let edges = ctx.parallelize(vec![(1i64, 2i64), (2, 3)], 1);
     /// write_parquet(&edges, &path, &ParquetWriteOptions::new().columns(["src", "dst"])).unwrap();
     ///
-    /// let source = ParquetSource::builder(path.to_str().unwrap()).build_rows().unwrap();
+    /// let source = ParquetSource::builder(&path).build_rows().unwrap();
     /// assert_eq!(
     ///     ctx.read_source(source).collect().unwrap(),
     ///     [vec![Value::Int(1), Value::Int(2)], vec![Value::Int(2), Value::Int(3)]]
@@ -299,7 +299,7 @@ impl ParquetSourceBuilder {
     /// let options = ParquetWriteOptions::new().columns(["x", "label", "name", "y"]);
     /// write_parquet(&points, &path, &options).unwrap();
     ///
-    /// let source = ParquetSource::builder(path.to_str().unwrap()).build_labeled("label").unwrap();
+    /// let source = ParquetSource::builder(&path).build_labeled("label").unwrap();
     /// assert_eq!(source.feature_names(), ["x", "y"]);
     /// assert_eq!(ctx.read_source(source).collect().unwrap(), [(1.0, vec![1.5, 0.5])]);
     /// ```
@@ -335,7 +335,7 @@ impl ParquetSourceBuilder {
     /// let xy = ctx.parallelize(vec![(1.0f64, 2.0f64), (3.0, 4.0)], 2);
     /// write_parquet(&xy, &path, &ParquetWriteOptions::new().columns(["x", "y"])).unwrap();
     ///
-    /// let source = ParquetSource::builder(path.to_str().unwrap()).build_features().unwrap();
+    /// let source = ParquetSource::builder(&path).build_features().unwrap();
     /// assert_eq!(source.feature_names(), ["x", "y"]);
     /// assert_eq!(ctx.read_source(source).collect().unwrap(), [vec![1.0, 2.0], vec![3.0, 4.0]]);
     /// ```
@@ -395,15 +395,14 @@ impl ParquetSourceBuilder {
                 "the batch size must be at least 1".into(),
             ));
         }
-        let paths =
-            firesteel_core::io::resolve_inputs(Path::new(&self.path)).map_err(|e| match e {
-                firesteel_core::Error::Io { op, path, source } => io_error(op, path, source),
-                e => ParquetError::NoInput(e.to_string()),
-            })?;
+        let paths = firesteel_core::io::resolve_inputs(&self.path).map_err(|e| match e {
+            firesteel_core::Error::Io { op, path, source } => io_error(op, path, source),
+            e => ParquetError::NoInput(e.to_string()),
+        })?;
         if paths.is_empty() {
             return Err(ParquetError::NoInput(format!(
                 "{} names no files",
-                self.path
+                self.path.display()
             )));
         }
         paths
@@ -508,7 +507,7 @@ impl ParquetSourceBuilder {
             });
         }
         Ok(ParquetSource {
-            name: format!("parquet {}", self.path),
+            name: format!("parquet {}", self.path.display()),
             files: Arc::new(infos),
             splits,
             columns,
@@ -687,7 +686,7 @@ fn numeric_columns(
 /// write_parquet(&squares, &path, &ParquetWriteOptions::new().columns(["n", "square"]))
 ///     .unwrap();
 ///
-/// let source = ParquetSource::builder(path.to_str().unwrap())
+/// let source = ParquetSource::builder(&path)
 ///     .columns(["square"])
 ///     .build::<(i64,)>()
 ///     .unwrap();
@@ -721,9 +720,9 @@ impl<T> std::fmt::Debug for ParquetSource<T> {
 impl ParquetSource<()> {
     /// A builder for the files that `path` names: a file, a directory's visible files
     /// (names that do not start with `_` or `.`), a glob, or a comma-separated list.
-    pub fn builder(path: impl Into<String>) -> ParquetSourceBuilder {
+    pub fn builder(path: impl AsRef<Path>) -> ParquetSourceBuilder {
         ParquetSourceBuilder {
-            path: path.into(),
+            path: path.as_ref().to_path_buf(),
             columns: None,
             batch_size: DEFAULT_BATCH_SIZE,
         }
@@ -838,9 +837,12 @@ impl<T: Send + 'static> DataSource<T> for ParquetSource<T> {
 /// let path = dir.path().join("ratings");
 /// let ratings = vec![Rating { user: 1, item: 7, rating: 4.5 }];
 /// write_parquet(&ctx.parallelize(ratings.clone(), 1), &path, &Default::default()).unwrap();
-/// let back = read_parquet::<Rating>(&ctx, path.to_str().unwrap()).unwrap();
+/// let back = read_parquet::<Rating>(&ctx, &path).unwrap();
 /// assert_eq!(back.collect().unwrap(), ratings);
 /// ```
-pub fn read_parquet<T: Data>(ctx: &Context, path: &str) -> Result<Dataset<T>, ParquetError> {
+pub fn read_parquet<T: Data>(
+    ctx: &Context,
+    path: impl AsRef<Path>,
+) -> Result<Dataset<T>, ParquetError> {
     Ok(ctx.read_source(ParquetSource::builder(path).build::<T>()?))
 }
