@@ -12,7 +12,7 @@
 //! - [`ParquetSink`] and [`write_parquet`] write a dataset as a directory of part files
 //!   `part-NNNNN.parquet`, one per partition, committed at once (a temporary directory,
 //!   attempt files renamed, `_SUCCESS`, renamed to the output), with Spark's
-//!   [`SaveMode`](crate::SaveMode)s and snappy (the default), zstd or no
+//!   [`SaveMode`]s and snappy (the default), zstd or no
 //!   [`Compression`].
 //! - Errors: [`ParquetError`], one line naming the file and the column. Every file's
 //!   footer is read and checked when a source is built, so a missing column, a column of
