@@ -98,7 +98,8 @@ impl ParquetSourceBuilder {
     ///
     /// Integer columns read into any integer field they fit (a value out of range is an
     /// error when it is read), and into float fields; floats into floats; strings into
-    /// `String`; binary into `Vec<u8>` (with `serde_bytes`); a nullable column into an
+    /// `String`; binary into `serde_bytes::ByteBuf`; lists into `Vec`s; structs into
+    /// structs; a nullable column into an
     /// `Option` (a null in a field that is not an `Option` is an error when it is read).
     ///
     /// # Errors
