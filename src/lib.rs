@@ -9,6 +9,8 @@
 //! - `cluster`: cluster mode over timely-dataflow (`firesteel-core/cluster`), off by default.
 //! - `postgres`: the PostgreSQL data source and sink, as `firesteel::connectors`
 //!   (`firesteel-connectors` with its `postgres` feature), off by default.
+//! - `parquet`: Parquet files as a data source and sink, as `firesteel::connectors`
+//!   (`firesteel-connectors` with its `parquet` feature), off by default.
 //!
 //! ```
 //! use firesteel::Context;
@@ -18,7 +20,7 @@
 //! assert_eq!(sum, 55);
 //! ```
 
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "postgres", feature = "parquet"))]
 pub use firesteel_connectors as connectors;
 pub use firesteel_core as core;
 pub use firesteel_core::{example, Context, ContextBuilder, Dataset, Error, Result, StorageLevel};

@@ -13,22 +13,7 @@ use super::config::PgConfig;
 use super::error::{classify, PgError};
 use super::row::{BoxError, ToRow};
 use super::source::quote_ident;
-
-/// What [`PgSink`] does when its table already exists, as Spark's `SaveMode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SaveMode {
-    /// Fail (the default): `table ... already exists`.
-    #[default]
-    ErrorIfExists,
-    /// Add the rows to the table.
-    Append,
-    /// Replace the table's rows: drop and create it again from the sink's columns (or
-    /// truncate it, with [`PgSinkBuilder::truncate`] or without columns), in the same
-    /// transaction that inserts the new rows.
-    Overwrite,
-    /// Leave the table as it is and write nothing.
-    Ignore,
-}
+pub use crate::SaveMode;
 
 /// Options of a [`PgSink`].
 ///
