@@ -17,7 +17,7 @@ use firesteel::mllib::logistic::LogisticRegression;
 use firesteel::mllib::Fit;
 
 #[path = "../../data/spark_results.rs"]
-mod spark_results;
+pub(crate) mod spark_results;
 
 use spark_results::{f64_of, key, tolerance, u64_of, vectors, vertex_labels, vertex_values};
 

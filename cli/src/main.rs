@@ -170,7 +170,8 @@ struct BenchArgs {
     iterations: usize,
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Comma-separated jobs: lr, kmeans, pagerank.
+    /// Comma-separated jobs: lr, kmeans, pagerank, and ingest (loading LIBSVM and
+    /// PageRank end to end against single-threaded references; uses the lr and rmat sizes).
     #[arg(long, default_value = "lr,kmeans,pagerank", value_delimiter = ',')]
     jobs: Vec<String>,
     /// Logistic regression points and dimensions.
@@ -231,10 +232,10 @@ fn run_bench(a: &BenchArgs) -> firesteel::Result<()> {
     if let Some(j) = a
         .jobs
         .iter()
-        .find(|j| !["lr", "kmeans", "pagerank"].contains(&j.as_str()))
+        .find(|j| !["lr", "kmeans", "pagerank", "ingest"].contains(&j.as_str()))
     {
         return Err(firesteel::Error::InvalidArgument(format!(
-            "unknown job `{j}` (expected lr, kmeans, pagerank)"
+            "unknown job `{j}` (expected lr, kmeans, pagerank, ingest)"
         )));
     }
     if let Some(f) = a.fractions.iter().find(|f| !(0.0..=1.0).contains(*f)) {
@@ -311,9 +312,33 @@ fn run_bench(a: &BenchArgs) -> firesteel::Result<()> {
             );
         }
     }
+    if let Some(i) = &r.ingest {
+        let l = &i.libsvm;
+        println!(
+            "ingest, LIBSVM ({} bytes, {} rows, {} threads): page-cache read {:.4} s, driver-side load {:.4} s, parallel load {:.4} s",
+            l.file_bytes, l.rows, i.threads, l.page_cache_read_s, l.driver_load_s, l.parallel_load_s
+        );
+        println!(
+            "  parallel load: {:.1}x the driver-side load's speed, {:.1}x the page-cache read's time",
+            l.speedup_over_driver, l.slowdown_over_read
+        );
+        let p = &i.pagerank;
+        println!(
+            "ingest, PageRank end to end ({} edges, {} vertices): single-threaded CSR load {:.4} s + 20 iterations {:.4} s; Firesteel load {:.4} s + 20 iterations {:.4} s: {:.2}x{}",
+            p.edges,
+            p.vertices,
+            p.single_thread_load_s,
+            p.single_thread_iterate_s,
+            p.firesteel_load_s,
+            p.firesteel_iterate_s,
+            p.speedup,
+            if p.ranks_agree { "" } else { " (WARNING: the ranks differ)" }
+        );
+    }
     println!(
-        "wrote {}/bench.json, iterations.svg{}",
+        "wrote {}/bench.json{}{}",
         a.output.display(),
+        if r.jobs.is_empty() { "" } else { ", iterations.svg" },
         if r.memory_pressure.is_empty() {
             ""
         } else {

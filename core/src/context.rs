@@ -478,6 +478,47 @@ impl Context {
         )
     }
 
+    /// Reads text files as [`text_file`](Self::text_file) does, handing each partition's
+    /// [`Lines`](crate::io::Lines) to `next`, which reads as many lines as it wants and
+    /// returns one record (a block of parsed rows, say), or `None` when the partition has
+    /// nothing more to give. It is called again until it returns `None`. A parser that
+    /// builds blocks this way needs no record, and no allocation, per line.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("nums.txt");
+    /// std::fs::write(&path, (1..=10).map(|i| format!("{i}\n")).collect::<String>()).unwrap();
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// // Blocks of at most 4 numbers.
+    /// let blocks = ctx
+    ///     .read_text_chunks(&path, 1, |lines| {
+    ///         let mut block = Vec::new();
+    ///         while block.len() < 4 {
+    ///             let Some(line) = lines.next_line() else { break };
+    ///             let (text, origin) = line?;
+    ///             block.push(text.parse::<u32>().map_err(|_| origin.error("not a number"))?);
+    ///         }
+    ///         Ok((!block.is_empty()).then_some(block))
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(blocks.collect().unwrap(), [vec![1, 2, 3, 4], vec![5, 6, 7, 8], vec![9, 10]]);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`text_file`](Self::text_file).
+    pub fn read_text_chunks<T, F>(
+        &self,
+        path: impl AsRef<Path>,
+        min_partitions: usize,
+        next: F,
+    ) -> Result<Dataset<T>>
+    where
+        T: Data,
+        F: Fn(&mut crate::io::Lines) -> Result<Option<T>> + Send + Sync + 'static,
+    {
+        crate::io::read_text_chunks(self, path.as_ref(), min_partitions, next)
+    }
+
     /// Reads each file whole, as `(path, contents)`, as Spark's `wholeTextFiles`: `path`
     /// as in [`text_file`](Self::text_file), compressed files decompressed, runs of files
     /// of about equal size in at most `min_partitions` partitions (at most one per file).

@@ -24,6 +24,7 @@ use firesteel::mllib::MlError;
 use serde::{Deserialize, Serialize};
 
 mod charts;
+mod ingest;
 
 use crate::{ContextSettings, Processes};
 
@@ -111,6 +112,8 @@ pub struct BenchReport {
     /// Partitions of the memory-pressure runs' input.
     pub memory_pressure_partitions: usize,
     pub cached_dataset_bytes: usize,
+    /// The ingestion figures (`--jobs ingest`).
+    pub ingest: Option<ingest::IngestReport>,
 }
 
 /// Dense points of one partition, row-major.
@@ -689,6 +692,28 @@ pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
                 .all(|(a, b)| a.0 == b.0 && (a.1 - b.1).abs() <= 1e-9 * (1.0 + a.1));
         jobs.push(report("pagerank", n_edges, c, m, agree));
     }
+    let mut ingest = None;
+    if want("ingest") {
+        let libsvm = data.join(format!("logistic-{}x{}.libsvm", cfg.lr_points, cfg.lr_dims));
+        ensure_input(&libsvm, log, |p| {
+            crate::generate::logistic(p, cfg.lr_points, cfg.lr_dims, cfg.seed)
+        })?;
+        let edges = data.join(format!("rmat-{}.txt", cfg.rmat_scale));
+        ensure_input(&edges, log, |p| {
+            crate::generate::rmat(p, cfg.rmat_scale, 16, cfg.seed)
+        })?;
+        let ctx = context(big)?;
+        log("ingest: LIBSVM loading");
+        let libsvm = ingest::libsvm(&ctx, &libsvm, cfg.partitions)?;
+        log("ingest: PageRank end to end");
+        let pagerank = ingest::pagerank(&ctx, &edges, cfg.partitions)?;
+        ingest = Some(ingest::IngestReport {
+            threads,
+            partitions: cfg.partitions,
+            libsvm,
+            pagerank,
+        });
+    }
     let report = BenchReport {
         threads,
         partitions: cfg.partitions,
@@ -697,6 +722,7 @@ pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
         memory_pressure,
         memory_pressure_partitions: cfg.partitions * PRESSURE_SPLIT,
         cached_dataset_bytes,
+        ingest,
     };
     let json =
         serde_json::to_string_pretty(&report).map_err(|e| Error::task_failed(e.to_string()))?;
@@ -706,7 +732,9 @@ pub fn run(cfg: &BenchConfig, log: &dyn Fn(&str)) -> Result<BenchReport> {
         path,
         source: e,
     })?;
-    charts::iterations(&report, &cfg.out.join("iterations.svg"))?;
+    if !report.jobs.is_empty() {
+        charts::iterations(&report, &cfg.out.join("iterations.svg"))?;
+    }
     if !report.memory_pressure.is_empty() {
         charts::memory_pressure(&report, &cfg.out.join("memory_pressure.svg"))?;
     }

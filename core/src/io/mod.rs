@@ -3,8 +3,9 @@
 //! - `input`: what an input path names (a file, a directory's visible files, a glob, or a
 //!   comma-separated list of these, as Hadoop's `FileInputFormat` reads them);
 //! - `codec`: compression by file extension ([`Codec`]);
-//! - `text`: `text_file` and `parse_text_file`, lines read in parallel over byte-range
-//!   splits, with each line's origin ([`LineOrigin`]) for errors that name `path:line`;
+//! - `text`: `text_file`, `parse_text_file` and `read_text_chunks` ([`Lines`]), lines
+//!   read in parallel over byte-range splits, with each line's origin ([`LineOrigin`])
+//!   for errors that name `path:line`;
 //! - `whole`: `whole_text_files` and `binary_files`, one record per file;
 //! - `output`: `save_as_text_file`, part files committed by renaming a temporary
 //!   directory;
@@ -38,10 +39,10 @@ pub use codec::{open_decoded, Codec};
 pub use input::{excerpt, resolve_inputs};
 pub use parse_mode::{CorruptRecord, ParseMode, Parsed};
 pub use source::{DataSink, DataSource, RecordBatches};
-pub use text::{line_number, LineOrigin};
+pub use text::{line_number, LineOrigin, Lines};
 
 #[allow(unused_imports)] // write_part_files: for the format writers
 pub(crate) use output::{save_as_text_file, write_part_files};
 pub(crate) use source::{read_source, write_to_sink};
-pub(crate) use text::parse_text_file;
+pub(crate) use text::{parse_text_file, read_text_chunks};
 pub(crate) use whole::{binary_files, whole_text_files};

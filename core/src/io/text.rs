@@ -136,11 +136,13 @@ pub fn line_number(path: &Path, offset: u64) -> u64 {
     lines
 }
 
-/// Lines of text files, parsed by `F`, one partition per split.
-struct TextFileRdd<T, F> {
+/// Lines of text files, one partition per split, turned into records by `R`, which
+/// appends the records of some of a split's lines to a batch and says whether more may
+/// follow.
+struct TextFileRdd<T, R> {
     meta: RddMeta,
     splits: Vec<Split>,
-    parse: Arc<F>,
+    read: Arc<R>,
     _records: PhantomData<fn() -> T>,
 }
 
@@ -188,6 +190,29 @@ fn splits_of(files: Vec<PathBuf>, min_partitions: usize) -> Result<Vec<Split>> {
     Ok(splits)
 }
 
+fn text_rdd<T, R>(
+    ctx: &Context,
+    path: &Path,
+    min_partitions: usize,
+    op: &'static str,
+    read: R,
+) -> Result<Dataset<T>>
+where
+    T: Data,
+    R: Fn(&mut Lines, &mut Vec<T>) -> Result<bool> + Send + Sync + 'static,
+{
+    let splits = splits_of(resolve_inputs(path)?, min_partitions)?;
+    Ok(Dataset::from_rdd(
+        ctx,
+        Arc::new(TextFileRdd {
+            meta: RddMeta::new(&ctx.inner, op),
+            splits,
+            read: Arc::new(read),
+            _records: PhantomData,
+        }),
+    ))
+}
+
 pub(crate) fn parse_text_file<T, F>(
     ctx: &Context,
     path: &Path,
@@ -199,19 +224,40 @@ where
     T: Data,
     F: Fn(&str, &LineOrigin<'_>) -> Result<Option<T>> + Send + Sync + 'static,
 {
-    let splits = splits_of(resolve_inputs(path)?, min_partitions)?;
-    Ok(Dataset::from_rdd(
-        ctx,
-        Arc::new(TextFileRdd {
-            meta: RddMeta::new(&ctx.inner, op),
-            splits,
-            parse: Arc::new(parse),
-            _records: PhantomData,
-        }),
-    ))
+    text_rdd(ctx, path, min_partitions, op, move |lines, out| {
+        while out.len() < BATCH {
+            match lines.next_line() {
+                None => return Ok(false),
+                Some(Err(e)) => return Err(e),
+                Some(Ok((line, origin))) => out.extend(parse(line, &origin)?),
+            }
+        }
+        Ok(true)
+    })
 }
 
-impl<T: Data, F: Send + Sync + 'static> RddBase for TextFileRdd<T, F> {
+pub(crate) fn read_text_chunks<T, F>(
+    ctx: &Context,
+    path: &Path,
+    min_partitions: usize,
+    next: F,
+) -> Result<Dataset<T>>
+where
+    T: Data,
+    F: Fn(&mut Lines) -> Result<Option<T>> + Send + Sync + 'static,
+{
+    text_rdd(ctx, path, min_partitions, "read_text_chunks", move |lines, out| {
+        match next(lines)? {
+            Some(x) => {
+                out.push(x);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    })
+}
+
+impl<T: Data, R: Send + Sync + 'static> RddBase for TextFileRdd<T, R> {
     fn meta(&self) -> &RddMeta {
         &self.meta
     }
@@ -226,23 +272,38 @@ impl<T: Data, F: Send + Sync + 'static> RddBase for TextFileRdd<T, F> {
     }
 }
 
-impl<T, F> Rdd<T> for TextFileRdd<T, F>
+impl<T, R> Rdd<T> for TextFileRdd<T, R>
 where
     T: Data,
-    F: Fn(&str, &LineOrigin<'_>) -> Result<Option<T>> + Send + Sync + 'static,
+    R: Fn(&mut Lines, &mut Vec<T>) -> Result<bool> + Send + Sync + 'static,
 {
     fn compute(&self, split: usize, _tc: &Tc) -> Result<BatchIter<T>> {
-        let mut reader = SplitReader {
-            lines: LineReader::open(&self.splits[split])?,
-            parse: self.parse.clone(),
-            _records: PhantomData,
-        };
-        Ok(Box::new(std::iter::from_fn(move || reader.next_batch())))
+        let mut lines = Lines::open(&self.splits[split])?;
+        let read = self.read.clone();
+        let mut done = false;
+        Ok(Box::new(std::iter::from_fn(move || {
+            while !done {
+                let mut out = Vec::new();
+                match read(&mut lines, &mut out) {
+                    Ok(more) => done = !more,
+                    Err(e) => {
+                        done = true;
+                        return Some(Err(e));
+                    }
+                }
+                if !out.is_empty() {
+                    return Some(Ok(Batch::Owned(out)));
+                }
+            }
+            None
+        })))
     }
 }
 
-/// Reads the lines of one split.
-struct LineReader {
+/// The lines of one partition of a text input (one split), read one at a time with
+/// [`next_line`](Self::next_line), as [`Context::read_text_chunks`] hands them to its
+/// function.
+pub struct Lines {
     path: Arc<PathBuf>,
     reader: BufReader<Box<dyn Read + Send>>,
     /// Byte offset of the next line's first byte.
@@ -256,12 +317,22 @@ struct LineReader {
     index: u64,
 }
 
-impl LineReader {
-    fn open(split: &Split) -> Result<LineReader> {
+impl std::fmt::Debug for Lines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lines")
+            .field("path", &self.path)
+            .field("pos", &self.pos)
+            .field("end", &self.end)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Lines {
+    fn open(split: &Split) -> Result<Lines> {
         let path = &split.path;
         const CAPACITY: usize = 256 * 1024;
         if split.compressed {
-            return Ok(LineReader {
+            return Ok(Lines {
                 path: path.clone(),
                 reader: BufReader::with_capacity(CAPACITY, open_decoded(path)?),
                 pos: 0,
@@ -287,7 +358,7 @@ impl LineReader {
                 .map_err(|e| Error::io("reading", &**path, e))?;
             pos = seek_to + n as u64;
         }
-        Ok(LineReader {
+        Ok(Lines {
             path: path.clone(),
             reader,
             pos,
@@ -300,9 +371,43 @@ impl LineReader {
         })
     }
 
+    /// The next line, without its terminator, and where it came from; `None` at the end of
+    /// the partition.
+    ///
+    /// # Errors
+    /// An I/O error reading the file, or a line that is not UTF-8 ([`Error::Parse`] naming
+    /// it); after an error the partition ends.
+    pub fn next_line(&mut self) -> Option<Result<(&str, LineOrigin<'_>)>> {
+        let (len, offset) = match self.read_line()? {
+            Ok(l) => l,
+            Err(e) => return Some(Err(e)),
+        };
+        let index_in_split = self.index;
+        self.index += 1;
+        let origin = LineOrigin {
+            path: &self.path,
+            shared: &self.path,
+            offset,
+            index_in_split,
+            split_first_offset: self.first_offset,
+            split_first_line: &self.first_line,
+        };
+        match std::str::from_utf8(&self.buf[..len]) {
+            Ok(line) => Some(Ok((line, origin))),
+            Err(e) => {
+                let e = origin.error(format!(
+                    "invalid UTF-8 at byte {} of the line",
+                    e.valid_up_to()
+                ));
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+
     /// Reads the next line into `buf`: the length of the line without its terminator, and
     /// its byte offset.
-    fn next_line(&mut self) -> Option<Result<(usize, u64)>> {
+    fn read_line(&mut self) -> Option<Result<(usize, u64)>> {
         if self.done || self.pos >= self.end {
             self.done = true;
             return None;
@@ -329,58 +434,5 @@ impl LineReader {
             }
         }
         Some(Ok((len, start)))
-    }
-}
-
-struct SplitReader<T, F> {
-    lines: LineReader,
-    parse: Arc<F>,
-    _records: PhantomData<fn() -> T>,
-}
-
-impl<T, F> SplitReader<T, F>
-where
-    F: Fn(&str, &LineOrigin<'_>) -> Result<Option<T>>,
-{
-    fn next_batch(&mut self) -> Option<Result<Batch<T>>> {
-        let mut out = Vec::with_capacity(256);
-        while out.len() < BATCH {
-            let (len, offset) = match self.lines.next_line() {
-                None => break,
-                Some(Ok(l)) => l,
-                Some(Err(e)) => return Some(Err(e)),
-            };
-            let r = &self.lines;
-            let line = &r.buf[..len];
-            let index_in_split = r.index;
-            let origin = LineOrigin {
-                path: &r.path,
-                shared: &r.path,
-                offset,
-                index_in_split,
-                split_first_offset: r.first_offset,
-                split_first_line: &r.first_line,
-            };
-            let parsed = match std::str::from_utf8(line) {
-                Ok(s) => (self.parse)(s, &origin),
-                Err(e) => Err(origin.error(format!(
-                    "invalid UTF-8 at byte {} of the line",
-                    e.valid_up_to()
-                ))),
-            };
-            self.lines.index += 1;
-            match parsed {
-                Ok(Some(x)) => out.push(x),
-                Ok(None) => {}
-                Err(e) => {
-                    self.lines.done = true;
-                    return Some(Err(e));
-                }
-            }
-            if self.lines.done {
-                break;
-            }
-        }
-        (!out.is_empty()).then_some(Ok(Batch::Owned(out)))
     }
 }
