@@ -240,3 +240,28 @@ fn a_file_twice_the_memory_budget_loads_and_is_not_reparsed() {
         );
     }
 }
+
+/// Dense rows must all have the first row's width: the first row that differs, in input
+/// order, is named, wherever the splits fall, locally and on 1, 2 and 3 processes.
+#[test]
+fn the_first_dense_row_of_another_width_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("points.txt");
+    // Rows 1..=9000 have 3 values, except 6001..=9000 with 4, and row 7500 with 2 again.
+    let text: String = (1..=9000)
+        .map(|i| match i {
+            7500 => "1 2\n".to_string(),
+            6001.. => format!("{i} 1 2 3\n"),
+            _ => format!("{i} 1 2\n"),
+        })
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    let expected = format!("{}:6001: expected 3 values, found 4", path.display());
+    for parts in [1, 2, 5] {
+        let p = path.clone();
+        for e in everywhere(move |ctx| data::load_dense_file(ctx, &p, parts).unwrap_err()) {
+            assert!(matches!(e, MlError::Parse { line: 6001, .. }), "{e}");
+            assert_eq!(e.to_string(), expected);
+        }
+    }
+}

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{MlError, Result};
 
+mod fast;
 mod files;
 
 pub use files::{input_error, load_dense_file, load_libsvm_file, load_ratings_file};
@@ -229,64 +230,13 @@ fn parse_finite(path: &Path, line: usize, s: &str, what: &str) -> Result<f64> {
     finite(s, what).map_err(|m| parse_err(path, line, m))
 }
 
-/// A finite number, on the fast path (`None` for anything else).
-#[inline]
-fn finite_fast(s: &str) -> Option<f64> {
-    let v: f64 = s.parse().ok()?;
-    v.is_finite().then_some(v)
-}
-
-/// A feature index of plain decimal digits, on the fast path (`None` for anything else).
-#[inline]
-fn index_fast(s: &str) -> Option<usize> {
-    if s.is_empty() || s.len() > 18 {
-        return None;
-    }
-    s.bytes().try_fold(0usize, |v, b| {
-        let d = b.wrapping_sub(b'0');
-        (d <= 9).then_some(v * 10 + d as usize)
-    })
-}
-
-/// [`libsvm_row`] for well-formed lines, split at ASCII whitespace; `None` sends the line
-/// to the general path (which gives the same result, or the error). A line whose tokens
-/// all parse holds no other whitespace (a number or an index cannot contain it), so the
-/// two paths split it alike.
-#[inline]
-fn libsvm_row_fast(
-    line: &str,
-    num_features: Option<usize>,
-    features: &mut Vec<(usize, f64)>,
-) -> Option<Option<f64>> {
-    features.clear();
-    let mut it = line.split_ascii_whitespace();
-    let Some(first) = it.next() else {
-        return Some(None);
-    };
-    if first.starts_with('#') {
-        return Some(None);
-    }
-    let label = finite_fast(first)?;
-    let mut prev = 0usize;
-    for tok in it {
-        let colon = tok.bytes().position(|b| b == b':')?;
-        let idx = index_fast(&tok[..colon])?;
-        if idx <= prev || num_features.is_some_and(|n| idx > n) {
-            return None;
-        }
-        prev = idx;
-        features.push((idx - 1, finite_fast(&tok[colon + 1..])?));
-    }
-    Some(Some(label))
-}
-
 /// [`parse_libsvm_line`] without the line's origin: errors are messages.
 pub(crate) fn libsvm_row(
     line: &str,
     num_features: Option<usize>,
     features: &mut Vec<(usize, f64)>,
 ) -> std::result::Result<Option<f64>, String> {
-    if let Some(r) = libsvm_row_fast(line, num_features, features) {
+    if let Some(r) = fast::libsvm_row(line, num_features, features) {
         return Ok(r);
     }
     features.clear();
@@ -450,13 +400,8 @@ pub fn parse_dense_line(
 
 /// [`parse_dense_line`] without the line's origin: errors are messages.
 pub(crate) fn dense_row(line: &str, values: &mut Vec<f64>) -> std::result::Result<bool, String> {
-    values.clear();
-    // The fast path, as in `libsvm_row_fast`.
-    let fast = line
-        .split_ascii_whitespace()
-        .try_for_each(|t| finite_fast(t).map(|v| values.push(v)));
-    if fast.is_some() {
-        return Ok(!values.is_empty());
+    if let Some(any) = fast::dense_row(line, values) {
+        return Ok(any);
     }
     values.clear();
     for t in line.split_whitespace() {

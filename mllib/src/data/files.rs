@@ -109,48 +109,92 @@ pub fn load_libsvm_file(
     min_partitions: usize,
 ) -> Result<Dataset<Arc<InstanceBlock>>> {
     let path = path.as_ref();
-    let rows = ctx
-        .parse_text_file(path, min_partitions, move |line, origin| {
+    // One pass: each block is as wide as its own largest index (or `num_features`), and
+    // only blocks narrower than the widest are widened afterwards.
+    let blocks = ctx
+        .read_text_chunks(path, min_partitions, move |lines| {
+            let mut rows = SparseRows::default();
             let mut features = Vec::new();
-            match libsvm_row(line, num_features, &mut features) {
-                Ok(Some(label)) => Ok(Some((label, features))),
-                Ok(None) => Ok(None),
-                Err(m) => Err(origin.error(m)),
-            }
-        })
-        .map_err(input_error)?;
-    let sparse = rows
-        .map_partitions(|rows| {
-            let mut out = Vec::new();
-            let mut cur = SparseRows::default();
-            for (label, features) in rows {
-                cur.push(label, &features);
-                if cur.labels.len() == DEFAULT_BLOCK_ROWS {
-                    out.push(std::mem::take(&mut cur));
+            while rows.labels.len() < DEFAULT_BLOCK_ROWS {
+                let Some(line) = lines.next_line() else { break };
+                let (text, origin) = line?;
+                match libsvm_row(text, num_features, &mut features) {
+                    Ok(Some(label)) => rows.push(label, &features),
+                    Ok(None) => {}
+                    Err(m) => return Err(origin.error(m)),
                 }
             }
-            if !cur.labels.is_empty() {
-                out.push(cur);
+            if rows.labels.is_empty() {
+                return Ok(None);
             }
-            out
+            let d = num_features.unwrap_or(rows.width);
+            Ok(Some(Arc::new(rows.to_block(d))))
         })
+        .map_err(input_error)?
         .persist(StorageLevel::MemoryAndDisk);
-    let shapes = sparse
-        .map(|s| (s.labels.len(), s.width))
+    let shapes = blocks
+        .map(|b| (b.len(), b.num_features()))
         .collect()
         .map_err(input_error)?;
-    let n: usize = shapes.iter().map(|s| s.0).sum();
-    if n == 0 {
-        let _ = sparse.unpersist();
+    if shapes.iter().all(|s| s.0 == 0) {
+        let _ = blocks.unpersist();
         return Err(MlError::EmptyInput(path.display().to_string()));
     }
-    let d = num_features.unwrap_or_else(|| shapes.iter().map(|s| s.1).max().unwrap_or(0));
-    let blocks = sparse
-        .map(move |s| Arc::new(s.to_block(d)))
+    let d = shapes.iter().map(|s| s.1).max().unwrap_or(0);
+    if shapes.iter().all(|s| s.1 == d) {
+        return Ok(blocks);
+    }
+    let wide = blocks
+        .map(move |b| {
+            if b.num_features() == d {
+                b
+            } else {
+                Arc::new(widened(&b, d))
+            }
+        })
         .persist(StorageLevel::MemoryAndDisk);
-    blocks.count().map_err(input_error)?;
-    let _ = sparse.unpersist();
-    Ok(blocks)
+    wide.count().map_err(input_error)?;
+    let _ = blocks.unpersist();
+    Ok(wide)
+}
+
+/// `b` with zero columns added up to `d`.
+fn widened(b: &InstanceBlock, d: usize) -> InstanceBlock {
+    let mut f = Array2::zeros((b.len(), d));
+    f.slice_mut(ndarray::s![.., ..b.num_features()])
+        .assign(&b.features);
+    InstanceBlock::with_weights(f, b.labels.clone(), b.weights.clone())
+}
+
+/// Dense rows of one width being gathered into a block.
+#[derive(Default)]
+struct DenseRows {
+    values: Vec<f64>,
+    rows: usize,
+    width: usize,
+    first: Option<(Arc<PathBuf>, u64)>,
+}
+
+impl DenseRows {
+    fn push(&mut self, row: &[f64], origin: &firesteel_core::io::LineOrigin<'_>) {
+        if self.rows == 0 {
+            self.width = row.len();
+            self.first = Some((origin.shared_path(), origin.offset()));
+        }
+        self.values.extend_from_slice(row);
+        self.rows += 1;
+    }
+
+    fn into_chunk(self) -> Option<DenseChunk> {
+        let (path, offset) = self.first?;
+        let f = Array2::from_shape_vec((self.rows, self.width), self.values)
+            .expect("rows of one width");
+        Some(DenseChunk {
+            path,
+            offset,
+            block: Arc::new(InstanceBlock::new(f, Array1::zeros(self.rows))),
+        })
+    }
 }
 
 /// A block of dense rows of one width, and where its first row came from.
@@ -189,51 +233,34 @@ pub fn load_dense_file(
     min_partitions: usize,
 ) -> Result<Dataset<Arc<InstanceBlock>>> {
     let path = path.as_ref();
-    let rows = ctx
-        .parse_text_file(path, min_partitions, |line, origin| {
-            let mut values = Vec::new();
-            match dense_row(line, &mut values) {
-                Ok(true) => Ok(Some((origin.shared_path(), origin.offset(), values))),
-                Ok(false) => Ok(None),
-                Err(m) => Err(origin.error(m)),
-            }
-        })
-        .map_err(input_error)?;
     // A block holds rows of one width; a row of another width starts a new block, so that
-    // the driver can name the first row, in input order, whose width differs.
-    let chunks = rows
-        .map_partitions(|rows| {
+    // the driver can name the first row, in input order, whose width differs. Each call
+    // reads up to a block's worth of rows and returns the blocks they make.
+    let chunks = ctx
+        .read_text_chunks(path, min_partitions, |lines| {
             let mut out = Vec::new();
-            let mut cur: Vec<(Arc<PathBuf>, u64, Vec<f64>)> = Vec::new();
-            let flush = |cur: &mut Vec<(Arc<PathBuf>, u64, Vec<f64>)>,
-                         out: &mut Vec<DenseChunk>| {
-                if cur.is_empty() {
-                    return;
+            let mut cur = DenseRows::default();
+            let mut row = Vec::new();
+            let mut read = 0;
+            while read < DEFAULT_BLOCK_ROWS {
+                let Some(line) = lines.next_line() else { break };
+                let (text, origin) = line?;
+                match dense_row(text, &mut row) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(m) => return Err(origin.error(m)),
                 }
-                let d = cur[0].2.len();
-                let mut f = Array2::zeros((cur.len(), d));
-                for (i, r) in cur.iter().enumerate() {
-                    f.row_mut(i).assign(&ndarray::ArrayView1::from(&r.2[..]));
+                read += 1;
+                if cur.rows > 0 && row.len() != cur.width {
+                    out.extend(std::mem::take(&mut cur).into_chunk());
                 }
-                let labels = Array1::zeros(cur.len());
-                out.push(DenseChunk {
-                    path: cur[0].0.clone(),
-                    offset: cur[0].1,
-                    block: Arc::new(InstanceBlock::new(f, labels)),
-                });
-                cur.clear();
-            };
-            for r in rows {
-                if cur.len() == DEFAULT_BLOCK_ROWS
-                    || cur.first().is_some_and(|c| c.2.len() != r.2.len())
-                {
-                    flush(&mut cur, &mut out);
-                }
-                cur.push(r);
+                cur.push(&row, &origin);
             }
-            flush(&mut cur, &mut out);
-            out
+            out.extend(cur.into_chunk());
+            Ok((!out.is_empty()).then_some(out))
         })
+        .map_err(input_error)?
+        .flat_map(|chunks| chunks)
         .persist(StorageLevel::MemoryAndDisk);
     let shapes = chunks
         .map(|c| {
