@@ -338,7 +338,11 @@ fn run_bench(a: &BenchArgs) -> firesteel::Result<()> {
     println!(
         "wrote {}/bench.json{}{}",
         a.output.display(),
-        if r.jobs.is_empty() { "" } else { ", iterations.svg" },
+        if r.jobs.is_empty() {
+            ""
+        } else {
+            ", iterations.svg"
+        },
         if r.memory_pressure.is_empty() {
             ""
         } else {

@@ -38,11 +38,53 @@ fn input_error(e: firesteel_core::Error) -> GraphError {
     }
 }
 
+/// ASCII whitespace, as `split_ascii_whitespace` has it.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0C)
+}
+
+/// Plain digits at `b[i..]` ending at a space or the end: the id and its end.
+fn id_at(b: &[u8], mut i: usize) -> Option<(VertexId, usize)> {
+    let start = i;
+    let mut v: VertexId = 0;
+    while i < b.len() && !is_space(b[i]) {
+        let d = b[i].wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(VertexId::from(d))?;
+        i += 1;
+    }
+    (i > start).then_some((v, i))
+}
+
+/// [`edge_row`] in one pass over the bytes of a well-formed line (`Some(None)` for a blank
+/// or comment line); `None` sends anything else to the general path, which gives the same
+/// result or the error.
+fn edge_row_fast(b: &[u8]) -> Option<Option<(VertexId, VertexId)>> {
+    let skip = |mut i: usize| {
+        while i < b.len() && is_space(b[i]) {
+            i += 1;
+        }
+        i
+    };
+    let i = skip(0);
+    if i == b.len() || b[i] == b'#' {
+        return Some(None);
+    }
+    let (s, end) = id_at(b, i)?;
+    let (d, _) = id_at(b, skip(end)).filter(|_| end < b.len())?;
+    Some(Some((s, d)))
+}
+
 /// [`parse_edge_line`] without the line's origin: errors are messages.
 fn edge_row(
     line: &str,
     canonical: bool,
 ) -> std::result::Result<Option<(VertexId, VertexId)>, String> {
+    if let Some(pair) = edge_row_fast(line.as_bytes()) {
+        return Ok(pair.map(|(s, d)| if canonical && s > d { (d, s) } else { (s, d) }));
+    }
     let t = line.trim();
     if t.is_empty() || t.starts_with('#') {
         return Ok(None);
@@ -186,6 +228,32 @@ mod tests {
         let e = edge_list_file(&ctx, &p, opts).unwrap_err();
         assert!(matches!(e, GraphError::Parse { line: 3, .. }), "{e}");
         assert!(e.to_string().contains("x.txt:3: invalid vertex id"));
+    }
+
+    #[test]
+    fn fast_path_agrees_or_defers() {
+        assert_eq!(edge_row_fast(b" 7\t3 0.5"), Some(Some((7, 3))));
+        assert_eq!(edge_row_fast(b"  "), Some(None));
+        assert_eq!(edge_row_fast(b"# x"), Some(None));
+        for line in [
+            "7",
+            "7 ",
+            "7 x",
+            "+7 3",
+            "7 -3",
+            "99999999999999999999 1",
+            "7\u{b}3",
+            "\u{a0}7 3",
+        ] {
+            assert_eq!(edge_row_fast(line.as_bytes()), None, "{line:?}");
+        }
+        for line in ["1 2", " 5\t9 extra", "3 1", "\u{a0}7 3", "+7 3"] {
+            let fast = edge_row(line, true).unwrap();
+            let t = line.trim();
+            let mut toks = t.split_whitespace().map(|x| x.parse::<VertexId>().unwrap());
+            let (a, b) = (toks.next().unwrap(), toks.next().unwrap());
+            assert_eq!(fast, Some((a.min(b), a.max(b))), "{line:?}");
+        }
     }
 
     #[test]

@@ -246,15 +246,19 @@ where
     T: Data,
     F: Fn(&mut Lines) -> Result<Option<T>> + Send + Sync + 'static,
 {
-    text_rdd(ctx, path, min_partitions, "read_text_chunks", move |lines, out| {
-        match next(lines)? {
+    text_rdd(
+        ctx,
+        path,
+        min_partitions,
+        "read_text_chunks",
+        move |lines, out| match next(lines)? {
             Some(x) => {
                 out.push(x);
                 Ok(true)
             }
             None => Ok(false),
-        }
-    })
+        },
+    )
 }
 
 impl<T: Data, R: Send + Sync + 'static> RddBase for TextFileRdd<T, R> {

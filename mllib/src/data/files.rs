@@ -33,42 +33,61 @@ pub fn input_error(e: EngineError) -> MlError {
     }
 }
 
-/// Rows of LIBSVM data, sparse, in compressed-row form.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct SparseRows {
-    labels: Vec<f64>,
-    /// Row `i`'s entries are `indptr[i]..indptr[i + 1]` of `indices` and `values`.
-    indptr: Vec<usize>,
-    indices: Vec<u32>,
+/// LIBSVM rows gathered densely, row-major, as wide as the largest index so far (or a
+/// given width): a wider row re-lays the rows before it, which happens a few times at
+/// most, early in a block.
+#[derive(Debug, Default)]
+struct LibsvmRows {
     values: Vec<f64>,
-    /// One past the largest index (0 for rows without features).
+    labels: Vec<f64>,
     width: usize,
 }
 
-impl SparseRows {
-    fn push(&mut self, label: f64, features: &[(usize, f64)]) {
-        if self.indptr.is_empty() {
-            self.indptr.push(0);
-        }
-        self.labels.push(label);
-        for &(j, v) in features {
-            self.indices.push(j as u32);
-            self.values.push(v);
-        }
-        self.indptr.push(self.indices.len());
-        if let Some(&(j, _)) = features.last() {
-            self.width = self.width.max(j + 1);
+impl LibsvmRows {
+    fn with_width(width: usize) -> Self {
+        LibsvmRows {
+            width,
+            ..Default::default()
         }
     }
 
-    fn to_block(&self, d: usize) -> InstanceBlock {
-        let mut f = Array2::zeros((self.labels.len(), d));
-        for (i, w) in self.indptr.windows(2).enumerate() {
-            for k in w[0]..w[1] {
-                f[[i, self.indices[k] as usize]] = self.values[k];
-            }
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn push(&mut self, label: f64, features: &[(usize, f64)]) {
+        let need = features.last().map_or(0, |&(j, _)| j + 1);
+        if need > self.width {
+            self.widen(need);
         }
-        InstanceBlock::new(f, Array1::from(self.labels.clone()))
+        let start = self.values.len();
+        self.values.resize(start + self.width, 0.0);
+        let row = &mut self.values[start..];
+        for &(j, v) in features {
+            row[j] = v;
+        }
+        self.labels.push(label);
+    }
+
+    fn widen(&mut self, width: usize) {
+        if !self.labels.is_empty() {
+            let mut wide = vec![0.0; self.labels.len() * width];
+            for (old, new) in self
+                .values
+                .chunks_exact(self.width.max(1))
+                .zip(wide.chunks_exact_mut(width))
+            {
+                new[..old.len()].copy_from_slice(old);
+            }
+            self.values = wide;
+        }
+        self.width = width;
+    }
+
+    fn into_block(self) -> InstanceBlock {
+        let rows = self.labels.len();
+        let f = Array2::from_shape_vec((rows, self.width), self.values).expect("rows of one width");
+        InstanceBlock::new(f, Array1::from(self.labels))
     }
 }
 
@@ -113,9 +132,9 @@ pub fn load_libsvm_file(
     // only blocks narrower than the widest are widened afterwards.
     let blocks = ctx
         .read_text_chunks(path, min_partitions, move |lines| {
-            let mut rows = SparseRows::default();
+            let mut rows = LibsvmRows::with_width(num_features.unwrap_or(0));
             let mut features = Vec::new();
-            while rows.labels.len() < DEFAULT_BLOCK_ROWS {
+            while rows.len() < DEFAULT_BLOCK_ROWS {
                 let Some(line) = lines.next_line() else { break };
                 let (text, origin) = line?;
                 match libsvm_row(text, num_features, &mut features) {
@@ -124,11 +143,10 @@ pub fn load_libsvm_file(
                     Err(m) => return Err(origin.error(m)),
                 }
             }
-            if rows.labels.is_empty() {
+            if rows.len() == 0 {
                 return Ok(None);
             }
-            let d = num_features.unwrap_or(rows.width);
-            Ok(Some(Arc::new(rows.to_block(d))))
+            Ok(Some(Arc::new(rows.into_block())))
         })
         .map_err(input_error)?
         .persist(StorageLevel::MemoryAndDisk);
@@ -321,4 +339,33 @@ pub fn load_ratings_file(
         rating_row(line, origin.offset() == 0).map_err(|m| origin.error(m))
     })
     .map_err(input_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_widen_as_indices_grow() {
+        let mut r = LibsvmRows::with_width(0);
+        r.push(1.0, &[]);
+        r.push(0.0, &[(1, 2.0)]);
+        r.push(1.0, &[(0, 3.0), (3, 4.0)]);
+        r.push(0.0, &[(2, 5.0)]);
+        let b = r.into_block();
+        let want = ndarray::array![
+            [0.0, 0.0, 0.0, 0.0],
+            [0.0, 2.0, 0.0, 0.0],
+            [3.0, 0.0, 0.0, 4.0],
+            [0.0, 0.0, 5.0, 0.0]
+        ];
+        assert_eq!(b.features, want);
+        assert_eq!(b.labels.to_vec(), [1.0, 0.0, 1.0, 0.0]);
+        let mut r = LibsvmRows::with_width(5);
+        r.push(1.0, &[(4, 1.0)]);
+        assert_eq!(
+            r.into_block().features,
+            ndarray::array![[0.0, 0.0, 0.0, 0.0, 1.0]]
+        );
+    }
 }
