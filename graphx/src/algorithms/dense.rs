@@ -71,7 +71,7 @@ impl<'de, T: Plain> Deserialize<'de> for Dense<T> {
                 write!(f, "a byte string of {}-byte numbers", size_of::<T>())
             }
             fn visit_bytes<E: de::Error>(self, b: &[u8]) -> std::result::Result<Dense<T>, E> {
-                if b.len() % size_of::<T>() != 0 {
+                if !b.len().is_multiple_of(size_of::<T>()) {
                     return Err(E::invalid_length(b.len(), &self));
                 }
                 // `b` may be unaligned: copy it into a vector of `T`.

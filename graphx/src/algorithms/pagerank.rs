@@ -224,7 +224,7 @@ fn advance<VD: Data, ED: Data>(
     interval: usize,
 ) -> Result<Graph<VD, ED>> {
     let next = next.localize()?;
-    if interval > 0 && iteration % interval == 0 {
+    if interval > 0 && iteration.is_multiple_of(interval) {
         return next.checkpoint();
     }
     Ok(next)
