@@ -265,3 +265,33 @@ fn the_first_dense_row_of_another_width_is_named() {
         }
     }
 }
+
+/// Numeric CSV with a header and a label column: the same blocks as the driver-side
+/// `load_csv`, with each file's header skipped (here, two files read as one input).
+#[test]
+fn csv_blocks_equal_the_driver_side_loader() {
+    let dir = tempfile::tempdir().unwrap();
+    let want = data::load_libsvm(data_file("sample_libsvm_data.txt"), None).unwrap();
+    // The LIBSVM sample as CSV: the label in column 2 of 5 (features 150..154).
+    let mut csv = String::from("f150,f151,label,f152,f153\n");
+    for (row, y) in want.features.outer_iter().zip(want.labels.iter()) {
+        csv.push_str(&format!(
+            "{},{},{y},{},{}\n",
+            row[150], row[151], row[152], row[153]
+        ));
+    }
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    let lines: Vec<&str> = csv.lines().collect();
+    std::fs::write(&a, lines[..60].join("\n") + "\n").unwrap();
+    std::fs::write(&b, format!("\n{}\n{}\n", lines[0], lines[60..].join("\n"))).unwrap();
+    std::fs::write(dir.path().join("whole.txt"), &csv).unwrap();
+    let whole = data::load_csv(dir.path().join("whole.txt"), true, Some(2)).unwrap();
+    let spec = format!("{},{}", a.display(), b.display());
+    for (x, y) in everywhere(move |ctx| {
+        let blocks = data::load_csv_file(ctx, &spec, true, Some(2), 3).unwrap();
+        stacked(&blocks.collect().unwrap())
+    }) {
+        assert_eq!(x, whole.features);
+        assert_eq!(y, whole.labels.to_vec());
+    }
+}

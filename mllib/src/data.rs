@@ -21,7 +21,7 @@ use crate::error::{MlError, Result};
 mod fast;
 mod files;
 
-pub use files::{input_error, load_dense_file, load_libsvm_file, load_ratings_file};
+pub use files::{input_error, load_csv_file, load_dense_file, load_libsvm_file, load_ratings_file};
 
 /// Default number of rows in one block.
 pub const DEFAULT_BLOCK_ROWS: usize = 4096;
@@ -481,6 +481,20 @@ pub fn parse_dense_line(
     values: &mut Vec<f64>,
 ) -> Result<bool> {
     dense_row(line, values).map_err(|m| parse_err(path, line_no, m))
+}
+
+/// One line of comma-separated numbers (each trimmed), as [`parse_csv`] reads them: whether
+/// it held a row (a blank line does not). Errors are messages.
+pub(crate) fn csv_row(line: &str, values: &mut Vec<f64>) -> std::result::Result<bool, String> {
+    values.clear();
+    let line = line.trim();
+    if line.is_empty() {
+        return Ok(false);
+    }
+    for t in line.split(',') {
+        values.push(finite(t, "value")?);
+    }
+    Ok(true)
 }
 
 /// [`parse_dense_line`] without the line's origin: errors are messages.

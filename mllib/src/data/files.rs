@@ -6,12 +6,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use firesteel_core::io::line_number;
+use std::collections::HashMap;
+
+use firesteel_core::io::{line_number, open_decoded, resolve_inputs};
 use firesteel_core::{Context, Dataset, Error as EngineError, StorageLevel};
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
-use super::{dense_row, libsvm_row, rating_row, InstanceBlock, Rating, DEFAULT_BLOCK_ROWS};
+use super::{
+    csv_row, dense_row, libsvm_row, rating_row, InstanceBlock, Rating, DEFAULT_BLOCK_ROWS,
+};
 use crate::error::{MlError, Result};
 
 /// An engine error as the loaders report it: a parse or I/O error of the input by itself
@@ -250,12 +254,56 @@ pub fn load_dense_file(
     path: impl AsRef<Path>,
     min_partitions: usize,
 ) -> Result<Dataset<Arc<InstanceBlock>>> {
-    let path = path.as_ref();
+    load_rows(ctx, path.as_ref(), min_partitions, dense_row, None, None)
+}
+
+/// The byte offset of each file's first non-blank line (a CSV header), read on the driver.
+fn header_offsets(path: &Path) -> Result<Arc<HashMap<PathBuf, u64>>> {
+    use std::io::BufRead;
+    let io_err = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| MlError::Io { path: p, source }
+    };
+    let mut out = HashMap::new();
+    for file in resolve_inputs(path).map_err(input_error)? {
+        let mut r = std::io::BufReader::new(open_decoded(&file).map_err(input_error)?);
+        let (mut offset, mut line) = (0u64, Vec::new());
+        loop {
+            line.clear();
+            let n = r.read_until(b'\n', &mut line).map_err(io_err(&file))?;
+            if n == 0 {
+                break;
+            }
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                out.insert(file.clone(), offset);
+                break;
+            }
+            offset += n as u64;
+        }
+    }
+    Ok(Arc::new(out))
+}
+
+/// Rows of numbers parsed by `parse_row` inside the tasks into cached blocks, with every
+/// row as wide as the first; `headers` names each file's line to skip, and `label` the
+/// column that holds the label (the others are features).
+fn load_rows(
+    ctx: &Context,
+    path: &Path,
+    min_partitions: usize,
+    parse_row: fn(&str, &mut Vec<f64>) -> std::result::Result<bool, String>,
+    headers: Option<Arc<HashMap<PathBuf, u64>>>,
+    label: Option<usize>,
+) -> Result<Dataset<Arc<InstanceBlock>>> {
+    let last_header = headers
+        .as_ref()
+        .and_then(|h| h.values().max().copied())
+        .unwrap_or(0);
     // A block holds rows of one width; a row of another width starts a new block, so that
     // the driver can name the first row, in input order, whose width differs. Each call
     // reads up to a block's worth of rows and returns the blocks they make.
     let chunks = ctx
-        .read_text_chunks(path, min_partitions, |lines| {
+        .read_text_chunks(path, min_partitions, move |lines| {
             let mut out = Vec::new();
             let mut cur = DenseRows::default();
             let mut row = Vec::new();
@@ -263,7 +311,14 @@ pub fn load_dense_file(
             while read < DEFAULT_BLOCK_ROWS {
                 let Some(line) = lines.next_line() else { break };
                 let (text, origin) = line?;
-                match dense_row(text, &mut row) {
+                if let Some(h) = &headers {
+                    if origin.offset() <= last_header
+                        && h.get(origin.path()) == Some(&origin.offset())
+                    {
+                        continue;
+                    }
+                }
+                match parse_row(text, &mut row) {
                     Ok(true) => {}
                     Ok(false) => continue,
                     Err(m) => return Err(origin.error(m)),
@@ -304,10 +359,68 @@ pub fn load_dense_file(
             message: format!("expected {d} values, found {width}"),
         });
     }
-    let blocks = chunks.map(|c| c.block).persist(StorageLevel::MemoryAndDisk);
+    if let Some(c) = label.filter(|&c| c >= d) {
+        let _ = chunks.unpersist();
+        return Err(MlError::DimensionMismatch {
+            expected: c + 1,
+            got: d,
+        });
+    }
+    let blocks = chunks
+        .map(move |c| match label {
+            None => c.block,
+            Some(col) => {
+                let b = &c.block.features;
+                let keep: Vec<usize> = (0..b.ncols()).filter(|&j| j != col).collect();
+                Arc::new(InstanceBlock::new(
+                    b.select(ndarray::Axis(1), &keep),
+                    b.column(col).to_owned(),
+                ))
+            }
+        })
+        .persist(StorageLevel::MemoryAndDisk);
     blocks.count().map_err(input_error)?;
     let _ = chunks.unpersist();
     Ok(blocks)
+}
+
+/// Reads comma-separated numeric rows in parallel, as [`load_dense_file`] reads dense text,
+/// into cached blocks: with `has_header`, each file's first non-blank line is skipped; with
+/// `label_column = Some(c)`, column `c` is the label and the others are features,
+/// otherwise every column is a feature and the labels are 0 (as [`parse_csv`]).
+///
+/// [`parse_csv`]: super::parse_csv
+///
+/// ```
+/// use firesteel_mllib::data::load_csv_file;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("points.csv");
+/// std::fs::write(&path, "x,label,y\n0.5,1,2\n1.5,0,-1\n").unwrap();
+/// let ctx = firesteel_core::Context::local(2).unwrap();
+/// let blocks = load_csv_file(&ctx, &path, true, Some(1), 1).unwrap().collect().unwrap();
+/// let b = &blocks[0];
+/// assert_eq!(b.features, ndarray::array![[0.5, 2.0], [1.5, -1.0]]);
+/// assert_eq!(b.labels.to_vec(), [1.0, 0.0]);
+/// ```
+///
+/// # Errors
+/// As [`load_dense_file`]; a label column past the last column is
+/// [`MlError::DimensionMismatch`].
+pub fn load_csv_file(
+    ctx: &Context,
+    path: impl AsRef<Path>,
+    has_header: bool,
+    label_column: Option<usize>,
+    min_partitions: usize,
+) -> Result<Dataset<Arc<InstanceBlock>>> {
+    let path = path.as_ref();
+    let headers = if has_header {
+        Some(header_offsets(path)?)
+    } else {
+        None
+    };
+    load_rows(ctx, path, min_partitions, csv_row, headers, label_column)
 }
 
 /// Reads ratings, MovieLens `user::item::rating[::timestamp]` or CSV
