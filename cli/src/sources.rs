@@ -81,14 +81,19 @@ pub(crate) fn input_kind(input: &Path) -> Kind {
     Kind::Text
 }
 
-/// The format of `--output`: as [`input_kind`] but from the name alone.
+/// The format of `--output`, from its name: a `postgres://` URL, `.parquet`, `.csv`,
+/// `.jsonl` (or `.ndjson`); anything else (`.json` too: a saved model) is the job's own
+/// file.
 pub(crate) fn output_kind(output: &Path) -> Kind {
     let s = output.to_string_lossy();
     if is_postgres(&s) {
-        Kind::Postgres
-    } else {
-        kind_of_name(&s).unwrap_or(Kind::Text)
+        return Kind::Postgres;
     }
+    let lower = s.trim_end_matches('/').to_ascii_lowercase();
+    if lower.ends_with(".json") {
+        return Kind::Text;
+    }
+    kind_of_name(&s).unwrap_or(Kind::Text)
 }
 
 /// An engine error as one line: its root cause.
@@ -993,6 +998,8 @@ mod tests {
             Kind::Postgres
         );
         assert_eq!(output_kind(Path::new("ranks.tsv")), Kind::Text);
+        assert_eq!(output_kind(Path::new("model.json")), Kind::Text);
+        assert_eq!(output_kind(Path::new("ranks.jsonl")), Kind::Json);
     }
 
     #[test]
