@@ -102,7 +102,9 @@ fn write_vertices<V: sources::OutputValue>(
     rows: &[(u64, V)],
 ) -> JobResult {
     match &common.output {
-        Some(path) if crate::is_leader(ctx) => sources::write_vertex_values(path, common.mode, rows),
+        Some(path) if crate::is_leader(ctx) => {
+            sources::write_vertex_values(path, common.mode, rows)
+        }
         Some(_) => Ok(()),
         None => write_tsv(common, ctx, rows.iter().map(|(id, v)| format!("{id}\t{v}"))),
     }

@@ -74,7 +74,10 @@ pub(crate) fn input_kind(input: &Path) -> Kind {
         return k;
     }
     if let Ok(files) = resolve_inputs(input) {
-        if let Some(k) = files.first().and_then(|f| kind_of_name(&f.to_string_lossy())) {
+        if let Some(k) = files
+            .first()
+            .and_then(|f| kind_of_name(&f.to_string_lossy()))
+        {
             return k;
         }
     }
@@ -252,7 +255,14 @@ fn pg_names(cols: &[(String, Type)]) -> Vec<String> {
 }
 
 fn pg_is_numeric(t: &Type) -> bool {
-    [Type::INT2, Type::INT4, Type::INT8, Type::FLOAT4, Type::FLOAT8].contains(t)
+    [
+        Type::INT2,
+        Type::INT4,
+        Type::INT8,
+        Type::FLOAT4,
+        Type::FLOAT8,
+    ]
+    .contains(t)
 }
 
 /// The PostgreSQL columns `wanted`, by name, as they are called there.
@@ -541,8 +551,9 @@ fn json_head(input: &Path) -> Result<Ordered, BoxError> {
         if line.trim().is_empty() {
             continue;
         }
-        return serde_json::from_str::<Ordered>(&line)
-            .map_err(|e| format!("{}:{}: malformed JSON record ({e})", file.display(), n + 1).into());
+        return serde_json::from_str::<Ordered>(&line).map_err(|e| {
+            format!("{}:{}: malformed JSON record ({e})", file.display(), n + 1).into()
+        });
     }
     Err(format!("{}: no records", file.display()).into())
 }
@@ -589,7 +600,11 @@ pub(crate) fn read_points(
                 return Err(format!("{}: no records", file.display()).into());
             };
             let numeric: Vec<bool> = (0..header.len())
-                .map(|i| first.get(i).is_some_and(|v| v.trim().parse::<f64>().is_ok()))
+                .map(|i| {
+                    first
+                        .get(i)
+                        .is_some_and(|v| v.trim().parse::<f64>().is_ok())
+                })
                 .collect();
             let (label, features) = choose(&file.display().to_string(), &header, &numeric)?;
             let mut roles = vec![Role::Skip; header.len()];
@@ -626,9 +641,8 @@ pub(crate) fn read_points(
                         return Ok(None);
                     }
                     let obj: serde_json::Map<String, serde_json::Value> =
-                        serde_json::from_str(line).map_err(|e| {
-                            origin.error(format!("malformed JSON record ({e})"))
-                        })?;
+                        serde_json::from_str(line)
+                            .map_err(|e| origin.error(format!("malformed JSON record ({e})")))?;
                     let num = |c: &str| match obj.get(c) {
                         Some(v) => v.as_f64().ok_or_else(|| {
                             origin.error(format!("column {c:?} = {v} is not a number"))
@@ -737,8 +751,9 @@ fn write_with_mode(
         // Written aside and renamed: a failed job leaves no partial output.
         let tmp = temp_sibling(path);
         return match write(&tmp) {
-            Ok(()) => fs::rename(&tmp, path)
-                .map_err(|e| format!("renaming {} to {}: {e}", tmp.display(), path.display()).into()),
+            Ok(()) => fs::rename(&tmp, path).map_err(|e| {
+                format!("renaming {} to {}: {e}", tmp.display(), path.display()).into()
+            }),
             Err(e) => {
                 let _ = remove_path(&tmp);
                 Err(e)
@@ -818,17 +833,22 @@ pub(crate) fn write_lines(
     mode: SaveMode,
     lines: impl Iterator<Item = String>,
 ) -> Result<(), BoxError> {
-    let write_to = |file: fs::File, lines: &mut dyn Iterator<Item = String>| -> Result<(), BoxError> {
-        let mut w = std::io::BufWriter::new(file);
-        for l in lines {
-            writeln!(w, "{l}").map_err(|e| format!("writing {}: {e}", path.display()))?;
-        }
-        w.flush()
-            .map_err(|e| format!("writing {}: {e}", path.display()).into())
-    };
+    let write_to =
+        |file: fs::File, lines: &mut dyn Iterator<Item = String>| -> Result<(), BoxError> {
+            let mut w = std::io::BufWriter::new(file);
+            for l in lines {
+                writeln!(w, "{l}").map_err(|e| format!("writing {}: {e}", path.display()))?;
+            }
+            w.flush()
+                .map_err(|e| format!("writing {}: {e}", path.display()).into())
+        };
     if exists(path) && mode == SaveMode::Append {
         if path.is_dir() {
-            return Err(format!("cannot append lines to {}: it is a directory", path.display()).into());
+            return Err(format!(
+                "cannot append lines to {}: it is a directory",
+                path.display()
+            )
+            .into());
         }
         let file = fs::OpenOptions::new()
             .append(true)
@@ -842,7 +862,8 @@ pub(crate) fn write_lines(
         path,
         mode,
         |tmp| {
-            let file = fs::File::create(tmp).map_err(|e| format!("creating {}: {e}", path.display()))?;
+            let file =
+                fs::File::create(tmp).map_err(|e| format!("creating {}: {e}", path.display()))?;
             write_to(file, &mut lines)
         },
         |_, _| unreachable!("appending is handled above"),
@@ -857,7 +878,11 @@ pub(crate) fn write_file(
     save: impl FnOnce(&Path) -> Result<(), BoxError>,
 ) -> Result<(), BoxError> {
     write_with_mode(path, mode, save, |_, path| {
-        Err(format!("cannot append to {} (--mode append): it is one file", path.display()).into())
+        Err(format!(
+            "cannot append to {} (--mode append): it is one file",
+            path.display()
+        )
+        .into())
     })
 }
 
@@ -890,7 +915,8 @@ impl OutputValue for u64 {
 }
 
 fn vertex_id(v: VertexId) -> Result<i64, BoxError> {
-    i64::try_from(v).map_err(|_| format!("vertex id {v} does not fit a signed 64-bit column").into())
+    i64::try_from(v)
+        .map_err(|_| format!("vertex id {v} does not fit a signed 64-bit column").into())
 }
 
 /// Writes `(vertex, value)` records to `path`: Parquet, CSV with a header or JSON lines
