@@ -574,9 +574,9 @@ pub(crate) struct AlsArgs {
     #[command(flatten)]
     common: Common,
     /// Ratings: MovieLens text `user::item::rating::timestamp`, `user,item,rating` lines
-    /// (a `.csv` file without a header), or the columns `user`, `item` (ids, integers
-    /// >= 0) and `rating` (a number) of Parquet (`.parquet`), CSV with a header (`.csv`),
-    /// JSON lines (`.jsonl`, `.json`) or a PostgreSQL table
+    /// (a `.csv` file without a header), or the columns `user` and `item` (ids, integers
+    /// from 0) and `rating` (a number) of Parquet (`.parquet`), CSV with a header
+    /// (`.csv`), JSON lines (`.jsonl`, `.json`) or a PostgreSQL table
     /// (`postgres://USER@HOST:PORT/DB?table=T&partition_column=C&num_partitions=N`).
     #[arg(long)]
     input: PathBuf,
