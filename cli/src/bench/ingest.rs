@@ -197,12 +197,12 @@ fn pagerank_single(g: &Csr) -> Vec<f64> {
     let mut received = vec![0.0; n];
     for _ in 0..PAGERANK_ITERATIONS {
         received.iter_mut().for_each(|r| *r = 0.0);
-        for v in 0..n {
+        for (v, r) in rank.iter().enumerate() {
             let out = &g.targets[g.offsets[v]..g.offsets[v + 1]];
             if out.is_empty() {
                 continue;
             }
-            let share = rank[v] / out.len() as f64;
+            let share = r / out.len() as f64;
             for &t in out {
                 received[t as usize] += share;
             }
