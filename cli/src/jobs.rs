@@ -413,15 +413,16 @@ pub(crate) fn kmeans(a: &KMeansArgs) -> JobResult {
         .seed(a.common.seed)
         .check()
         .map_err(|e| invalid_flag(e, &[]))?;
-    if let Some(out) = &a.common.output {
-        sources::text_output_only("kmeans", "its centers as TSV", out)?;
-    }
     check_output(&a.common)?;
     let ctx = crate::context(&a.common)?;
     let start = Instant::now();
     let parts = crate::partitions(&a.common, &ctx);
+    let mut names = Vec::new();
     let blocks = match sources::read_points(&ctx, &a.input, parts)? {
-        Some(p) => point_blocks(&a.input, p.points)?,
+        Some(p) => {
+            names = p.features;
+            point_blocks(&a.input, p.points)?
+        }
         None => {
             let format = match a.format {
                 Some(f) => f,
@@ -438,16 +439,22 @@ pub(crate) fn kmeans(a: &KMeansArgs) -> JobResult {
     let model = params.fit(&blocks)?;
     let fit_s = start.elapsed().as_secs_f64();
     let s = model.summary();
-    write_tsv(
-        &a.common,
-        &ctx,
-        model.centers().outer_iter().map(|c| {
-            c.iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join("\t")
-        }),
-    )?;
+    let centers: Vec<Vec<f64>> = model.centers().outer_iter().map(|c| c.to_vec()).collect();
+    match &a.common.output {
+        Some(path) if crate::is_leader(&ctx) => {
+            sources::write_centers(path, a.common.mode, &names, &centers)?
+        }
+        _ => write_tsv(
+            &a.common,
+            &ctx,
+            centers.iter().map(|c| {
+                c.iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\t")
+            }),
+        )?,
+    }
     emit(
         &a.common,
         &ctx,

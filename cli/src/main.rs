@@ -100,7 +100,8 @@ enum Command {
     /// Cached vs MapReduce-style iterations of logistic regression, k-means and PageRank,
     /// and the memory-pressure curve; writes bench.json and SVG charts.
     Bench(BenchArgs),
-    /// PageRank with GraphX semantics: TSV `vertex<TAB>rank`, sorted by vertex.
+    /// PageRank with GraphX semantics: TSV `vertex<TAB>rank`, sorted by vertex (or records
+    /// `vertex`, `value`: see `--output`).
     Pagerank(jobs::PageRankArgs),
     /// Connected components: TSV `vertex<TAB>component` (the smallest id in it).
     Cc(jobs::GraphArgs),
@@ -108,7 +109,8 @@ enum Command {
     Scc(jobs::GraphArgs),
     /// Triangles through each vertex: TSV `vertex<TAB>triangles`.
     Triangles(jobs::GraphArgs),
-    /// k-means; `--output` writes the centers as TSV.
+    /// k-means; `--output` writes the centers: TSV, or records `cluster` and one column per
+    /// feature (Parquet, CSV, JSON lines or a PostgreSQL table, by extension or scheme).
     Kmeans(jobs::KMeansArgs),
     /// Logistic regression; `--output` writes the model file.
     Lr(jobs::LrArgs),

@@ -987,6 +987,151 @@ pub(crate) fn write_vertex_values<V: OutputValue>(
     }
 }
 
+/// A float as CSV text that reads back exactly (`2.0`, `0.1`).
+fn float_text(x: f64) -> String {
+    format!("{x:?}")
+}
+
+/// Writes k-means' centers to `path`: records `cluster` and one column per feature (named
+/// as the input's features, else `f1`, `f2`, ...) as Parquet, CSV with a header or JSON
+/// lines (a directory of one part file) or a PostgreSQL table; else TSV lines, one center
+/// each, as before. Under `mode`; called on rank 0 only.
+pub(crate) fn write_centers(
+    path: &Path,
+    mode: SaveMode,
+    names: &[String],
+    centers: &[Vec<f64>],
+) -> Result<(), BoxError> {
+    let kind = output_kind(path);
+    let d = centers.first().map_or(0, Vec::len);
+    let mut columns = vec!["cluster".to_string()];
+    if names.len() == d {
+        columns.extend(names.iter().cloned());
+    } else {
+        columns.extend((1..=d).map(|j| format!("f{j}")));
+    }
+    let part = |dir: &Path, ext: &str, body: &[u8]| -> Result<(), BoxError> {
+        fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let file = dir.join(format!("part-00000.{ext}"));
+        fs::write(&file, body).map_err(|e| format!("writing {}: {e}", file.display()))?;
+        fs::write(dir.join("_SUCCESS"), b"")
+            .map_err(|e| format!("writing {}: {e}", dir.display()))?;
+        Ok(())
+    };
+    match kind {
+        Kind::Text => write_lines(
+            path,
+            mode,
+            centers.iter().map(|c| {
+                c.iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\t")
+            }),
+        ),
+        Kind::Csv => {
+            let mut text = columns
+                .iter()
+                .map(|c| {
+                    if c.contains([',', '"', '\n']) {
+                        format!("\"{}\"", c.replace('"', "\"\""))
+                    } else {
+                        c.clone()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            text.push('\n');
+            for (i, c) in centers.iter().enumerate() {
+                text.push_str(&i.to_string());
+                for x in c {
+                    text.push(',');
+                    text.push_str(&float_text(*x));
+                }
+                text.push('\n');
+            }
+            write_dir(path, mode, |dir| part(dir, "csv", text.as_bytes()))
+        }
+        Kind::Json => {
+            let mut text = String::new();
+            for (i, c) in centers.iter().enumerate() {
+                let mut fields = vec![format!("\"cluster\":{i}")];
+                for (name, x) in columns[1..].iter().zip(c) {
+                    let v = serde_json::Number::from_f64(*x)
+                        .map_or_else(|| "null".to_string(), |n| n.to_string());
+                    fields.push(format!("{}:{v}", serde_json::Value::from(name.as_str())));
+                }
+                text.push_str(&format!("{{{}}}\n", fields.join(",")));
+            }
+            write_dir(path, mode, |dir| part(dir, "json", text.as_bytes()))
+        }
+        Kind::Parquet => {
+            use firesteel::connectors::parquet::arrow::array::{
+                ArrayRef, Float64Array, Int64Array, RecordBatch,
+            };
+            use firesteel::connectors::parquet::arrow::schema::{DataType, Field, Schema};
+            use firesteel::connectors::parquet::format::arrow::ArrowWriter;
+            let mut fields = vec![Field::new("cluster", DataType::Int64, false)];
+            let mut arrays: Vec<ArrayRef> = vec![std::sync::Arc::new(
+                Int64Array::from_iter_values(0..centers.len() as i64),
+            )];
+            for (j, name) in columns[1..].iter().enumerate() {
+                fields.push(Field::new(name, DataType::Float64, false));
+                arrays.push(std::sync::Arc::new(Float64Array::from_iter_values(
+                    centers.iter().map(|c| c[j]),
+                )));
+            }
+            let schema = std::sync::Arc::new(Schema::new(fields));
+            let batch = RecordBatch::try_new(schema.clone(), arrays)
+                .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            write_dir(path, mode, |dir| {
+                fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+                let file_path = dir.join("part-00000.parquet");
+                let err =
+                    |e: &dyn std::fmt::Display| format!("writing {}: {e}", file_path.display());
+                let file = fs::File::create(&file_path).map_err(|e| err(&e))?;
+                let mut w = ArrowWriter::try_new(file, schema, None).map_err(|e| err(&e))?;
+                w.write(&batch).map_err(|e| err(&e))?;
+                w.close().map_err(|e| err(&e))?;
+                fs::write(dir.join("_SUCCESS"), b"").map_err(|e| err(&e))?;
+                Ok(())
+            })
+        }
+        Kind::Postgres => {
+            let url = PgUrl::parse(&path.to_string_lossy())?;
+            let Some(table) = url.table.clone() else {
+                return Err("postgres: the output URL names no table (add ?table=NAME)".into());
+            };
+            let types: Vec<(String, String)> = columns
+                .iter()
+                .enumerate()
+                .map(|(j, c)| {
+                    let t = if j == 0 { "bigint" } else { "double precision" };
+                    (c.clone(), t.to_string())
+                })
+                .collect();
+            let sink = PgSink::builder(url.config, table)
+                .columns(types)
+                .mode(mode)
+                .build()?;
+            let rows: Vec<Vec<PgValue>> = centers
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    std::iter::once(PgValue::Int(i as i64))
+                        .chain(c.iter().map(|x| PgValue::Float(*x)))
+                        .collect()
+                })
+                .collect();
+            let local = Context::local(1).map_err(engine_error)?;
+            local
+                .parallelize(rows, 1)
+                .write_to(sink)
+                .map_err(engine_error)
+        }
+    }
+}
+
 /// Refuses a record format for a job that writes no records (k-means' centers, a model).
 pub(crate) fn text_output_only(job: &str, what: &str, path: &Path) -> Result<(), BoxError> {
     match output_kind(path) {

@@ -423,6 +423,43 @@ fn graph_outputs_are_records_equal_to_the_tsv() {
 }
 
 #[test]
+fn kmeans_centers_are_records_equal_to_the_tsv() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = data("kmeans_data.txt");
+    let args = |out: &Path| ok(&["kmeans", "--input", &input, "--k", "2", "--output", &p(out)]);
+    let tsv_out = dir.path().join("centers.tsv");
+    args(&tsv_out);
+    let want: Vec<Vec<f64>> = std::fs::read_to_string(&tsv_out)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(want.len(), 2);
+    let ctx = Context::local(1).unwrap();
+    let out = dir.path().join("centers.parquet");
+    args(&out);
+    let source = ParquetSource::builder(&out).build_rows().unwrap();
+    assert_eq!(source.columns(), ["cluster", "f1", "f2", "f3"]);
+    let got: Vec<Vec<f64>> = ctx
+        .read_source(source)
+        .collect()
+        .unwrap()
+        .iter()
+        .map(|r| r[1..].iter().map(|v| v.as_f64().unwrap()).collect())
+        .collect();
+    assert_eq!(got, want);
+    let out = dir.path().join("centers.csv");
+    args(&out);
+    let text = std::fs::read_to_string(out.join("part-00000.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("cluster,f1,f2,f3"));
+    let got: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').skip(1).map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn save_modes() {
     let dir = tempfile::tempdir().unwrap();
     let input = data("followers.txt");
