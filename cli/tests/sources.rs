@@ -782,6 +782,25 @@ fn postgres_tables_in_and_out() {
     };
     let table = format!("{url}{sep}table=cli_points");
     assert_eq!(run(&table), run(&p(&csv)));
+
+    // Centers into a table: cluster, then the features by their input names.
+    let centers = format!("{url}{sep}table=cli_centers");
+    client
+        .batch_execute("DROP TABLE IF EXISTS cli_centers")
+        .unwrap();
+    ok(&[
+        "kmeans", "--input", &table, "--k", "2", "--output", &centers,
+    ]);
+    let rows = client
+        .query(
+            "SELECT cluster, id, x, y, z FROM cli_centers ORDER BY cluster",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    let first: i64 = rows[0].get(0);
+    assert_eq!(first, 0);
+    client.batch_execute("DROP TABLE cli_centers").unwrap();
     client
         .batch_execute("DROP TABLE cli_edges; DROP TABLE cli_ranks; DROP TABLE cli_points;")
         .unwrap();
