@@ -75,7 +75,7 @@ pub fn rmat(path: &Path, scale: u32, edge_factor: usize, seed: u64) -> Result<()
     })
 }
 
-/// About `n` ratings `user,item,rating` of a rank-`rank` matrix, from
+/// About `n` ratings of a rank-`rank` matrix, as CSV with the header `user,item,rating`, from
 /// [`datasets::low_rank_ratings`].
 pub fn ratings(
     path: &Path,
@@ -88,6 +88,7 @@ pub fn ratings(
     let density = (n as f64 / (users as f64 * items as f64)).min(1.0);
     let (r, _, _) = datasets::low_rank_ratings(users, items, rank, density, 0.1, seed);
     write_with(path, |out| {
+        writeln!(out, "user,item,rating")?;
         for x in r {
             writeln!(out, "{},{},{}", x.user, x.item, x.rating)?;
         }

@@ -22,6 +22,7 @@ use firesteel::mllib::logistic::{Family, LogisticRegression};
 use firesteel::mllib::{Fit, Model, ParamError, ParamGuard};
 use serde_json::{json, Value};
 
+use crate::sources;
 use crate::Common;
 
 pub(crate) type JobResult = Result<(), Box<dyn StdError + Send + Sync>>;
@@ -73,23 +74,14 @@ fn emit(common: &Common, ctx: &Context, o: Outcome) {
     }
 }
 
-/// Writes `lines` to `--output` (a plain TSV file), or to stdout without `--json`.
+/// Writes `lines` to `--output` (a plain TSV file, under `--mode`), or to stdout without
+/// `--json`.
 fn write_tsv(common: &Common, ctx: &Context, lines: impl Iterator<Item = String>) -> JobResult {
     if !crate::is_leader(ctx) {
         return Ok(());
     }
     match &common.output {
-        Some(path) => {
-            let mut w = std::io::BufWriter::new(
-                std::fs::File::create(path)
-                    .map_err(|e| format!("creating {}: {e}", path.display()))?,
-            );
-            for l in lines {
-                writeln!(w, "{l}").map_err(|e| format!("writing {}: {e}", path.display()))?;
-            }
-            w.flush()
-                .map_err(|e| format!("writing {}: {e}", path.display()))?;
-        }
+        Some(path) => sources::write_lines(path, common.mode, lines)?,
         None if !common.json => {
             let stdout = std::io::stdout();
             let mut w = std::io::BufWriter::new(stdout.lock());
@@ -102,12 +94,40 @@ fn write_tsv(common: &Common, ctx: &Context, lines: impl Iterator<Item = String>
     Ok(())
 }
 
+/// Writes a graph job's `(vertex, value)` records to `--output` (TSV, or records as its
+/// extension or scheme says, under `--mode`), or TSV to stdout without `--json`.
+fn write_vertices<V: sources::OutputValue>(
+    common: &Common,
+    ctx: &Context,
+    rows: &[(u64, V)],
+) -> JobResult {
+    match &common.output {
+        Some(path) if crate::is_leader(ctx) => {
+            sources::write_vertex_values(path, common.mode, rows)
+        }
+        Some(_) => Ok(()),
+        None => write_tsv(common, ctx, rows.iter().map(|(id, v)| format!("{id}\t{v}"))),
+    }
+}
+
+/// Refuses at once, before anything runs, an output that exists under `--mode error`.
+fn check_output(common: &Common) -> JobResult {
+    match &common.output {
+        Some(path) => sources::check_output(path, common.mode),
+        None => Ok(()),
+    }
+}
+
 /// Graph jobs' flags.
 #[derive(Args, Debug)]
 pub(crate) struct GraphArgs {
     #[command(flatten)]
     common: Common,
-    /// Edge list: `src dst` per line, `#` comments.
+    /// The edges: a text edge list (`src dst` per line, `#` comments), or the columns
+    /// `src` and `dst` (vertex ids, integers >= 0) of Parquet (`.parquet`, or a directory
+    /// of part files), CSV with a header (`.csv`), JSON lines (`.jsonl`, `.json`) or a
+    /// PostgreSQL table (`postgres://USER@HOST:PORT/DB?table=T&partition_column=C&num_partitions=N`).
+    /// Files, directories, globs, comma lists; text compressed (.gz, .bz2, .zst) too.
     #[arg(long)]
     input: PathBuf,
     /// Checkpoint the parsed edges here, and resume from that checkpoint when it is
@@ -141,15 +161,33 @@ fn load_graph(
         num_partitions: a.common.partitions.unwrap_or(0),
         ..Default::default()
     };
+    let parts = opts.num_partitions;
+    let records = sources::read_edges(ctx, &a.input, parts)?;
     let g = match &a.checkpoint_dir {
-        None => edge_list_file(ctx, &a.input, opts)?,
+        None => match records {
+            None => edge_list_file(ctx, &a.input, opts)?,
+            Some(edges) => {
+                let g = Graph::from_edges(&edges, 1);
+                // Read now, so that a bad record is reported as the input's error.
+                match g.num_edges() {
+                    Ok(_) => g,
+                    Err(GraphError::Engine(e)) => return Err(sources::engine_error(e)),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        },
         Some(dir) => {
             let saved = dir.join("edges");
             let edges = if saved.join("_SUCCESS").exists() {
                 eprintln!("resuming from the checkpoint in {}", saved.display());
                 ctx.read_checkpoint::<Edge<i32>>(&saved)?
             } else {
-                edge_list_dataset(ctx, &a.input, &opts)?.checkpoint_to(&saved)?
+                match records {
+                    None => edge_list_dataset(ctx, &a.input, &opts)?,
+                    Some(edges) => edges,
+                }
+                .checkpoint_to(&saved)
+                .map_err(sources::engine_error)?
             };
             Graph::from_edges(&edges, 1)
         }
@@ -186,6 +224,7 @@ pub(crate) fn pagerank(a: &PageRankArgs) -> JobResult {
     let config = config.reset_prob(a.reset_prob);
     // The library checks the parameters; before loading, so that a bad flag fails at once.
     config.check().map_err(flag_error)?;
+    check_output(common)?;
     let ctx = crate::context(common)?;
     let (g, load_s) = load_graph(&ctx, &a.graph)?;
     let start = Instant::now();
@@ -197,7 +236,7 @@ pub(crate) fn pagerank(a: &PageRankArgs) -> JobResult {
     let fit_s = start.elapsed().as_secs_f64();
     v.sort_by_key(|r| r.0);
     let sum: f64 = v.iter().map(|r| r.1).sum();
-    write_tsv(common, &ctx, v.iter().map(|(id, r)| format!("{id}\t{r}")))?;
+    write_vertices(common, &ctx, &v)?;
     emit(
         common,
         &ctx,
@@ -222,6 +261,7 @@ pub(crate) enum VertexJob {
 }
 
 pub(crate) fn vertex_job(a: &GraphArgs, which: VertexJob) -> JobResult {
+    check_output(&a.common)?;
     let ctx = crate::context(&a.common)?;
     let (g, load_s) = load_graph(&ctx, a)?;
     let start = Instant::now();
@@ -251,11 +291,7 @@ pub(crate) fn vertex_job(a: &GraphArgs, which: VertexJob) -> JobResult {
             json!({ "vertices": v.len(), "components": labels.len() })
         }
     };
-    write_tsv(
-        &a.common,
-        &ctx,
-        v.iter().map(|(id, c)| format!("{id}\t{c}")),
-    )?;
+    write_vertices(&a.common, &ctx, &v)?;
     emit(
         &a.common,
         &ctx,
@@ -291,10 +327,16 @@ pub(crate) enum Init {
 pub(crate) struct KMeansArgs {
     #[command(flatten)]
     common: Common,
-    /// LIBSVM or dense text (whitespace-separated numbers).
+    /// The points: LIBSVM or dense text (whitespace-separated numbers; the label of
+    /// LIBSVM is ignored), or every numeric column but `label` (ignored if present), in
+    /// the table's order, of Parquet (`.parquet`), CSV with a header (`.csv`; a column is
+    /// numeric if its first row's value is a number), JSON lines (`.jsonl`, `.json`;
+    /// numbers in the first line) or a PostgreSQL table
+    /// (`postgres://USER@HOST:PORT/DB?table=T&partition_column=C&num_partitions=N`;
+    /// integer and floating columns).
     #[arg(long)]
     input: PathBuf,
-    /// Input format (default: detected from the first line).
+    /// Text input format (default: detected from the first line).
     #[arg(long, value_enum)]
     format: Option<Format>,
     #[arg(long)]
@@ -328,6 +370,27 @@ fn detect_format(path: &Path) -> Result<Format, Box<dyn StdError + Send + Sync>>
     Ok(Format::Dense)
 }
 
+/// Blocks of the points of a record input, cached as the text loaders cache theirs;
+/// every point must have as many features as the first.
+fn point_blocks(
+    input: &Path,
+    points: firesteel::core::Dataset<data::LabeledPoint>,
+) -> Result<
+    firesteel::core::Dataset<std::sync::Arc<data::InstanceBlock>>,
+    Box<dyn StdError + Send + Sync>,
+> {
+    let blocks = data::blockify(&points, data::DEFAULT_BLOCK_ROWS)
+        .persist(firesteel::core::StorageLevel::MemoryAndDisk);
+    let shapes = blocks
+        .map(|b| (b.len(), b.num_features()))
+        .collect()
+        .map_err(sources::engine_error)?;
+    if shapes.iter().all(|s| s.0 == 0) {
+        return Err(format!("{}: no records", input.display()).into());
+    }
+    Ok(blocks)
+}
+
 /// The library's message for a parameter it rejected, led by the flag that set it
 /// (`renamed` lists the flags not named after their parameter).
 fn invalid_flag(e: ParamError, renamed: &[(&str, &str)]) -> String {
@@ -350,32 +413,48 @@ pub(crate) fn kmeans(a: &KMeansArgs) -> JobResult {
         .seed(a.common.seed)
         .check()
         .map_err(|e| invalid_flag(e, &[]))?;
+    check_output(&a.common)?;
     let ctx = crate::context(&a.common)?;
     let start = Instant::now();
-    let format = match a.format {
-        Some(f) => f,
-        None => detect_format(&a.input)?,
-    };
     let parts = crate::partitions(&a.common, &ctx);
-    let blocks = match format {
-        Format::Libsvm => data::load_libsvm_file(&ctx, &a.input, None, parts)?,
-        Format::Dense => data::load_dense_file(&ctx, &a.input, parts)?,
+    let mut names = Vec::new();
+    let blocks = match sources::read_points(&ctx, &a.input, parts)? {
+        Some(p) => {
+            names = p.features;
+            point_blocks(&a.input, p.points)?
+        }
+        None => {
+            let format = match a.format {
+                Some(f) => f,
+                None => detect_format(&a.input)?,
+            };
+            match format {
+                Format::Libsvm => data::load_libsvm_file(&ctx, &a.input, None, parts)?,
+                Format::Dense => data::load_dense_file(&ctx, &a.input, parts)?,
+            }
+        }
     };
     let load_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let model = params.fit(&blocks)?;
     let fit_s = start.elapsed().as_secs_f64();
     let s = model.summary();
-    write_tsv(
-        &a.common,
-        &ctx,
-        model.centers().outer_iter().map(|c| {
-            c.iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join("\t")
-        }),
-    )?;
+    let centers: Vec<Vec<f64>> = model.centers().outer_iter().map(|c| c.to_vec()).collect();
+    match &a.common.output {
+        Some(path) if crate::is_leader(&ctx) => {
+            sources::write_centers(path, a.common.mode, &names, &centers)?
+        }
+        _ => write_tsv(
+            &a.common,
+            &ctx,
+            centers.iter().map(|c| {
+                c.iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\t")
+            }),
+        )?,
+    }
     emit(
         &a.common,
         &ctx,
@@ -404,7 +483,13 @@ pub(crate) enum FamilyArg {
 pub(crate) struct LrArgs {
     #[command(flatten)]
     common: Common,
-    /// LIBSVM input.
+    /// The labelled points: LIBSVM text, or the column `label` (0, 1, ... for the
+    /// classes) and every other numeric column as a feature, in the table's order, of
+    /// Parquet (`.parquet`), CSV with a header (`.csv`; a column is numeric if its first
+    /// row's value is a number), JSON lines (`.jsonl`, `.json`; numbers in the first
+    /// line) or a PostgreSQL table
+    /// (`postgres://USER@HOST:PORT/DB?table=T&partition_column=C&num_partitions=N`;
+    /// integer and floating columns).
     #[arg(long)]
     input: PathBuf,
     #[arg(long, default_value_t = 100)]
@@ -441,16 +526,32 @@ pub(crate) fn lr(a: &LrArgs) -> JobResult {
                 &[("reg_param", "reg"), ("elastic_net_param", "elastic-net")],
             )
         })?;
+    if let Some(out) = &a.common.output {
+        sources::text_output_only("lr", "its model file", out)?;
+    }
+    check_output(&a.common)?;
     let ctx = crate::context(&a.common)?;
     let start = Instant::now();
-    let blocks = data::load_libsvm_file(&ctx, &a.input, None, crate::partitions(&a.common, &ctx))?;
+    let parts = crate::partitions(&a.common, &ctx);
+    let blocks = match sources::read_points(&ctx, &a.input, parts)? {
+        Some(p) if !p.labeled => {
+            return Err(format!(
+                "{}: no column \"label\" (lr needs one; it has {})",
+                a.input.display(),
+                p.features.join(", ")
+            )
+            .into())
+        }
+        Some(p) => point_blocks(&a.input, p.points)?,
+        None => data::load_libsvm_file(&ctx, &a.input, None, parts)?,
+    };
     let load_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let model = params.fit(&blocks)?;
     let fit_s = start.elapsed().as_secs_f64();
     if let Some(path) = &a.common.output {
         if crate::is_leader(&ctx) {
-            model.save(path)?;
+            sources::write_file(path, a.common.mode, |p| Ok(model.save(p)?))?;
         }
     }
     let s = model.summary();
@@ -479,7 +580,11 @@ pub(crate) fn lr(a: &LrArgs) -> JobResult {
 pub(crate) struct AlsArgs {
     #[command(flatten)]
     common: Common,
-    /// Ratings: MovieLens `user::item::rating::timestamp` or `user,item,rating` CSV.
+    /// Ratings: MovieLens text `user::item::rating::timestamp`, `user,item,rating` lines
+    /// (a `.csv` file without a header), or the columns `user` and `item` (ids, integers
+    /// from 0) and `rating` (a number) of Parquet (`.parquet`), CSV with a header
+    /// (`.csv`), JSON lines (`.jsonl`, `.json`) or a PostgreSQL table
+    /// (`postgres://USER@HOST:PORT/DB?table=T&partition_column=C&num_partitions=N`).
     #[arg(long)]
     input: PathBuf,
     #[arg(long, default_value_t = 10)]
@@ -515,8 +620,13 @@ pub(crate) fn als(a: &AlsArgs) -> JobResult {
         .map_err(|e| invalid_flag(e, &[("reg_param", "reg")]))?;
     let ctx = crate::context(&a.common)?;
     let start = Instant::now();
-    let all = data::load_ratings_file(&ctx, &a.input, crate::partitions(&a.common, &ctx))?.cache();
-    if all.count().map_err(data::input_error)? == 0 {
+    let parts = crate::partitions(&a.common, &ctx);
+    let all = match sources::read_ratings(&ctx, &a.input, parts)? {
+        Some(r) => r,
+        None => data::load_ratings_file(&ctx, &a.input, parts)?,
+    }
+    .cache();
+    if all.count().map_err(sources::engine_error)? == 0 {
         return Err(format!("{}: no records", a.input.display()).into());
     }
     let split = all.random_split(&[1.0 - a.test_fraction, a.test_fraction], a.common.seed)?;

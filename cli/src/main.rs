@@ -15,6 +15,7 @@ mod demo;
 mod generate;
 mod jobs;
 mod launch;
+mod sources;
 use firesteel::core::metrics::{StageInfo, TaskEnd};
 use firesteel::core::{ClusterConfig, Context, Listener};
 
@@ -49,9 +50,17 @@ pub(crate) struct Common {
     /// Seed of everything random.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Where to write the output.
+    /// Where to write the output: a file (TSV), or records by extension or scheme:
+    /// Parquet (`.parquet`), CSV with a header (`.csv`) or JSON lines (`.jsonl`), each a
+    /// directory of part files as Spark writes them, or a PostgreSQL table
+    /// (`postgres://USER@HOST:PORT/DB?table=T`).
     #[arg(long)]
     output: Option<PathBuf>,
+    /// What to do when the output exists (Spark's save modes): `error` (refuse),
+    /// `append`, `overwrite` (replace it once the new output is complete) or `ignore`
+    /// (write nothing).
+    #[arg(long, default_value = "error", value_parser = parse_mode)]
+    mode: firesteel::connectors::SaveMode,
     /// Print exactly one JSON object on stdout.
     #[arg(long)]
     json: bool,
@@ -91,7 +100,8 @@ enum Command {
     /// Cached vs MapReduce-style iterations of logistic regression, k-means and PageRank,
     /// and the memory-pressure curve; writes bench.json and SVG charts.
     Bench(BenchArgs),
-    /// PageRank with GraphX semantics: TSV `vertex<TAB>rank`, sorted by vertex.
+    /// PageRank with GraphX semantics: TSV `vertex<TAB>rank`, sorted by vertex (or records
+    /// `vertex`, `value`: see `--output`).
     Pagerank(jobs::PageRankArgs),
     /// Connected components: TSV `vertex<TAB>component` (the smallest id in it).
     Cc(jobs::GraphArgs),
@@ -99,7 +109,8 @@ enum Command {
     Scc(jobs::GraphArgs),
     /// Triangles through each vertex: TSV `vertex<TAB>triangles`.
     Triangles(jobs::GraphArgs),
-    /// k-means; `--output` writes the centers as TSV.
+    /// k-means; `--output` writes the centers: TSV, or records `cluster` and one column per
+    /// feature (Parquet, CSV, JSON lines or a PostgreSQL table, by extension or scheme).
     Kmeans(jobs::KMeansArgs),
     /// Logistic regression; `--output` writes the model file.
     Lr(jobs::LrArgs),
@@ -352,6 +363,10 @@ fn run_bench(a: &BenchArgs) -> firesteel::Result<()> {
     Ok(())
 }
 
+fn parse_mode(s: &str) -> Result<firesteel::connectors::SaveMode, String> {
+    s.parse()
+}
+
 fn parse_bytes(s: &str) -> Result<usize, String> {
     let s = s.trim().to_ascii_lowercase();
     let (num, mult) = match s.chars().last() {
@@ -515,9 +530,18 @@ fn run_wordcount(common: &Common, input: &Path) -> firesteel::Result<()> {
     let counts = word_count(&ctx, input, partitions(common, &ctx))?;
     let secs = start.elapsed().as_secs_f64();
     if let Some(out) = &common.output {
-        ctx.parallelize(counts.clone(), 1)
-            .map(|(w, c)| format!("{w}\t{c}"))
-            .save_as_text_file(out)?;
+        let lines = ctx
+            .parallelize(counts.clone(), 1)
+            .map(|(w, c)| format!("{w}\t{c}"));
+        if ctx.num_processes() > 1 || common.mode == firesteel::connectors::SaveMode::ErrorIfExists
+        {
+            lines.save_as_text_file(out)?;
+        } else {
+            sources::write_dir(out, common.mode, |p| {
+                lines.save_as_text_file(p).map_err(sources::engine_error)
+            })
+            .map_err(|e| firesteel::Error::InvalidArgument(e.to_string()))?;
+        }
     }
     if !is_leader(&ctx) {
     } else if common.json {
