@@ -117,10 +117,27 @@ pub struct EdgePartition<ED> {
 impl<ED> EdgePartition<ED> {
     /// Builds a partition from edges; `nv` is the number of vertex partitions.
     pub(crate) fn build(edges: Vec<Edge<ED>>, nv: usize) -> Self {
-        let mut roles: FxHashMap<VertexId, u8> = FxHashMap::default();
+        // One hash lookup per endpoint: each vertex gets a provisional id in order of first
+        // appearance, and its role bits (1 = source, 2 = destination).
+        let mut provisional: FxHashMap<VertexId, u32> =
+            FxHashMap::with_capacity_and_hasher(edges.len() / 2, Default::default());
+        let mut ids: Vec<VertexId> = Vec::new();
+        let mut bits: Vec<u8> = Vec::new();
+        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(edges.len());
+        let mut number = |v: VertexId, bit: u8| -> u32 {
+            let next = ids.len() as u32;
+            let i = *provisional.entry(v).or_insert(next);
+            if i == next {
+                ids.push(v);
+                bits.push(0);
+            }
+            bits[i as usize] |= bit;
+            i
+        };
         for e in &edges {
-            *roles.entry(e.src_id).or_insert(0) |= 1;
-            *roles.entry(e.dst_id).or_insert(0) |= 2;
+            let s = number(e.src_id, 1);
+            let d = number(e.dst_id, 2);
+            pairs.push((s, d));
         }
         // bits: 1 = src, 2 = dst → role 0 (src only), 1 (both), 2 (dst only)
         let role_of = |bits: u8| -> Role {
@@ -130,14 +147,16 @@ impl<ED> EdgePartition<ED> {
                 _ => 2,
             }
         };
-        let mut keyed: Vec<(u32, Role, VertexId)> = roles
+        let mut keyed: Vec<(u32, Role, VertexId, u32)> = ids
             .iter()
-            .map(|(&v, &b)| (vertex_part(v, nv) as u32, role_of(b), v))
+            .zip(&bits)
+            .enumerate()
+            .map(|(i, (&v, &b))| (vertex_part(v, nv) as u32, role_of(b), v, i as u32))
             .collect();
         keyed.sort_unstable();
         let mut ranges = vec![0u32; nv + 1];
         let mut splits = vec![(0u32, 0u32); nv];
-        for &(q, role, _) in &keyed {
+        for &(q, role, _, _) in &keyed {
             ranges[q as usize + 1] += 1;
             if role == 0 {
                 splits[q as usize].0 += 1;
@@ -151,17 +170,47 @@ impl<ED> EdgePartition<ED> {
             splits[q].0 += ranges[q];
             splits[q].1 += ranges[q];
         }
+        // Provisional id → local id (the position in `keyed`).
+        let mut local = vec![0u32; keyed.len()];
+        for (l, k) in keyed.iter().enumerate() {
+            local[k.3 as usize] = l as u32;
+        }
         let global: Vec<VertexId> = keyed.iter().map(|k| k.2).collect();
-        let local: FxHashMap<VertexId, u32> = global
+        // Edges ordered by (local source, local destination), ties in input order, as a
+        // stable sort gives them: a counting sort by source, then each source's
+        // destinations sorted stably.
+        let n = global.len();
+        let mut start = vec![0usize; n + 1];
+        for &(s, _) in &pairs {
+            start[local[s as usize] as usize + 1] += 1;
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut next = start.clone();
+        // (local destination, edge) in source order; each source's run then sorted stably
+        // by destination (the edge index breaks ties in input order).
+        let mut order = vec![(0u32, 0u32); pairs.len()];
+        for (k, &(s, d)) in pairs.iter().enumerate() {
+            let slot = &mut next[local[s as usize] as usize];
+            order[*slot] = (local[d as usize], k as u32);
+            *slot += 1;
+        }
+        for w in start.windows(2) {
+            let run = &mut order[w[0]..w[1]];
+            if run.len() > 1 {
+                run.sort_unstable();
+            }
+        }
+        let mut attrs: Vec<Option<ED>> = edges.into_iter().map(|e| Some(e.attr)).collect();
+        let es: Vec<(u32, u32, ED)> = order
             .iter()
-            .enumerate()
-            .map(|(i, &v)| (v, i as u32))
+            .map(|&(d, k)| {
+                let s = pairs[k as usize].0;
+                let attr = attrs[k as usize].take().expect("each edge once");
+                (local[s as usize], d, attr)
+            })
             .collect();
-        let mut es: Vec<(u32, u32, ED)> = edges
-            .into_iter()
-            .map(|e| (local[&e.src_id], local[&e.dst_id], e.attr))
-            .collect();
-        es.sort_by_key(|e| (e.0, e.1));
         Self::from_sorted(global, ranges, splits, es)
     }
 
@@ -354,6 +403,56 @@ impl<VD> Clone for VPart<VD> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The partition built by hashing and counting sorts equals the definition: local ids
+    /// ordered by (vertex partition, role, id), edges by (local source, local destination)
+    /// with duplicates in input order.
+    #[test]
+    fn build_matches_its_definition() {
+        let mut x: u64 = 7;
+        let mut edges = Vec::new();
+        for k in 0..3000i32 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let (s, d) = ((x >> 33) % 97, (x >> 17) % 89 + 50);
+            edges.push(Edge::new(s, d, k));
+        }
+        for nv in [1, 3, 8] {
+            let p = EdgePartition::build(edges.clone(), nv);
+            let mut roles: std::collections::BTreeMap<VertexId, u8> = Default::default();
+            for e in &edges {
+                *roles.entry(e.src_id).or_default() |= 1;
+                *roles.entry(e.dst_id).or_default() |= 2;
+            }
+            let role = |b: u8| match b {
+                1 => 0u8,
+                3 => 1,
+                _ => 2,
+            };
+            let mut keyed: Vec<(usize, u8, VertexId)> = roles
+                .iter()
+                .map(|(&v, &b)| (vertex_part(v, nv), role(b), v))
+                .collect();
+            keyed.sort();
+            let global: Vec<VertexId> = keyed.iter().map(|k| k.2).collect();
+            assert_eq!(p.global, global);
+            let local = |v: VertexId| global.iter().position(|&g| g == v).unwrap() as u32;
+            let mut es: Vec<(u32, u32, i32)> = edges
+                .iter()
+                .map(|e| (local(e.src_id), local(e.dst_id), e.attr))
+                .collect();
+            es.sort_by_key(|e| (e.0, e.1));
+            let got: Vec<(u32, u32, i32)> = (0..p.global.len())
+                .flat_map(|s| {
+                    let (a, b) = (p.offsets[s] as usize, p.offsets[s + 1] as usize);
+                    (a..b).map(move |i| (s as u32, i))
+                })
+                .map(|(s, i)| (s, p.dst[i], p.attrs[i]))
+                .collect();
+            assert_eq!(got, es, "{nv} vertex partitions");
+        }
+    }
 
     #[test]
     fn strategies_stay_in_range_and_2d_bounds_replication() {

@@ -313,7 +313,11 @@ pub struct Lines {
     /// Byte offset of the next line's first byte.
     pos: u64,
     end: u64,
+    /// A line that ran past the end of the reader's buffer, gathered here.
     buf: Vec<u8>,
+    /// Bytes of the reader's buffer that the current line occupies, consumed on the next
+    /// read (a line inside the buffer is handed out without a copy).
+    pending: usize,
     done: bool,
     first_offset: u64,
     first_line: Cell<Option<u64>>,
@@ -342,6 +346,7 @@ impl Lines {
                 pos: 0,
                 end: split.end,
                 buf: Vec::new(),
+                pending: 0,
                 done: false,
                 first_offset: 0,
                 first_line: Cell::new(Some(1)),
@@ -368,6 +373,7 @@ impl Lines {
             pos,
             end: split.end,
             buf: Vec::new(),
+            pending: 0,
             done: false,
             first_offset: pos,
             first_line: Cell::new((pos == 0).then_some(1)),
@@ -382,7 +388,7 @@ impl Lines {
     /// An I/O error reading the file, or a line that is not UTF-8 ([`Error::Parse`] naming
     /// it); after an error the partition ends.
     pub fn next_line(&mut self) -> Option<Result<(&str, LineOrigin<'_>)>> {
-        let (len, offset) = match self.read_line()? {
+        let (line, offset) = match self.read_line()? {
             Ok(l) => l,
             Err(e) => return Some(Err(e)),
         };
@@ -396,7 +402,11 @@ impl Lines {
             split_first_offset: self.first_offset,
             split_first_line: &self.first_line,
         };
-        match std::str::from_utf8(&self.buf[..len]) {
+        let bytes = match line {
+            Line::Buffered(len) => &self.reader.buffer()[..len],
+            Line::Gathered(len) => &self.buf[..len],
+        };
+        match std::str::from_utf8(bytes) {
             Ok(line) => Some(Ok((line, origin))),
             Err(e) => {
                 let e = origin.error(format!(
@@ -409,34 +419,69 @@ impl Lines {
         }
     }
 
-    /// Reads the next line into `buf`: the length of the line without its terminator, and
-    /// its byte offset.
-    fn read_line(&mut self) -> Option<Result<(usize, u64)>> {
+    /// Finds the next line: at the start of the reader's buffer, or gathered in `buf` when
+    /// it runs past the buffer's end; with its length without the terminator, and its byte
+    /// offset.
+    fn read_line(&mut self) -> Option<Result<(Line, u64)>> {
+        self.reader.consume(std::mem::take(&mut self.pending));
         if self.done || self.pos >= self.end {
             self.done = true;
             return None;
         }
-        self.buf.clear();
-        let n = match self.reader.read_until(b'\n', &mut self.buf) {
-            Ok(n) => n,
-            Err(e) => {
-                self.done = true;
-                return Some(Err(Error::io("reading", &**self.path, e)));
-            }
+        let available = match self.reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) => return Some(Err(self.fail(e))),
         };
-        if n == 0 {
+        if available.is_empty() {
             self.done = true;
             return None;
         }
-        let start = self.pos;
-        self.pos += n as u64;
+        let (n, buffered) = if let Some(i) = memchr::memchr(b'\n', available) {
+            self.pending = i + 1;
+            (i + 1, true)
+        } else {
+            self.buf.clear();
+            self.buf.extend_from_slice(available);
+            let taken = available.len();
+            self.reader.consume(taken);
+            match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(more) => (taken + more, false),
+                Err(e) => return Some(Err(self.fail(e))),
+            }
+        };
+        let bytes = if buffered {
+            &self.reader.buffer()[..n]
+        } else {
+            &self.buf[..n]
+        };
         let mut len = n;
-        if self.buf[len - 1] == b'\n' {
+        if bytes[len - 1] == b'\n' {
             len -= 1;
-            if len > 0 && self.buf[len - 1] == b'\r' {
+            if len > 0 && bytes[len - 1] == b'\r' {
                 len -= 1;
             }
         }
-        Some(Ok((len, start)))
+        let start = self.pos;
+        self.pos += n as u64;
+        let line = if buffered {
+            Line::Buffered(len)
+        } else {
+            Line::Gathered(len)
+        };
+        Some(Ok((line, start)))
     }
+
+    fn fail(&mut self, e: std::io::Error) -> Error {
+        self.done = true;
+        Error::io("reading", &**self.path, e)
+    }
+}
+
+/// Where a line's bytes are, and how many (without the terminator).
+#[derive(Clone, Copy)]
+enum Line {
+    /// At the start of the reader's buffer.
+    Buffered(usize),
+    /// In `Lines::buf`.
+    Gathered(usize),
 }
