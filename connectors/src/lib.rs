@@ -14,6 +14,8 @@
 //!   committed at once, as Spark's `spark.read.parquet` and `df.write.parquet` do.
 //! - [`SaveMode`]: what a sink does when its output exists, shared by both.
 
+#[cfg(any(feature = "parquet", feature = "postgres"))]
+mod job_id;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 #[cfg(feature = "postgres")]

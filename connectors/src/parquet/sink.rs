@@ -1,6 +1,7 @@
 //! [`ParquetSink`]: a dataset written as a directory of Parquet part files, committed at
 //! once, with Spark's save modes.
 
+use crate::job_id::random_job_id;
 use std::fs::File;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -533,17 +534,4 @@ pub fn write_parquet<T: Data>(
         return Ok(());
     }
     ds.write_to(sink)
-}
-
-/// 16 hex digits from the clock, the process id and a counter, hashed.
-fn random_job_id() -> String {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hash, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = RandomState::new().build_hasher();
-    std::time::SystemTime::now().hash(&mut h);
-    std::process::id().hash(&mut h);
-    COUNTER.fetch_add(1, Ordering::Relaxed).hash(&mut h);
-    format!("{:016x}", h.finish())
 }

@@ -2,6 +2,7 @@
 //!
 //! See [`PgSink`] for how a retried task never duplicates rows.
 
+use crate::job_id::random_job_id;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ::postgres::binary_copy::BinaryCopyInWriter;
@@ -442,19 +443,6 @@ impl<T: ToRow + Clone + Send + Sync + 'static> DataSink<T> for PgSink<T> {
             let _ = self.drop_staging(&mut client, 0);
         }
     }
-}
-
-/// 16 hex digits from the clock, the process id and a counter, hashed.
-fn random_job_id() -> String {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hash, Hasher};
-    use std::sync::atomic::AtomicU64;
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = RandomState::new().build_hasher();
-    std::time::SystemTime::now().hash(&mut h);
-    std::process::id().hash(&mut h);
-    COUNTER.fetch_add(1, Ordering::Relaxed).hash(&mut h);
-    format!("{:016x}", h.finish())
 }
 
 #[cfg(test)]
