@@ -41,7 +41,7 @@ pub use parse_mode::{CorruptRecord, ParseMode, Parsed};
 pub use source::{DataSink, DataSource, RecordBatches};
 pub use text::{line_number, LineOrigin, Lines};
 
-#[allow(unused_imports)] // write_part_files: for the format writers
+#[cfg_attr(not(any(feature = "csv", feature = "json")), allow(unused_imports))]
 pub(crate) use output::{save_as_text_file, write_part_files};
 pub(crate) use source::{read_source, write_to_sink};
 pub(crate) use text::{parse_text_file, read_text_chunks};
