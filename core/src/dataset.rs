@@ -254,20 +254,7 @@ impl<T: Data> Dataset<T> {
 
     /// The records of both datasets (duplicates kept), with their partitions side by side.
     pub fn union(&self, other: &Dataset<T>) -> Dataset<T> {
-        let parents = vec![self.rdd.clone(), other.rdd.clone()];
-        let index = parents
-            .iter()
-            .enumerate()
-            .flat_map(|(p, r)| (0..r.num_partitions()).map(move |s| (p, s)))
-            .collect();
-        Dataset::from_rdd(
-            &self.ctx,
-            Arc::new(UnionRdd {
-                meta: self.meta("union"),
-                parents,
-                index,
-            }),
-        )
+        self.ctx.union(&[self.clone(), other.clone()])
     }
 
     /// A sample of the records: each kept with probability `fraction` (without
@@ -1033,6 +1020,44 @@ fn storage_of(ctx: &Context, rdd: &Arc<dyn RddBase>) -> String {
 }
 
 impl Context {
+    /// The records of all `datasets` (duplicates kept), their partitions side by side in
+    /// list order, as Spark's `SparkContext.union`. An empty list gives an empty dataset.
+    ///
+    /// ```
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// let parts = [ctx.parallelize(vec![1, 2], 2), ctx.parallelize(vec![3], 1)];
+    /// let all = ctx.union(&parts);
+    /// assert_eq!(all.num_partitions(), 3);
+    /// assert_eq!(all.collect().unwrap(), vec![1, 2, 3]);
+    /// ```
+    pub fn union<T: Data>(&self, datasets: &[Dataset<T>]) -> Dataset<T> {
+        let parents: Vec<Arc<dyn Rdd<T>>> = datasets.iter().map(|d| d.rdd.clone()).collect();
+        let index = parents
+            .iter()
+            .enumerate()
+            .flat_map(|(p, r)| (0..r.num_partitions()).map(move |s| (p, s)))
+            .collect();
+        Dataset::from_rdd(
+            self,
+            Arc::new(UnionRdd {
+                meta: RddMeta::new(&self.inner, "union"),
+                parents,
+                index,
+            }),
+        )
+    }
+
+    /// A dataset with no partitions and no records, as Spark's `emptyRDD`.
+    ///
+    /// ```
+    /// let ctx = firesteel_core::Context::local(1).unwrap();
+    /// let none = ctx.empty::<u32>();
+    /// assert_eq!((none.num_partitions(), none.count().unwrap()), (0, 0));
+    /// ```
+    pub fn empty<T: Data>(&self) -> Dataset<T> {
+        self.union(&[])
+    }
+
     /// Rebuilds a dataset from a directory written by
     /// [`Dataset::checkpoint_to`] (without its partitioner).
     ///
