@@ -416,7 +416,11 @@ impl StreamingContext {
                         .unwrap_or_else(|e| e.into_inner())
                         .0
                 }
-                None => self.inner.changed.wait(run).unwrap_or_else(|e| e.into_inner()),
+                None => self
+                    .inner
+                    .changed
+                    .wait(run)
+                    .unwrap_or_else(|e| e.into_inner()),
             };
         }
     }
@@ -518,11 +522,42 @@ impl StreamingContext {
                 _ => ctx.union(&taken),
             }))
         };
-        self.input_stream("queue_stream", Box::new(compute))
+        self.input_node("queue_stream", Box::new(compute))
     }
 
-    /// A new input stream computing each batch with `compute`.
-    pub(crate) fn input_stream<T: Data>(
+    /// An input stream whose batch at each time is `compute(time)`, as a Spark
+    /// `InputDStream` subclass overriding `compute`: for generated data, or for any source
+    /// that can say what belongs to a batch time. `None` means no batch at that time.
+    /// Every batch time asks once; a source that is a pure function of the time can be
+    /// replayed exactly after a restart.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// use firesteel_streaming::StreamingContext;
+    ///
+    /// let ctx = firesteel_core::Context::local(1).unwrap();
+    /// let ssc = StreamingContext::with_manual_clock(&ctx, Duration::from_secs(1)).unwrap();
+    /// let c = ctx.clone();
+    /// let sums = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = sums.clone();
+    /// ssc.input_stream(move |t| Ok(Some(c.range(0, t.millis() / 1000, 1, 1)?)))
+    ///     .reduce(|a, b| a + b)
+    ///     .foreach_rdd(move |ds, _| Ok(seen.lock().unwrap().extend(ds.collect()?)));
+    /// ssc.start().unwrap();
+    /// ssc.run_batches(3).unwrap();
+    /// ssc.stop(false);
+    /// assert_eq!(*sums.lock().unwrap(), vec![0, 1, 3]);
+    /// ```
+    pub fn input_stream<T: Data>(
+        &self,
+        compute: impl Fn(Time) -> Result<Option<Dataset<T>>> + Send + Sync + 'static,
+    ) -> DStream<T> {
+        self.input_node("input_stream", Box::new(compute))
+    }
+
+    /// A new input stream node computing each batch with `compute`.
+    pub(crate) fn input_node<T: Data>(
         &self,
         name: &'static str,
         compute: crate::node::ComputeFn<T>,

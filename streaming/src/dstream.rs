@@ -160,7 +160,9 @@ impl<T: Data> DStream<T> {
 
     /// Each batch reshuffled into exactly `num_partitions` partitions.
     pub fn repartition(&self, num_partitions: usize) -> DStream<T> {
-        self.derive("repartition", move |ds, _| Ok(ds.repartition(num_partitions)))
+        self.derive("repartition", move |ds, _| {
+            Ok(ds.repartition(num_partitions))
+        })
     }
 
     /// Each batch's records of both streams (which must have the same slide).
@@ -173,7 +175,10 @@ impl<T: Data> DStream<T> {
         let mut base = ssc.node_base("union", slide, streams.iter().map(|s| s.any()).collect());
         base.invalid = slide_mismatch(
             "union",
-            &streams.iter().map(|s| (s.label(), s.slide_ms())).collect::<Vec<_>>(),
+            &streams
+                .iter()
+                .map(|s| (s.label(), s.slide_ms()))
+                .collect::<Vec<_>>(),
         );
         let nodes: Vec<Arc<Node<T>>> = streams.iter().map(|s| s.node.clone()).collect();
         let ctx = ssc.context().clone();
@@ -212,9 +217,11 @@ impl<T: Data> DStream<T> {
         f: impl Fn(&Dataset<T>, &Dataset<U>, Time) -> Result<Dataset<V>> + Send + Sync + 'static,
     ) -> DStream<V> {
         let (a, b) = (self.node.clone(), other.node.clone());
-        let mut base = self
-            .ssc
-            .node_base("transform_with", self.slide_ms(), vec![self.any(), other.any()]);
+        let mut base = self.ssc.node_base(
+            "transform_with",
+            self.slide_ms(),
+            vec![self.any(), other.any()],
+        );
         base.invalid = slide_mismatch(
             "transform_with",
             &[
@@ -408,6 +415,9 @@ mod tests {
     fn batch_paths_follow_sparks_file_names() {
         let t = Time::from_millis(2000);
         assert_eq!(batch_path("out/wc", "", t), PathBuf::from("out/wc-2000"));
-        assert_eq!(batch_path("out/wc", "txt", t), PathBuf::from("out/wc-2000.txt"));
+        assert_eq!(
+            batch_path("out/wc", "txt", t),
+            PathBuf::from("out/wc-2000.txt")
+        );
     }
 }

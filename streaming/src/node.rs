@@ -78,7 +78,12 @@ impl NodeBase {
     }
 
     pub fn describe(&self) -> String {
-        format!("{} (stream {}, slide {})", self.name, self.id, ms(self.slide_ms))
+        format!(
+            "{} (stream {}, slide {})",
+            self.name,
+            self.id,
+            ms(self.slide_ms)
+        )
     }
 }
 
@@ -214,8 +219,7 @@ impl<T: Data> Node<T> {
         if let Some(dir) = checkpoint {
             let target = dir.join(self.checkpoint_name(time));
             if target.exists() {
-                std::fs::remove_dir_all(&target)
-                    .map_err(|e| Error::io("removing", &target, e))?;
+                std::fs::remove_dir_all(&target).map_err(|e| Error::io("removing", &target, e))?;
             }
             let cut = ds.checkpoint_to(&target)?;
             let _ = ds.unpersist();
@@ -243,7 +247,8 @@ impl<T: Data> Node<T> {
         };
         let slide = self.base.slide_ms;
         // Align `from` up and `to` down to the node's batch times.
-        let first = zero.millis() + (from.millis() - zero.millis() + slide - 1).div_euclid(slide) * slide;
+        let first =
+            zero.millis() + (from.millis() - zero.millis() + slide - 1).div_euclid(slide) * slide;
         let last = zero.millis() + (to.millis() - zero.millis()).div_euclid(slide) * slide;
         let mut out = Vec::new();
         let mut t = first;
@@ -265,7 +270,10 @@ impl<T: Data> AnyNode for Node<T> {
     fn clear_metadata(&self, time: Time) {
         let (remember, dir) = {
             let m = self.base.lock();
-            (m.remember_ms.unwrap_or(self.base.slide_ms), m.checkpoint_dir.clone())
+            (
+                m.remember_ms.unwrap_or(self.base.slide_ms),
+                m.checkpoint_dir.clone(),
+            )
         };
         let horizon = time.minus(remember);
         let old: Vec<(Time, Dataset<T>)> = {

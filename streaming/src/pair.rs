@@ -32,7 +32,7 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
         let f = Arc::new(f);
         self.derive("reduce_by_key", move |ds, _| {
             let f = f.clone();
-            Ok(ds.reduce_by_key_with(move |a, b| f(a, b), partitioner.clone()))
+            Ok(ds.reduce_by_key_with(move |a, b| f(a, b), partitioner))
         })
     }
 
@@ -44,7 +44,7 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     /// As [`group_by_key`](Self::group_by_key), hash partitioned by `partitioner`.
     pub fn group_by_key_with(&self, partitioner: HashPartitioner) -> DStream<(K, Vec<V>)> {
         self.derive("group_by_key", move |ds, _| {
-            Ok(ds.group_by_key_with(partitioner.clone()))
+            Ok(ds.group_by_key_with(partitioner))
         })
     }
 
@@ -65,13 +65,16 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
                 move |x| c(x),
                 move |a, x| v(a, x),
                 move |a, b| m(a, b),
-                partitioner.clone(),
+                partitioner,
             ))
         })
     }
 
     /// Maps each value, keeping the keys (and the partitioning).
-    pub fn map_values<U: Data>(&self, f: impl Fn(V) -> U + Send + Sync + 'static) -> DStream<(K, U)> {
+    pub fn map_values<U: Data>(
+        &self,
+        f: impl Fn(V) -> U + Send + Sync + 'static,
+    ) -> DStream<(K, U)> {
         let f = Arc::new(f);
         self.derive("map_values", move |ds, _| {
             let f = f.clone();
@@ -105,7 +108,7 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     ) -> DStream<R> {
         let p = self.default_partitioner();
         self.transform_with(other, move |a, b, _: Time| -> Result<Dataset<R>> {
-            Ok(f(a, b, p.clone()))
+            Ok(f(a, b, p))
         })
     }
 
@@ -121,7 +124,10 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     }
 
     /// Left outer join of each batch.
-    pub fn left_outer_join<W: Data>(&self, other: &DStream<(K, W)>) -> DStream<(K, (V, Option<W>))> {
+    pub fn left_outer_join<W: Data>(
+        &self,
+        other: &DStream<(K, W)>,
+    ) -> DStream<(K, (V, Option<W>))> {
         self.join_like(other, |a, b, p| {
             a.cogroup_with(b, p).flat_map_values(|(vs, ws)| {
                 let mut out = Vec::with_capacity(vs.len() * ws.len().max(1));

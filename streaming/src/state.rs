@@ -85,14 +85,14 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
             let prev = match previous(&me2, time.minus(slide))? {
                 Some(state) => state,
                 None => match &initial {
-                    Some(init) => init.partition_by(p.clone()),
+                    Some(init) => init.partition_by(p),
                     None => ctx.empty(),
                 },
             };
             let f = f.clone();
             Ok(Some(match parent.get_or_compute(time)? {
                 Some(batch) => prev
-                    .cogroup_with(&batch, p.clone())
+                    .cogroup_with(&batch, p)
                     .flat_map_values(move |(states, values)| f(values, states.into_iter().next())),
                 None => prev.flat_map_values(move |s| f(Vec::new(), Some(s))),
             }))

@@ -53,7 +53,7 @@ pub(crate) fn whole_millis(d: Duration, what: &str) -> Result<i64> {
     if d.is_zero() {
         return Err(Error::InvalidArgument(format!("{what} must be positive")));
     }
-    if d.subsec_nanos() % 1_000_000 != 0 {
+    if !d.subsec_nanos().is_multiple_of(1_000_000) {
         return Err(Error::InvalidArgument(format!(
             "{what} {d:?} is not a whole number of milliseconds"
         )));

@@ -136,9 +136,13 @@ impl<T: Data> DStream<T> {
 
 impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     /// Each key's values in each window, in batch order, as Spark's `groupByKeyAndWindow`.
-    pub fn group_by_key_and_window(&self, length: Duration, slide: Duration) -> DStream<(K, Vec<V>)> {
+    pub fn group_by_key_and_window(
+        &self,
+        length: Duration,
+        slide: Duration,
+    ) -> DStream<(K, Vec<V>)> {
         let p = self.default_partitioner();
-        self.group_by_key_with(p.clone())
+        self.group_by_key_with(p)
             .window(length, slide)
             .combine_by_key(
                 |v: Vec<V>| v,
@@ -166,7 +170,7 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
         let p = self.default_partitioner();
         let f = Arc::new(f);
         let g = f.clone();
-        self.reduce_by_key_with(move |a, b| f(a, b), p.clone())
+        self.reduce_by_key_with(move |a, b| f(a, b), p)
             .window(length, slide)
             .reduce_by_key_with(move |a, b| g(a, b), p)
     }
@@ -194,13 +198,13 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
         let inverse = Arc::new(inverse);
         let f1 = f.clone();
         let reduced = self
-            .reduce_by_key_with(move |a, b| f1(a, b), p.clone())
+            .reduce_by_key_with(move |a, b| f1(a, b), p)
             .persist(StorageLevel::MemoryOnly);
         let parent_ms = self.slide_ms();
         let (len_ms, slide_ms, invalid) = window_spec(length, slide, parent_ms);
-        let mut base = self
-            .ssc
-            .node_base("reduce_by_key_and_window", slide_ms, vec![reduced.any()]);
+        let mut base =
+            self.ssc
+                .node_base("reduce_by_key_and_window", slide_ms, vec![reduced.any()]);
         base.parent_extra_remember_ms = len_ms;
         base.invalid = invalid;
         base.must_checkpoint = true;
@@ -215,8 +219,11 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
             let cur_begin = time.minus(len_ms - parent_ms);
             let prev_end = time.minus(slide_ms);
             let prev_begin = cur_begin.minus(slide_ms);
-            let old = parent.slice(prev_begin, cur_begin.minus(parent_ms))?;
-            let new = parent.slice(prev_end.plus(parent_ms), time)?;
+            // With a window shorter than its slide the windows do not overlap: all of the
+            // previous window is old and only the current window's batches are new
+            // (Spark's formula would also count the batches between the windows).
+            let old = parent.slice(prev_begin, cur_begin.minus(parent_ms).min(prev_end))?;
+            let new = parent.slice(prev_end.plus(parent_ms).max(cur_begin), time)?;
             let prev = previous(&me2, prev_end)?.unwrap_or_else(|| ctx.empty());
             let tagged: Vec<Dataset<(K, (bool, V))>> = old
                 .iter()
@@ -227,15 +234,21 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
             let merge = move |acc: (Option<V>, Option<V>), (is_new, v): (bool, V)| {
                 let (old, new) = acc;
                 if is_new {
-                    (old, Some(match new {
-                        Some(n) => fa(n, v),
-                        None => v,
-                    }))
+                    (
+                        old,
+                        Some(match new {
+                            Some(n) => fa(n, v),
+                            None => v,
+                        }),
+                    )
                 } else {
-                    (Some(match old {
-                        Some(o) => fa(o, v),
-                        None => v,
-                    }), new)
+                    (
+                        Some(match old {
+                            Some(o) => fa(o, v),
+                            None => v,
+                        }),
+                        new,
+                    )
                 }
             };
             let merge2 = merge.clone();
@@ -247,11 +260,11 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
                 move |x| merge2((None, None), x),
                 merge,
                 move |(o1, n1), (o2, n2)| (either(o1, o2), either(n1, n2)),
-                p.clone(),
+                p,
             );
             let inv = inverse.clone();
             let window = prev
-                .cogroup_with(&delta, p.clone())
+                .cogroup_with(&delta, p)
                 .flat_map_values(move |(prevs, deltas)| {
                     let (old, new) = deltas.into_iter().next().unwrap_or((None, None));
                     match prevs.into_iter().next() {

@@ -36,7 +36,9 @@ fn map_flat_map_filter() {
 fn count_and_reduce() {
     let got = run(ranges(&[(0, 5), (0, 10), (0, 20)]), 2, 3, |s| s.count());
     assert_eq!(got, vec![vec![5], vec![10], vec![20]]);
-    let got = run(ranges(&[(1, 5), (5, 9), (9, 13)]), 2, 3, |s| s.reduce(|a, b| a + b));
+    let got = run(ranges(&[(1, 5), (5, 9), (9, 13)]), 2, 3, |s| {
+        s.reduce(|a, b| a + b)
+    });
     assert_eq!(got, vec![vec![10], vec![26], vec![42]]);
     // An empty batch counts 0 (Spark unions a zero) and reduces to nothing.
     let got = run(ranges(&[(1, 3)]), 2, 2, |s| s.count());
@@ -71,7 +73,10 @@ fn reduce_by_key_and_count_by_value() {
 fn map_values_flat_map_values_group_combine() {
     let input = vec![vec![(s("a"), 2u64), (s("b"), 2), (s("c"), 1), (s("d"), 1)]];
     let got = sorted(run(input.clone(), 2, 1, |s| s.map_values(|x| x + 10)));
-    assert_eq!(got, vec![vec![(s("a"), 12), (s("b"), 12), (s("c"), 11), (s("d"), 11)]]);
+    assert_eq!(
+        got,
+        vec![vec![(s("a"), 12), (s("b"), 12), (s("c"), 11), (s("d"), 11)]]
+    );
     let got = run(input, 2, 1, |s| s.flat_map_values(|x| [x, x + 10]));
     assert_eq!(
         got,
@@ -111,7 +116,12 @@ fn map_values_flat_map_values_group_combine() {
     assert_eq!(
         got,
         vec![
-            vec![(1, "1".into()), (2, "1".into()), (3, "1".into()), (4, "1".into())],
+            vec![
+                (1, "1".into()),
+                (2, "1".into()),
+                (3, "1".into()),
+                (4, "1".into())
+            ],
             vec![(1, "111".to_string()), (2, "11".into()), (3, "1".into())]
         ]
     );
@@ -129,7 +139,9 @@ fn glom_map_partitions_repartition() {
             vec![vec![9, 10], vec![11, 12]]
         ]
     );
-    let got = run(input, 2, 3, |s| s.map_partitions(|r| std::iter::once(r.sum::<u64>())));
+    let got = run(input, 2, 3, |s| {
+        s.map_partitions(|r| std::iter::once(r.sum::<u64>()))
+    });
     assert_eq!(got, vec![vec![3, 7], vec![11, 15], vec![19, 23]]);
     let got = run(ranges(&[(1, 5), (5, 9)]), 2, 2, |s| s.repartition(1).glom());
     assert_eq!(got, vec![vec![vec![1, 2, 3, 4]], vec![vec![5, 6, 7, 8]]]);
@@ -146,14 +158,25 @@ fn union_cogroup_and_joins() {
     ));
     assert_eq!(got, vec![(0..6).collect::<Vec<u64>>(); 3]);
 
-    let input = vec![vec![(1u64, 1u64), (2, 1), (3, 1)], vec![(1, 1), (1, 1), (1, 1), (2, 1)]];
+    let input = vec![
+        vec![(1u64, 1u64), (2, 1), (3, 1)],
+        vec![(1, 1), (1, 1), (1, 1), (2, 1)],
+    ];
     let input2 = vec![vec![(1u64, 2u64)], vec![(4, 1)]];
     let got = sorted(run2(input, input2, 2, 2, |a, b| a.cogroup(&b)));
     assert_eq!(
         got,
         vec![
-            vec![(1, (vec![1], vec![2])), (2, (vec![1], vec![])), (3, (vec![1], vec![]))],
-            vec![(1, (vec![1, 1, 1], vec![])), (2, (vec![1], vec![])), (4, (vec![], vec![1]))]
+            vec![
+                (1, (vec![1], vec![2])),
+                (2, (vec![1], vec![])),
+                (3, (vec![1], vec![]))
+            ],
+            vec![
+                (1, (vec![1, 1, 1], vec![])),
+                (2, (vec![1], vec![])),
+                (4, (vec![], vec![1]))
+            ]
         ]
     );
 
@@ -189,17 +212,22 @@ fn update_state_by_key() {
     };
     let input: Vec<Vec<(String, u64)>> = (0..5).map(|i| vec![(s("k"), i)]).collect();
     let got = run(input, 1, 5, |s| s.update_state_by_key(updater));
-    let want: Vec<Vec<(String, Vec<u64>)>> = (0..5).map(|i| vec![(s("k"), (0..=i).collect())]).collect();
+    let want: Vec<Vec<(String, Vec<u64>)>> =
+        (0..5).map(|i| vec![(s("k"), (0..=i).collect())]).collect();
     assert_eq!(got, want);
 
     // With an initial state: PySpark's test_update_state_by_key_initial_rdd.
     let input: Vec<Vec<(String, u64)>> = (2..5).map(|i| vec![(s("k"), i)]).collect();
     let got = run(input, 1, 3, |stream| {
-        let initial = stream.context().context().parallelize(vec![(s("k"), vec![0u64, 1])], 1);
+        let initial = stream
+            .context()
+            .context()
+            .parallelize(vec![(s("k"), vec![0u64, 1])], 1);
         let p = firesteel_core::partitioner::HashPartitioner::new(2);
         stream.update_state_by_key_with(updater, p, Some(initial))
     });
-    let want: Vec<Vec<(String, Vec<u64>)>> = (2..5).map(|i| vec![(s("k"), (0..=i).collect())]).collect();
+    let want: Vec<Vec<(String, Vec<u64>)>> =
+        (2..5).map(|i| vec![(s("k"), (0..=i).collect())]).collect();
     assert_eq!(got, want);
 }
 
@@ -248,7 +276,9 @@ fn count_by_value_and_window() {
 #[test]
 fn group_by_key_and_window() {
     let input: Vec<Vec<(String, u64)>> = (0..5).map(|i| vec![(s("a"), i)]).collect();
-    let got = run(input, 1, 7, |s| s.group_by_key_and_window(secs(1.5), secs(0.5)));
+    let got = run(input, 1, 7, |s| {
+        s.group_by_key_and_window(secs(1.5), secs(0.5))
+    });
     let want: Vec<Vec<(String, Vec<u64>)>> = vec![
         vec![(s("a"), vec![0])],
         vec![(s("a"), vec![0, 1])],
@@ -280,13 +310,16 @@ fn invalid_windows_fail_at_start() {
     // test_reduce_by_invalid_window: windows that are not multiples of the 0.5 s batch.
     for (len, slide) in [(0.1, 0.1), (1.0, 0.1)] {
         let ctx = firesteel_core::Context::local(1).unwrap();
-        let ssc = firesteel_streaming::StreamingContext::with_manual_clock(&ctx, common::BATCH)
-            .unwrap();
+        let ssc =
+            firesteel_streaming::StreamingContext::with_manual_clock(&ctx, common::BATCH).unwrap();
         let q = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
         ssc.queue_stream::<(u8, u64)>(q, true, None)
             .reduce_by_key_and_window(|a, b| a + b, secs(len), secs(slide))
             .foreach_rdd(|_, _| Ok(()));
         let err = ssc.start().unwrap_err().to_string();
-        assert!(err.contains("not a multiple of the parent stream's slide 500 ms"), "{err}");
+        assert!(
+            err.contains("not a multiple of the parent stream's slide 500 ms"),
+            "{err}"
+        );
     }
 }
