@@ -1,8 +1,8 @@
 //! # Firesteel
 //!
 //! A partitioned in-memory dataset engine in the spirit of Apache Spark. This crate
-//! re-exports the engine ([`core`]), the ML library ([`mllib`]) and the graph library
-//! ([`graphx`]). It depends on nothing else: the `firesteel` command-line tool lives in the
+//! re-exports the engine ([`core`]), the ML library ([`mllib`]), the graph library
+//! ([`graphx`]) and discretized streams ([`streaming`]). It depends on nothing else: the `firesteel` command-line tool lives in the
 //! `firesteel-cli` package (`cli/`), so a program that only wants datasets compiles no CLI.
 //!
 //! Features:
@@ -26,3 +26,4 @@ pub use firesteel_core as core;
 pub use firesteel_core::{example, Context, ContextBuilder, Dataset, Error, Result, StorageLevel};
 pub use firesteel_graphx as graphx;
 pub use firesteel_mllib as mllib;
+pub use firesteel_streaming as streaming;

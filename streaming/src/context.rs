@@ -566,7 +566,6 @@ impl StreamingContext {
         DStream::from_node(self, base, compute)
     }
 
-    #[allow(dead_code)] // the file and socket streams register here
     pub(crate) fn add_input(&self, hooks: Arc<dyn InputHooks>) {
         self.inner.graph().inputs.push(hooks);
     }

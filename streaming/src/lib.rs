@@ -7,7 +7,8 @@
 //!
 //! ## Modules
 //! - [`StreamingContext`] (`context`): the stream graph, the batch generator and the
-//!   lifecycle (`start`, `stop`, `await_termination`), and the input streams;
+//!   lifecycle (`start`, `stop`, `await_termination`), and the queue and function input
+//!   streams; `file_stream`: directories watched for new files;
 //! - [`DStream`] (`dstream`): transformations and output operations; `pair`: key-value
 //!   operations; `window`: windows, with incremental reductions through inverse
 //!   functions; `state`: `update_state_by_key`;
@@ -42,6 +43,7 @@
 mod clock;
 mod context;
 mod dstream;
+mod file_stream;
 mod listener;
 mod node;
 mod pair;

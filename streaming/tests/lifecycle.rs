@@ -313,3 +313,52 @@ fn stop_from_inside_a_batch_and_a_graceful_stop_on_the_system_clock() {
     assert_eq!(*n.lock().unwrap(), 3);
     assert_eq!(ssc.state(), StreamingState::Stopped);
 }
+
+#[test]
+fn text_file_stream_reads_each_new_file_once() {
+    let ssc = ssc(100);
+    let dir = tempfile::tempdir().unwrap();
+    let watched = dir.path().join("in");
+    std::fs::create_dir(&watched).unwrap();
+    std::fs::write(watched.join("old.txt"), "present at start\n").unwrap();
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let seen = out.clone();
+    ssc.text_file_stream(&watched).foreach_rdd(move |ds, _| {
+        let mut lines = ds.collect()?;
+        lines.sort();
+        seen.lock().unwrap().push(lines);
+        Ok(())
+    });
+    ssc.start().unwrap();
+    ssc.run_batches(1).unwrap();
+    // Files move in whole: written beside the directory, then renamed into it.
+    let put = |name: &str, text: &str| {
+        let tmp = dir.path().join(name);
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, watched.join(name)).unwrap();
+    };
+    put("a.txt", "a1\na2\n");
+    put("b.txt", "b1\n");
+    std::fs::write(watched.join(".hidden"), "skipped\n").unwrap();
+    ssc.run_batches(1).unwrap();
+    ssc.run_batches(1).unwrap();
+    put("c.txt", "c1\n");
+    ssc.run_batches(1).unwrap();
+    ssc.stop(false);
+    let got = out.lock().unwrap().clone();
+    let want: Vec<Vec<String>> = vec![
+        vec![],
+        vec![s("a1"), s("a2"), s("b1")],
+        vec![],
+        vec![s("c1")],
+    ];
+    assert_eq!(got, want);
+}
+
+#[test]
+fn a_missing_directory_fails_at_start() {
+    let ssc = ssc(100);
+    ssc.text_file_stream("/nonexistent/firesteel-in").foreach_rdd(|_, _| Ok(()));
+    let err = ssc.start().unwrap_err().to_string();
+    assert!(err.contains("/nonexistent/firesteel-in is not a directory"), "{err}");
+}
