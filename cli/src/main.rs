@@ -16,6 +16,7 @@ mod generate;
 mod jobs;
 mod launch;
 mod sources;
+mod stream;
 use firesteel::core::metrics::{StageInfo, TaskEnd};
 use firesteel::core::{ClusterConfig, Context, Listener};
 
@@ -118,6 +119,9 @@ enum Command {
     Als(jobs::AlsArgs),
     /// Starts N local processes of a program as a cluster: `launch -n 2 -- firesteel ...`.
     Launch(launch::LaunchArgs),
+    /// Streaming jobs on discretized streams, as Spark's streaming examples:
+    /// `file-word-count`, `stateful-word-count`, `windowed-word-count`.
+    Stream(stream::StreamArgs),
     /// Counts words, sorted by word.
     Wordcount {
         #[command(flatten)]
@@ -367,7 +371,7 @@ fn parse_mode(s: &str) -> Result<firesteel::connectors::SaveMode, String> {
     s.parse()
 }
 
-fn parse_bytes(s: &str) -> Result<usize, String> {
+pub(crate) fn parse_bytes(s: &str) -> Result<usize, String> {
     let s = s.trim().to_ascii_lowercase();
     let (num, mult) = match s.chars().last() {
         Some('k') => (&s[..s.len() - 1], 1usize << 10),
@@ -620,6 +624,7 @@ fn main() -> ExitCode {
         Command::Kmeans(a) => jobs::kmeans(a),
         Command::Lr(a) => jobs::lr(a),
         Command::Als(a) => jobs::als(a),
+        Command::Stream(a) => stream::run(a),
         Command::Launch(a) => match launch::run(a) {
             Ok(code) => return ExitCode::from(code),
             Err(e) => Err(e),

@@ -94,7 +94,9 @@ impl InputHooks for FileStream {
         }
         if self.new_files_only {
             let existing = list(&self.dir)?;
-            self.seen().files.extend(existing.into_iter().map(|(_, p)| p));
+            self.seen()
+                .files
+                .extend(existing.into_iter().map(|(_, p)| p));
         }
         Ok(())
     }
@@ -114,7 +116,11 @@ impl StreamingContext {
 
     /// As [`text_file_stream`](Self::text_file_stream); with `new_files_only` false the
     /// files already present at start are read by the first batch.
-    pub fn text_file_stream_with(&self, dir: impl AsRef<Path>, new_files_only: bool) -> DStream<String> {
+    pub fn text_file_stream_with(
+        &self,
+        dir: impl AsRef<Path>,
+        new_files_only: bool,
+    ) -> DStream<String> {
         let stream = Arc::new(FileStream {
             dir: dir.as_ref().to_path_buf(),
             new_files_only,

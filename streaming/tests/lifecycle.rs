@@ -358,7 +358,11 @@ fn text_file_stream_reads_each_new_file_once() {
 #[test]
 fn a_missing_directory_fails_at_start() {
     let ssc = ssc(100);
-    ssc.text_file_stream("/nonexistent/firesteel-in").foreach_rdd(|_, _| Ok(()));
+    ssc.text_file_stream("/nonexistent/firesteel-in")
+        .foreach_rdd(|_, _| Ok(()));
     let err = ssc.start().unwrap_err().to_string();
-    assert!(err.contains("/nonexistent/firesteel-in is not a directory"), "{err}");
+    assert!(
+        err.contains("/nonexistent/firesteel-in is not a directory"),
+        "{err}"
+    );
 }

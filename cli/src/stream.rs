@@ -1,0 +1,330 @@
+//! `firesteel stream`: the jobs of Spark's streaming examples (`file-word-count`,
+//! `stateful-word-count`, `windowed-word-count`) on discretized streams, reading a
+//! watched directory on the system clock, or a replayable directory of batches on a
+//! manual clock as fast as the engine goes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use firesteel::core::Dataset;
+use firesteel::streaming::{BatchInfo, DStream, StreamingContext, StreamingListener, Time};
+
+use crate::{build_context, ContextSettings, Processes};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The streaming jobs.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StreamJob {
+    /// Word counts of each batch (Spark's HdfsWordCount).
+    FileWordCount,
+    /// Running word counts since the start (`update_state_by_key`, as Spark's
+    /// StatefulNetworkWordCount did).
+    StatefulWordCount,
+    /// Word counts over a sliding window, updated incrementally with an inverse function
+    /// (`reduce_by_key_and_window`); words whose count fell to zero are left out.
+    WindowedWordCount,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct StreamArgs {
+    /// The job.
+    #[arg(value_enum)]
+    job: StreamJob,
+    /// Directory watched for new text files (moved in whole), on the system clock.
+    #[arg(long, required_unless_present = "batches_dir")]
+    dir: Option<PathBuf>,
+    /// Replayable input: each file of DIR, in name order, is one batch (as a queue stream
+    /// handing out one dataset per batch), run on a manual clock as fast as the engine
+    /// goes. The stream stops after the last file plus the batches a window needs to drain.
+    #[arg(long, conflicts_with = "dir")]
+    batches_dir: Option<PathBuf>,
+    /// Batch interval: `1s`, `100ms`, `2m`.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    batch: Duration,
+    /// Window length of `windowed-word-count` (default 30s).
+    #[arg(long, value_parser = parse_duration)]
+    window: Option<Duration>,
+    /// Window slide of `windowed-word-count` (default: the batch interval).
+    #[arg(long, value_parser = parse_duration)]
+    slide: Option<Duration>,
+    /// Directory for the checkpoints of state and windows (default: a temporary one).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Writes each batch's counts into the directory `PREFIX-<batch time in ms>`: part
+    /// files of `word<TAB>count` lines sorted by word, and `_SUCCESS`. Without it, each
+    /// batch's first counts are printed as Spark's `print()` does.
+    #[arg(long)]
+    output: Option<String>,
+    /// One JSON line per batch on stdout: its time, input records, delays and rate.
+    #[arg(long)]
+    json: bool,
+    /// Stop after this many batches.
+    #[arg(long)]
+    batches: Option<usize>,
+    /// Stop after this long (on the system clock).
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Partitions of the counts (default: the threads).
+    #[arg(long)]
+    partitions: Option<usize>,
+    /// Cache memory budget, in bytes or with a suffix: 512m, 2g.
+    #[arg(long, value_parser = crate::parse_bytes, default_value = "1g")]
+    memory: usize,
+}
+
+/// `1s`, `250ms`, `2m`, `1h`, or plain seconds.
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 1s, 500ms or 2m"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (ms, s, m or h)")),
+    };
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err(format!("{s:?} is not a positive duration"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// A string that prints without quotes in `DStream::print`.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Plain(String);
+
+impl std::fmt::Debug for Plain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Prints one JSON line per completed batch.
+struct JsonLines {
+    records: Arc<Mutex<HashMap<i64, u64>>>,
+}
+
+impl StreamingListener for JsonLines {
+    fn on_batch_completed(&self, b: &BatchInfo) {
+        let t = b.batch_time.millis();
+        let records = self
+            .records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&t)
+            .unwrap_or(0);
+        let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
+        let processing = ms(b.processing_delay());
+        let rate = processing.map(|p| records as f64 / (p / 1000.0).max(1e-6));
+        let line = serde_json::json!({
+            "batch_time_ms": t,
+            "records": records,
+            "scheduling_delay_ms": ms(b.scheduling_delay()),
+            "processing_delay_ms": processing,
+            "total_delay_ms": ms(b.total_delay()),
+            "records_per_second": rate,
+            "failure": b.failure,
+        });
+        println!("{line}");
+    }
+}
+
+/// Stops the context after `n` batches (on the system clock).
+struct StopAfter {
+    n: usize,
+    done: Mutex<usize>,
+    ssc: StreamingContext,
+}
+
+impl StreamingListener for StopAfter {
+    fn on_batch_completed(&self, _: &BatchInfo) {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        *done += 1;
+        if *done == self.n {
+            self.ssc.stop(true);
+        }
+    }
+}
+
+/// The files of a `--batches-dir`, in name order (hidden files skipped).
+fn batch_files(dir: &Path) -> Result<Vec<PathBuf>, BoxError> {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| format!("listing {}: {e}", dir.display()))? {
+        let e = e.map_err(|e| format!("listing {}: {e}", dir.display()))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') && !name.starts_with('_') && e.path().is_file() {
+            files.push(e.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn words(lines: &DStream<String>) -> DStream<(String, u64)> {
+    lines.flat_map(|l: String| {
+        l.split_whitespace()
+            .map(|w| (w.to_owned(), 1u64))
+            .collect::<Vec<_>>()
+    })
+}
+
+pub(crate) fn run(args: &StreamArgs) -> Result<(), BoxError> {
+    let ctx = build_context(ContextSettings {
+        threads: args.threads,
+        default_parallelism: args.partitions,
+        memory: args.memory,
+        max_task_attempts: None,
+        processes: Processes::Local,
+        progress: false,
+    })?;
+    let replay = args
+        .batches_dir
+        .as_ref()
+        .map(|d| batch_files(d))
+        .transpose()?;
+    let ssc = if replay.is_some() {
+        StreamingContext::with_manual_clock(&ctx, args.batch)?
+    } else {
+        StreamingContext::new(&ctx, args.batch)?
+    };
+    ssc.stop_on_error(true);
+    let _tmp;
+    let checkpoint = match &args.checkpoint {
+        Some(d) => d.clone(),
+        None => {
+            let t = tempfile::tempdir()?;
+            let p = t.path().to_path_buf();
+            _tmp = t;
+            p
+        }
+    };
+    ssc.checkpoint(&checkpoint)?;
+
+    let batch_ms = args.batch.as_millis() as i64;
+    let lines: DStream<String> = match (&replay, &args.dir) {
+        (Some(files), _) => {
+            let (c, files) = (ctx.clone(), files.clone());
+            ssc.input_stream(move |t: Time| {
+                let i = (t.millis() / batch_ms - 1) as usize;
+                Ok(Some(match files.get(i) {
+                    Some(f) => c.text_file(f, 1)?,
+                    None => c.empty(),
+                }))
+            })
+        }
+        (None, Some(dir)) => ssc.text_file_stream(dir),
+        (None, None) => return Err("give --dir or --batches-dir".into()),
+    };
+    let lines = lines.cache();
+    let records = Arc::new(Mutex::new(HashMap::new()));
+    if args.json {
+        let seen = records.clone();
+        lines.foreach_rdd(move |ds, t| {
+            let n = ds.count()?;
+            seen.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(t.millis(), n);
+            Ok(())
+        });
+        ssc.add_listener(Arc::new(JsonLines {
+            records: records.clone(),
+        }));
+    }
+
+    let window = args.window.unwrap_or(Duration::from_secs(30));
+    let slide = args.slide.unwrap_or(args.batch);
+    let counts = match args.job {
+        StreamJob::FileWordCount => words(&lines).reduce_by_key(|a, b| a + b),
+        StreamJob::StatefulWordCount => {
+            words(&lines).update_state_by_key(|new: Vec<u64>, old: Option<u64>| {
+                Some(old.unwrap_or(0) + new.iter().sum::<u64>())
+            })
+        }
+        StreamJob::WindowedWordCount => {
+            let nonzero: firesteel::streaming::WindowFilter<String, u64> =
+                Arc::new(|kv: &(String, u64)| kv.1 != 0);
+            words(&lines).reduce_by_key_and_window_inv(
+                |a, b| a + b,
+                |a, b| a - b,
+                window,
+                slide,
+                args.partitions,
+                Some(nonzero),
+            )
+        }
+    };
+    match &args.output {
+        Some(prefix) => counts
+            .transform(|ds: &Dataset<(String, u64)>, _| {
+                Ok(ds
+                    .sort_by_key(true, None)?
+                    .map(|(w, c)| format!("{w}\t{c}")))
+            })
+            .save_as_text_files(prefix.clone(), ""),
+        // Spark prints a pair as `(word,count)`.
+        None if !args.json => counts.map(|(w, c)| Plain(format!("({w},{c})"))).print(10),
+        None => counts.foreach_rdd(|ds, _| ds.count().map(|_| ())),
+    }
+
+    ssc.start()?;
+    match replay {
+        Some(files) => {
+            let drain = match args.job {
+                StreamJob::WindowedWordCount => {
+                    (window.as_millis() / args.batch.as_millis()) as usize
+                }
+                _ => 0,
+            };
+            let n = args.batches.unwrap_or(files.len() + drain);
+            let result = ssc.run_batches(n);
+            ssc.stop(false);
+            result?;
+        }
+        None => {
+            if let Some(n) = args.batches {
+                ssc.add_listener(Arc::new(StopAfter {
+                    n,
+                    done: Mutex::new(0),
+                    ssc: ssc.clone(),
+                }));
+            }
+            let stopped = match args.duration {
+                Some(d) => ssc.await_termination_or_timeout(d),
+                None => ssc.await_termination().map(|_| true),
+            };
+            ssc.stop(true);
+            stopped?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("3 weeks").is_err());
+    }
+}

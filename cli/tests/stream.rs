@@ -1,0 +1,235 @@
+//! `firesteel stream`: the word-count jobs on a replayable directory of batches, checked
+//! against counts computed here from the same files, and on a watched directory.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+fn firesteel() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_firesteel"))
+}
+
+/// Writes the batches `texts` into `dir` as `00.txt`, `01.txt`, ...
+fn write_batches(dir: &Path, texts: &[&str]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (i, t) in texts.iter().enumerate() {
+        std::fs::write(dir.join(format!("{i:02}.txt")), t).unwrap();
+    }
+}
+
+fn count(texts: &[&str]) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for t in texts {
+        for w in t.split_whitespace() {
+            *m.entry(w.to_owned()).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+/// The `word<TAB>count` lines of an output directory, in file order.
+fn read_output(dir: &Path) -> Vec<(String, u64)> {
+    assert!(
+        dir.join("_SUCCESS").exists(),
+        "{} is incomplete",
+        dir.display()
+    );
+    let mut parts: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("part-")
+        })
+        .collect();
+    parts.sort();
+    parts
+        .iter()
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    let (w, c) = l.split_once('\t').unwrap();
+                    (w.to_owned(), c.parse().unwrap())
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+const TEXTS: [&str; 6] = [
+    "the cat sat\non the mat\n",
+    "the dog\n",
+    "",
+    "a cat and a dog\nthe end\n",
+    "mat mat\n",
+    "dog\n",
+];
+
+#[test]
+fn windowed_word_count_matches_counts_of_each_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("batches");
+    write_batches(&input, &TEXTS);
+    let prefix = tmp.path().join("out/wc");
+    let out = firesteel()
+        .args([
+            "stream",
+            "windowed-word-count",
+            "--batch",
+            "1s",
+            "--window",
+            "3s",
+            "--slide",
+            "1s",
+        ])
+        .arg("--batches-dir")
+        .arg(&input)
+        .arg("--output")
+        .arg(&prefix)
+        .args(["--partitions", "3"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 6 batches, then 3 more for the window to drain: the last one is empty.
+    for b in 1..=9usize {
+        let dir = tmp.path().join(format!("out/wc-{}", b * 1000));
+        let window: Vec<&str> = (b.saturating_sub(3)..b)
+            .filter_map(|i| TEXTS.get(i).copied())
+            .collect();
+        let want: Vec<(String, u64)> = count(&window).into_iter().collect();
+        assert_eq!(read_output(&dir), want, "window ending at batch {b}");
+    }
+    assert!(!tmp.path().join("out/wc-10000").exists());
+}
+
+#[test]
+fn stateful_word_count_keeps_running_totals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("batches");
+    write_batches(&input, &TEXTS);
+    let prefix = tmp.path().join("wc");
+    let out = firesteel()
+        .args([
+            "stream",
+            "stateful-word-count",
+            "--batch",
+            "500ms",
+            "--json",
+        ])
+        .arg("--batches-dir")
+        .arg(&input)
+        .arg("--output")
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for b in 1..=TEXTS.len() {
+        let dir = tmp.path().join(format!("wc-{}", b * 500));
+        let want: Vec<(String, u64)> = count(&TEXTS[..b]).into_iter().collect();
+        assert_eq!(read_output(&dir), want, "state after batch {b}");
+    }
+    // One JSON line per batch with its time and input lines.
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let times: Vec<i64> = lines
+        .iter()
+        .map(|l| l["batch_time_ms"].as_i64().unwrap())
+        .collect();
+    assert_eq!(times, vec![500, 1000, 1500, 2000, 2500, 3000]);
+    let records: Vec<u64> = lines
+        .iter()
+        .map(|l| l["records"].as_u64().unwrap())
+        .collect();
+    assert_eq!(records, vec![2, 1, 0, 2, 1, 1]);
+    assert!(lines
+        .iter()
+        .all(|l| l["total_delay_ms"].as_f64().unwrap() >= 0.0));
+}
+
+#[test]
+fn file_word_count_reads_files_moved_into_a_watched_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let watched = tmp.path().join("in");
+    std::fs::create_dir(&watched).unwrap();
+    std::fs::write(watched.join("before.txt"), "ignored ignored\n").unwrap();
+    let prefix = tmp.path().join("out/wc");
+    let mut child = firesteel()
+        .args([
+            "stream",
+            "file-word-count",
+            "--batch",
+            "100ms",
+            "--batches",
+            "40",
+        ])
+        .arg("--dir")
+        .arg(&watched)
+        .arg("--output")
+        .arg(&prefix)
+        .spawn()
+        .unwrap();
+    // Once the first batch is out, the stream has listed the files present at start.
+    let out_dir = tmp.path().join("out");
+    let t0 = std::time::Instant::now();
+    while std::fs::read_dir(&out_dir).map_or(true, |d| d.count() == 0) {
+        assert!(t0.elapsed().as_secs() < 30, "no batch output");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let staged = tmp.path().join("new.txt");
+    std::fs::write(&staged, "new words new\n").unwrap();
+    std::fs::rename(&staged, watched.join("new.txt")).unwrap();
+    assert!(child.wait().unwrap().success());
+    let mut batches: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    batches.sort();
+    assert_eq!(batches.len(), 40);
+    let nonempty: Vec<Vec<(String, u64)>> = batches
+        .iter()
+        .map(|d| read_output(d))
+        .filter(|o| !o.is_empty())
+        .collect();
+    assert_eq!(
+        nonempty,
+        vec![vec![("new".to_string(), 2), ("words".to_string(), 1)]]
+    );
+}
+
+#[test]
+fn bad_stream_arguments_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_batches(tmp.path(), &["a"]);
+    let run = |args: &[&str]| {
+        let out = firesteel()
+            .args(["stream", "windowed-word-count", "--batches-dir"])
+            .arg(tmp.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let err = run(&["--batch", "0s"]);
+    assert!(err.contains("not a positive duration"), "{err}");
+    let err = run(&["--batch", "1s", "--window", "1500ms"]);
+    assert!(
+        err.contains("window length 1500 ms is not a multiple"),
+        "{err}"
+    );
+}
