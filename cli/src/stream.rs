@@ -16,9 +16,13 @@ use crate::{build_context, ContextSettings, Processes};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The streaming jobs.
+/// The streaming jobs (named after Spark's streaming examples).
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum StreamJob {
+    /// Word counts of each batch of lines from a TCP server (`--host`, `--port`), as
+    /// Spark's NetworkWordCount (try `nc -lk 9999`).
+    NetworkWordCount,
     /// Word counts of each batch (Spark's HdfsWordCount).
     FileWordCount,
     /// Running word counts since the start (`update_state_by_key`, as Spark's
@@ -35,8 +39,14 @@ pub(crate) struct StreamArgs {
     #[arg(value_enum)]
     job: StreamJob,
     /// Directory watched for new text files (moved in whole), on the system clock.
-    #[arg(long, required_unless_present = "batches_dir")]
+    #[arg(long)]
     dir: Option<PathBuf>,
+    /// Host of `network-word-count`'s TCP server.
+    #[arg(long, default_value = "localhost")]
+    host: String,
+    /// Port of `network-word-count`'s TCP server.
+    #[arg(long, default_value_t = 9999)]
+    port: u16,
     /// Replayable input: each file of DIR, in name order, is one batch (as a queue stream
     /// handing out one dataset per batch), run on a manual clock as fast as the engine
     /// goes. The stream stops after the last file plus the batches a window needs to drain.
@@ -215,6 +225,9 @@ pub(crate) fn run(args: &StreamArgs) -> Result<(), BoxError> {
 
     let batch_ms = args.batch.as_millis() as i64;
     let lines: DStream<String> = match (&replay, &args.dir) {
+        (None, _) if args.job == StreamJob::NetworkWordCount => {
+            ssc.socket_text_stream(&args.host, args.port)
+        }
         (Some(files), _) => {
             let (c, files) = (ctx.clone(), files.clone());
             ssc.input_stream(move |t: Time| {
@@ -226,7 +239,9 @@ pub(crate) fn run(args: &StreamArgs) -> Result<(), BoxError> {
             })
         }
         (None, Some(dir)) => ssc.text_file_stream(dir),
-        (None, None) => return Err("give --dir or --batches-dir".into()),
+        (None, None) => {
+            return Err("give --dir DIR (a watched directory) or --batches-dir DIR".into())
+        }
     };
     let lines = lines.cache();
     let records = Arc::new(Mutex::new(HashMap::new()));
@@ -247,7 +262,9 @@ pub(crate) fn run(args: &StreamArgs) -> Result<(), BoxError> {
     let window = args.window.unwrap_or(Duration::from_secs(30));
     let slide = args.slide.unwrap_or(args.batch);
     let counts = match args.job {
-        StreamJob::FileWordCount => words(&lines).reduce_by_key(|a, b| a + b),
+        StreamJob::FileWordCount | StreamJob::NetworkWordCount => {
+            words(&lines).reduce_by_key(|a, b| a + b)
+        }
         StreamJob::StatefulWordCount => {
             words(&lines).update_state_by_key(|new: Vec<u64>, old: Option<u64>| {
                 Some(old.unwrap_or(0) + new.iter().sum::<u64>())

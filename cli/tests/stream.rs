@@ -233,3 +233,39 @@ fn bad_stream_arguments_are_clear_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn network_word_count_counts_lines_from_a_tcp_server() {
+    use std::io::Write;
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let prefix = tmp.path().join("wc");
+    let mut child = firesteel()
+        .args([
+            "stream",
+            "network-word-count",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+        ])
+        .args(["--batch", "100ms", "--batches", "15"])
+        .arg("--output")
+        .arg(&prefix)
+        .spawn()
+        .unwrap();
+    let (mut conn, _) = server.accept().unwrap();
+    conn.write_all(b"to be or not\nto be\n").unwrap();
+    conn.flush().unwrap();
+    assert!(child.wait().unwrap().success());
+    drop(conn);
+    // Whichever batches the lines fell into, together they hold every word once.
+    let mut total: BTreeMap<String, u64> = BTreeMap::new();
+    for e in std::fs::read_dir(tmp.path()).unwrap() {
+        for (w, c) in read_output(&e.unwrap().path()) {
+            *total.entry(w).or_insert(0) += c;
+        }
+    }
+    assert_eq!(total, count(&["to be or not\nto be\n"]));
+}

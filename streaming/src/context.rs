@@ -35,6 +35,8 @@ pub(crate) trait InputHooks: Send + Sync {
     fn on_start(&self, _zero: Time) -> Result<()> {
         Ok(())
     }
+    /// Called once when the context stops, before its last batch.
+    fn on_stop(&self) {}
     /// Records the stream read for the batch at `time` (0 when it cannot tell).
     fn records(&self, _time: Time) -> u64 {
         0
@@ -47,6 +49,7 @@ struct Graph {
     checkpoint_dir: Option<PathBuf>,
     remember_ms: Option<i64>,
     stop_on_error: bool,
+    receiver_restart_delay: Duration,
 }
 
 struct RunState {
@@ -188,6 +191,7 @@ impl StreamingContext {
                     checkpoint_dir: None,
                     remember_ms: None,
                     stop_on_error: false,
+                    receiver_restart_delay: Duration::from_secs(2),
                 }),
                 run: Mutex::new(RunState {
                     state: StreamingState::Initialized,
@@ -264,6 +268,17 @@ impl StreamingContext {
     /// [`await_termination`](Self::await_termination) returns the first failure.
     pub fn stop_on_error(&self, stop: bool) {
         self.inner.graph().stop_on_error = stop;
+    }
+
+    /// How long a receiver waits before it starts again after asking for a restart
+    /// (Spark's `spark.streaming.receiverRestartDelay`, 2 s by default). Applies to
+    /// receiver streams created afterwards.
+    pub fn set_receiver_restart_delay(&self, delay: Duration) {
+        self.inner.graph().receiver_restart_delay = delay;
+    }
+
+    pub(crate) fn receiver_restart_delay(&self) -> Duration {
+        self.inner.graph().receiver_restart_delay
     }
 
     /// Adds a listener of batch events.
@@ -366,6 +381,12 @@ impl StreamingContext {
                 run.thread.take()
             }
         };
+        // Receivers stop first: what they stored so far still goes into the batches that
+        // run before the generator ends.
+        let inputs = self.inner.graph().inputs.clone();
+        for i in &inputs {
+            i.on_stop();
+        }
         self.inner.clock.wake();
         let joined = join.is_some();
         if let Some(t) = join {
@@ -610,7 +631,7 @@ impl Inner {
         self.run.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn listeners(&self) -> Vec<Arc<dyn StreamingListener>> {
+    pub(crate) fn listeners(&self) -> Vec<Arc<dyn StreamingListener>> {
         self.listeners
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -8,7 +8,8 @@
 //! ## Modules
 //! - [`StreamingContext`] (`context`): the stream graph, the batch generator and the
 //!   lifecycle (`start`, `stop`, `await_termination`), and the queue and function input
-//!   streams; `file_stream`: directories watched for new files;
+//!   streams; `file_stream`: directories watched for new files; `receiver`: sources that
+//!   push records ([`Receiver`]), and sockets;
 //! - [`DStream`] (`dstream`): transformations and output operations; `pair`: key-value
 //!   operations; `window`: windows, with incremental reductions through inverse
 //!   functions; `state`: `update_state_by_key`;
@@ -47,6 +48,7 @@ mod file_stream;
 mod listener;
 mod node;
 mod pair;
+mod receiver;
 mod state;
 mod time;
 mod window;
@@ -55,5 +57,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{StreamingContext, StreamingState};
 pub use dstream::DStream;
 pub use listener::{BatchInfo, StreamingListener};
+pub use receiver::{Receiver, ReceiverSink};
 pub use time::Time;
 pub use window::WindowFilter;

@@ -76,4 +76,6 @@ pub trait StreamingListener: Send + Sync {
     fn on_batch_started(&self, _batch: &BatchInfo) {}
     /// A batch's jobs ended, successfully or not (see [`BatchInfo::failure`]).
     fn on_batch_completed(&self, _batch: &BatchInfo) {}
+    /// A receiver reported a problem (a refused or dropped connection, say).
+    fn on_receiver_error(&self, _receiver: &str, _message: &str) {}
 }
