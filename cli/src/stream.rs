@@ -61,7 +61,10 @@ pub(crate) struct StreamArgs {
     /// Window slide of `windowed-word-count` (default: the batch interval).
     #[arg(long, value_parser = parse_duration)]
     slide: Option<Duration>,
-    /// Directory for the checkpoints of state and windows (default: a temporary one).
+    /// Checkpoint directory: with it the job recovers after a crash, as Spark's
+    /// `getOrCreate` (each batch's inputs are logged before its outputs and committed after
+    /// them; a restart reruns unfinished batches, so `--output` comes out exactly once).
+    /// Without it, state checkpoints go to a temporary directory.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
     /// Writes each batch's counts into the directory `PREFIX-<batch time in ms>`: part
@@ -191,40 +194,54 @@ fn words(lines: &DStream<String>) -> DStream<(String, u64)> {
     })
 }
 
-pub(crate) fn run(args: &StreamArgs) -> Result<(), BoxError> {
-    let ctx = build_context(ContextSettings {
-        threads: args.threads,
-        default_parallelism: args.partitions,
-        memory: args.memory,
-        max_task_attempts: None,
-        processes: Processes::Local,
-        progress: false,
-    })?;
-    let replay = args
-        .batches_dir
-        .as_ref()
-        .map(|d| batch_files(d))
-        .transpose()?;
+/// Where a test asks the process to kill itself (SIGKILL) at a batch, through
+/// `FIRESTEEL_STREAM_KILL_AT=<batch ms>:<before-output|during-output|after-output>`: for
+/// the kill-and-restart tests of exactly-once output. Not for production use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KillPoint {
+    Before,
+    During,
+    After,
+}
+
+fn kill_at() -> Option<(i64, KillPoint)> {
+    let spec = std::env::var("FIRESTEEL_STREAM_KILL_AT").ok()?;
+    let (ms, phase) = spec.split_once(':')?;
+    let phase = match phase {
+        "before-output" => KillPoint::Before,
+        "during-output" => KillPoint::During,
+        "after-output" => KillPoint::After,
+        _ => return None,
+    };
+    Some((ms.parse().ok()?, phase))
+}
+
+fn kill_self() -> ! {
+    let pid = std::process::id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &pid])
+        .status();
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Builds the job's streams and outputs on a new context: `get_or_create`'s setup.
+fn setup(
+    args: &StreamArgs,
+    ctx: &firesteel::Context,
+    replay: Option<&Vec<PathBuf>>,
+    records: &Arc<Mutex<HashMap<i64, u64>>>,
+) -> firesteel::Result<StreamingContext> {
     let ssc = if replay.is_some() {
-        StreamingContext::with_manual_clock(&ctx, args.batch)?
+        StreamingContext::with_manual_clock(ctx, args.batch)?
     } else {
-        StreamingContext::new(&ctx, args.batch)?
+        StreamingContext::new(ctx, args.batch)?
     };
     ssc.stop_on_error(true);
-    let _tmp;
-    let checkpoint = match &args.checkpoint {
-        Some(d) => d.clone(),
-        None => {
-            let t = tempfile::tempdir()?;
-            let p = t.path().to_path_buf();
-            _tmp = t;
-            p
-        }
-    };
-    ssc.checkpoint(&checkpoint)?;
-
+    let kill = kill_at();
     let batch_ms = args.batch.as_millis() as i64;
-    let lines: DStream<String> = match (&replay, &args.dir) {
+    let lines: DStream<String> = match (replay, &args.dir) {
         (None, _) if args.job == StreamJob::NetworkWordCount => {
             ssc.socket_text_stream(&args.host, args.port)
         }
@@ -240,11 +257,12 @@ pub(crate) fn run(args: &StreamArgs) -> Result<(), BoxError> {
         }
         (None, Some(dir)) => ssc.text_file_stream(dir),
         (None, None) => {
-            return Err("give --dir DIR (a watched directory) or --batches-dir DIR".into())
+            return Err(firesteel::Error::InvalidArgument(
+                "give --dir DIR (a watched directory) or --batches-dir DIR".into(),
+            ))
         }
     };
     let lines = lines.cache();
-    let records = Arc::new(Mutex::new(HashMap::new()));
     if args.json {
         let seen = records.clone();
         lines.foreach_rdd(move |ds, t| {
@@ -258,6 +276,17 @@ pub(crate) fn run(args: &StreamArgs) -> Result<(), BoxError> {
             records: records.clone(),
         }));
     }
+    // The kill points are output operations of every run, killing or not, so that a
+    // restarted run has the same stream graph as the one it recovers.
+    let kill_point = move |point: KillPoint| {
+        move |_: &Dataset<String>, t: Time| {
+            if kill == Some((t.millis(), point)) {
+                kill_self();
+            }
+            Ok(())
+        }
+    };
+    lines.foreach_rdd(kill_point(KillPoint::Before));
 
     let window = args.window.unwrap_or(Duration::from_secs(30));
     let slide = args.slide.unwrap_or(args.batch);
@@ -285,28 +314,74 @@ pub(crate) fn run(args: &StreamArgs) -> Result<(), BoxError> {
     };
     match &args.output {
         Some(prefix) => counts
-            .transform(|ds: &Dataset<(String, u64)>, _| {
-                Ok(ds
-                    .sort_by_key(true, None)?
-                    .map(|(w, c)| format!("{w}\t{c}")))
+            .transform(move |ds: &Dataset<(String, u64)>, t| {
+                let sorted = ds.sort_by_key(true, None)?;
+                let sorted = match kill {
+                    // Dies inside the write: some part files are out, `_SUCCESS` is not.
+                    Some((at, KillPoint::During)) if t.millis() == at => sorted
+                        .map_partitions_with_index(|i, records| {
+                            if i == 1 {
+                                std::thread::sleep(Duration::from_millis(200));
+                                kill_self();
+                            }
+                            records.collect::<Vec<_>>()
+                        }),
+                    _ => sorted,
+                };
+                Ok(sorted.map(|(w, c)| format!("{w}\t{c}")))
             })
             .save_as_text_files(prefix.clone(), ""),
         // Spark prints a pair as `(word,count)`.
         None if !args.json => counts.map(|(w, c)| Plain(format!("({w},{c})"))).print(10),
         None => counts.foreach_rdd(|ds, _| ds.count().map(|_| ())),
     }
+    lines.foreach_rdd(kill_point(KillPoint::After));
+    Ok(ssc)
+}
+
+pub(crate) fn run(args: &StreamArgs) -> Result<(), BoxError> {
+    let ctx = build_context(ContextSettings {
+        threads: args.threads,
+        default_parallelism: args.partitions,
+        memory: args.memory,
+        max_task_attempts: None,
+        processes: Processes::Local,
+        progress: false,
+    })?;
+    let replay = args
+        .batches_dir
+        .as_ref()
+        .map(|d| batch_files(d))
+        .transpose()?;
+    let records = Arc::new(Mutex::new(HashMap::new()));
+    let make = || setup(args, &ctx, replay.as_ref(), &records);
+    // With --checkpoint the job recovers from a crash; without, its state checkpoints go
+    // to a temporary directory.
+    let _tmp;
+    let ssc = match &args.checkpoint {
+        Some(dir) => StreamingContext::get_or_create(dir, make)?,
+        None => {
+            let t = tempfile::tempdir()?;
+            let ssc = make()?;
+            ssc.checkpoint(t.path())?;
+            _tmp = t;
+            ssc
+        }
+    };
 
     ssc.start()?;
     match replay {
         Some(files) => {
             let drain = match args.job {
                 StreamJob::WindowedWordCount => {
+                    let window = args.window.unwrap_or(Duration::from_secs(30));
                     (window.as_millis() / args.batch.as_millis()) as usize
                 }
                 _ => 0,
             };
-            let n = args.batches.unwrap_or(files.len() + drain);
-            let result = ssc.run_batches(n);
+            let n = args.batches.unwrap_or(files.len() + drain) as i64;
+            let last = Time::from_millis(n * args.batch.as_millis() as i64);
+            let result = ssc.run_until(last);
             ssc.stop(false);
             result?;
         }

@@ -219,3 +219,31 @@ fn try_map_reports_the_first_bad_record() {
         });
     assert_eq!(ok.collect().unwrap(), vec![5, 6]);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_dead_runs_temporary_output_is_cleaned_by_the_next_run() {
+    // The pid of a process that has exited.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let stale = dir.path().join(format!(".out.firesteel-tmp-{dead}-7"));
+    std::fs::create_dir(&stale).unwrap();
+    std::fs::write(stale.join("part-00000"), "half").unwrap();
+    // A live process's temporary output (this test's own pid, other dataset) stays.
+    let live = dir
+        .path()
+        .join(format!(".out.firesteel-tmp-{}-999999", std::process::id()));
+    std::fs::create_dir(&live).unwrap();
+    let ctx = firesteel_core::Context::local(1).unwrap();
+    ctx.parallelize(vec![1, 2], 1)
+        .save_as_text_file(dir.path().join("out"))
+        .unwrap();
+    assert!(!stale.exists());
+    assert!(live.exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out/part-00000")).unwrap(),
+        "1\n2\n"
+    );
+}

@@ -15,7 +15,8 @@ use firesteel_core::{Context, Data, Dataset, Error, Result};
 use crate::clock::{Clock, ManualClock, SystemClock};
 use crate::dstream::DStream;
 use crate::listener::{BatchInfo, StreamingListener};
-use crate::node::{NodeBase, OutputOp};
+use crate::node::{collect, signature, AnyNode, NodeBase, OutputOp};
+use crate::recovery::{fnv1a, BatchInputs, Log, Metadata};
 use crate::time::{whole_millis, Time};
 
 /// Where a [`StreamingContext`] is in its life, as Spark's `StreamingContextState`.
@@ -29,8 +30,31 @@ pub enum StreamingState {
     Stopped,
 }
 
+/// What an input stream gives back after a restart.
+pub(crate) enum Replay {
+    /// The same batches, from what it logged (or from the batch time alone).
+    Exact,
+    /// New data only: what it had received but not yet put in a batch is lost.
+    Lossy,
+    /// Nothing it can recover; the string says why.
+    Impossible(&'static str),
+}
+
 /// An input stream's hooks into the context's life.
 pub(crate) trait InputHooks: Send + Sync {
+    /// How the stream replays after a restart.
+    fn replay(&self) -> Replay {
+        Replay::Exact
+    }
+    /// What the stream decided since the last call (the files it chose for a batch
+    /// time, say), to log with the current batch.
+    fn take_log(&self) -> Option<serde_json::Value> {
+        None
+    }
+    /// Restores what an earlier run logged; `last` is its last finished batch.
+    fn restore(&self, _logged: &[serde_json::Value], _last: Time) -> Result<()> {
+        Ok(())
+    }
     /// Called once when the context starts, with the time before the first batch.
     fn on_start(&self, _zero: Time) -> Result<()> {
         Ok(())
@@ -45,8 +69,10 @@ pub(crate) trait InputHooks: Send + Sync {
 
 struct Graph {
     outputs: Vec<Arc<dyn OutputOp>>,
-    inputs: Vec<Arc<dyn InputHooks>>,
+    inputs: Vec<(usize, Arc<dyn InputHooks>)>,
     checkpoint_dir: Option<PathBuf>,
+    /// Set by [`StreamingContext::get_or_create`]: batches are logged for recovery.
+    log: Option<Log>,
     remember_ms: Option<i64>,
     stop_on_error: bool,
     receiver_restart_delay: Duration,
@@ -189,6 +215,7 @@ impl StreamingContext {
                     outputs: Vec::new(),
                     inputs: Vec::new(),
                     checkpoint_dir: None,
+                    log: None,
                     remember_ms: None,
                     stop_on_error: false,
                     receiver_restart_delay: Duration::from_secs(2),
@@ -210,6 +237,33 @@ impl StreamingContext {
                 next_id: AtomicUsize::new(0),
             }),
         })
+    }
+
+    /// A context that survives crashes, as Spark's `StreamingContext.getOrCreate`:
+    /// `setup` builds the context and its streams (closures cannot be saved, so it runs
+    /// every time, unlike in Spark), and `checkpoint_dir` keeps what a restart needs. On
+    /// a fresh directory the context starts as usual and logs each batch's inputs before
+    /// its outputs run and a commit marker after they all finish. On a directory left by
+    /// an earlier run of the same program, [`start`](Self::start) checks that the stream
+    /// graph is the same one (a different graph is an error), reloads the newest state
+    /// checkpoints, rebuilds state up to the last finished batch from the logged inputs
+    /// and runs the following batches (unfinished ones with exactly the inputs they were
+    /// given), so that idempotent outputs such as
+    /// [`DStream::save_as_text_files`] come out exactly once.
+    ///
+    /// Queue streams cannot be recovered and are refused; receivers (sockets) lose what
+    /// they had received but not yet put in a batch.
+    ///
+    /// # Errors
+    /// `setup`'s errors, or a checkpoint directory that cannot be created.
+    pub fn get_or_create(
+        checkpoint_dir: impl AsRef<Path>,
+        setup: impl FnOnce() -> Result<StreamingContext>,
+    ) -> Result<StreamingContext> {
+        let ssc = setup()?;
+        ssc.checkpoint(checkpoint_dir.as_ref())?;
+        ssc.inner.graph().log = Some(Log::new(checkpoint_dir.as_ref()));
+        Ok(ssc)
     }
 
     /// The batch engine's context.
@@ -324,9 +378,30 @@ impl StreamingContext {
             )
         };
         let batch = self.inner.batch_ms;
-        let now = self.inner.clock.now_ms();
-        let first = Time::from_millis((now.div_euclid(batch) + 1) * batch);
-        let zero = first.minus(batch);
+        let log = self.inner.graph().log.clone();
+        let earlier = match &log {
+            Some(log) => log.read_metadata()?,
+            None => None,
+        };
+        let (zero, mut first) = match &earlier {
+            Some(m) => {
+                if m.batch_ms != batch {
+                    return Err(Error::InvalidArgument(format!(
+                        "the checkpoint in {} was written with batches of {} ms, not {batch} ms",
+                        dir.as_ref()
+                            .map_or(String::new(), |d| d.display().to_string()),
+                        m.batch_ms
+                    )));
+                }
+                let zero = Time::from_millis(m.zero_ms);
+                (zero, zero.plus(batch))
+            }
+            None => {
+                let now = self.inner.clock.now_ms();
+                let first = Time::from_millis((now.div_euclid(batch) + 1) * batch);
+                (first.minus(batch), first)
+            }
+        };
         for n in &nodes {
             n.initialize(zero, dir.as_ref())?;
         }
@@ -336,7 +411,45 @@ impl StreamingContext {
         for n in &nodes {
             n.validate()?;
         }
-        for i in &inputs {
+        let mut all: Vec<Arc<dyn AnyNode>> = Vec::new();
+        for n in &nodes {
+            collect(n.clone(), &mut all);
+        }
+        if let Some(log) = &log {
+            for (id, i) in &inputs {
+                if let Replay::Impossible(why) = i.replay() {
+                    return Err(Error::InvalidArgument(format!(
+                        "stream {id} cannot be recovered after a restart ({why}), so it \
+                         cannot be part of a context made by get_or_create"
+                    )));
+                }
+            }
+            let (hash, graph) = graph_signature(batch, &nodes, &all);
+            match &earlier {
+                Some(m) if m.graph_hash != hash => {
+                    return Err(Error::InvalidArgument(format!(
+                        "the checkpoint in {} belongs to a different stream graph \
+                         (signature {} there, {hash} here); use a new checkpoint directory \
+                         for a changed program.\nthere:\n{}\nhere:\n{graph}",
+                        dir.as_ref()
+                            .map_or(String::new(), |d| d.display().to_string()),
+                        m.graph_hash,
+                        m.graph
+                    )));
+                }
+                Some(_) => {
+                    first = self.recover(log, zero, &inputs, &all)?;
+                }
+                None => log.write_metadata(&Metadata {
+                    version: 1,
+                    batch_ms: batch,
+                    zero_ms: zero.millis(),
+                    graph_hash: hash,
+                    graph,
+                })?,
+            }
+        }
+        for (_, i) in &inputs {
             i.on_start(zero)?;
         }
         let weak = Arc::downgrade(&self.inner);
@@ -348,6 +461,9 @@ impl StreamingContext {
             let mut run = self.inner.run();
             run.state = StreamingState::Active;
             run.zero = Some(zero);
+            if first > zero.plus(batch) {
+                run.last_completed = Some(first.minus(batch));
+            }
             run.thread_id = Some(thread.thread().id());
             run.thread = Some(thread);
         }
@@ -356,6 +472,53 @@ impl StreamingContext {
         }
         tracing::info!(zero = %zero, batch_ms = batch, "streaming started");
         Ok(())
+    }
+
+    /// Rebuilds what an earlier run left in the checkpoint directory: the inputs it logged,
+    /// the newest state checkpoints, and the state up to its last finished batch. Returns
+    /// the time of the first batch to run: the one after the last finished batch (batches
+    /// that were logged but not finished run again with the inputs they were given).
+    fn recover(
+        &self,
+        log: &Log,
+        zero: Time,
+        inputs: &[(usize, Arc<dyn InputHooks>)],
+        all: &[Arc<dyn AnyNode>],
+    ) -> Result<Time> {
+        let batch = self.inner.batch_ms;
+        let last = log.last_commit()?.unwrap_or(zero).max(zero);
+        let logged = log.read_batches()?;
+        for (id, input) in inputs {
+            let key = id.to_string();
+            let entries: Vec<serde_json::Value> = logged
+                .values()
+                .filter_map(|b| b.get(&key).cloned())
+                .collect();
+            input.restore(&entries, last)?;
+        }
+        let ctx = self.inner.ctx.clone();
+        for n in all {
+            let must = n.base().lock().checkpoint_ms.is_some();
+            if !must {
+                continue;
+            }
+            let from = n.restore_checkpoint(&ctx, last)?.unwrap_or(zero);
+            // State from the checkpoint up to the last finished batch, from the logged
+            // inputs; it is computed when the next batch needs it.
+            let slide = n.base().slide_ms;
+            let mut t = from.plus(slide);
+            while t <= last {
+                n.recompute(t)?;
+                t = t.plus(slide);
+            }
+        }
+        if let Some(clock) = &self.inner.manual {
+            if clock.now_ms() < last.millis() {
+                clock.set_time(last.millis());
+            }
+        }
+        tracing::info!(last_finished = %last, "streaming recovered from its checkpoint");
+        Ok(last.plus(batch))
     }
 
     /// Stops the batches, as Spark's `stop(stopGracefully)`. A batch in progress always
@@ -384,7 +547,7 @@ impl StreamingContext {
         // Receivers stop first: what they stored so far still goes into the batches that
         // run before the generator ends.
         let inputs = self.inner.graph().inputs.clone();
-        for i in &inputs {
+        for (_, i) in &inputs {
             i.on_stop();
         }
         self.inner.clock.wake();
@@ -513,6 +676,22 @@ impl StreamingContext {
         }
     }
 
+    /// Runs batches on a context built with [`with_manual_clock`](Self::with_manual_clock)
+    /// until the batch at `time` has run (none if it already has, as after a recovery
+    /// that got past it).
+    ///
+    /// # Errors
+    /// As [`run_batches`](Self::run_batches).
+    pub fn run_until(&self, time: Time) -> Result<()> {
+        let Some(clock) = &self.inner.manual else {
+            return self.run_batches(0);
+        };
+        let batch = self.inner.batch_ms;
+        let next = (clock.now_ms().div_euclid(batch) + 1) * batch;
+        let n = (time.millis() - next).div_euclid(batch) + 1;
+        self.run_batches(n.max(0) as usize)
+    }
+
     // ----- inputs -----
 
     /// A stream whose batches are datasets taken from `queue`, as Spark's `queueStream`:
@@ -528,6 +707,12 @@ impl StreamingContext {
         one_at_a_time: bool,
         default: Option<Dataset<T>>,
     ) -> DStream<T> {
+        struct QueueInput;
+        impl InputHooks for QueueInput {
+            fn replay(&self) -> Replay {
+                Replay::Impossible("a queue stream's datasets are not logged")
+            }
+        }
         let ctx = self.inner.ctx.clone();
         let compute = move |_time: Time| -> Result<Option<Dataset<T>>> {
             let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -543,7 +728,9 @@ impl StreamingContext {
                 _ => ctx.union(&taken),
             }))
         };
-        self.input_node("queue_stream", Box::new(compute))
+        let stream = self.input_node("queue_stream", Box::new(compute));
+        self.add_input(&stream, Arc::new(QueueInput));
+        stream
     }
 
     /// An input stream whose batch at each time is `compute(time)`, as a Spark
@@ -587,8 +774,8 @@ impl StreamingContext {
         DStream::from_node(self, base, compute)
     }
 
-    pub(crate) fn add_input(&self, hooks: Arc<dyn InputHooks>) {
-        self.inner.graph().inputs.push(hooks);
+    pub(crate) fn add_input<T: Data>(&self, stream: &DStream<T>, hooks: Arc<dyn InputHooks>) {
+        self.inner.graph().inputs.push((stream.node.base.id, hooks));
     }
 
     /// The union of several streams of the same slide, as Spark's `StreamingContext.union`.
@@ -650,9 +837,14 @@ impl Inner {
 
     /// Generates and runs the batch at `time`, then forgets what no stream needs any more.
     fn run_batch(&self, time: Time) {
-        let (outputs, inputs, stop_on_error) = {
+        let (outputs, inputs, stop_on_error, log) = {
             let g = self.graph();
-            (g.outputs.clone(), g.inputs.clone(), g.stop_on_error)
+            (
+                g.outputs.clone(),
+                g.inputs.clone(),
+                g.stop_on_error,
+                g.log.clone(),
+            )
         };
         let listeners = self.listeners();
         let mut info = BatchInfo {
@@ -675,7 +867,20 @@ impl Inner {
                 }
             }
         }
-        info.num_records = inputs.iter().map(|i| i.records(time)).sum();
+        info.num_records = inputs.iter().map(|(_, i)| i.records(time)).sum();
+        if failure.is_none() {
+            if let Some(log) = &log {
+                let mut logged = BatchInputs::new();
+                for (id, i) in &inputs {
+                    if let Some(v) = i.take_log() {
+                        logged.insert(id.to_string(), v);
+                    }
+                }
+                if let Err(e) = log.write_batch(time, &logged) {
+                    failure = Some(e);
+                }
+            }
+        }
         for l in &listeners {
             l.on_batch_submitted(&info);
         }
@@ -689,6 +894,23 @@ impl Inner {
             for job in jobs {
                 if let Err(e) = job() {
                     failure.get_or_insert(e);
+                }
+            }
+        }
+        if failure.is_none() {
+            if let Some(log) = &log {
+                // Every output finished: the batch is done for good. Log entries older
+                // than any stream looks back are no longer needed to rebuild state.
+                let horizon = outputs
+                    .iter()
+                    .map(|o| max_remember(&o.node()))
+                    .max()
+                    .unwrap_or(0);
+                if let Err(e) = log
+                    .commit(time)
+                    .and_then(|()| log.prune(time.minus(horizon + self.batch_ms)))
+                {
+                    failure = Some(e);
                 }
             }
         }
@@ -716,6 +938,37 @@ impl Inner {
         }
         self.changed.notify_all();
     }
+}
+
+/// The longest any node from `node` up remembers its batches.
+fn max_remember(node: &Arc<dyn AnyNode>) -> i64 {
+    let own = node.base().lock().remember_ms.unwrap_or(0);
+    node.base()
+        .parents
+        .iter()
+        .map(max_remember)
+        .fold(own, i64::max)
+}
+
+/// The stream graph's signature: a hash of a description of every node and output, in
+/// the order the program built them.
+fn graph_signature(
+    batch_ms: i64,
+    outputs: &[Arc<dyn AnyNode>],
+    all: &[Arc<dyn AnyNode>],
+) -> (String, String) {
+    let mut lines = vec![format!("batch {batch_ms} ms")];
+    let mut nodes: Vec<&Arc<dyn AnyNode>> = all.iter().collect();
+    nodes.sort_by_key(|n| n.base().id);
+    lines.extend(nodes.iter().map(|n| signature(n.as_ref())));
+    lines.extend(
+        outputs
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("output {i} of stream {}", n.base().id)),
+    );
+    let text = lines.join("\n");
+    (fnv1a(&text), text)
 }
 
 /// The batch generator: waits for each batch time and runs the batch, until stopped or

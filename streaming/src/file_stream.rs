@@ -10,6 +10,7 @@ use std::time::UNIX_EPOCH;
 
 use firesteel_core::{Dataset, Error, Result};
 
+use crate::clock::Clock;
 use crate::context::{InputHooks, StreamingContext};
 use crate::dstream::DStream;
 use crate::time::Time;
@@ -21,6 +22,22 @@ struct Seen {
     files: HashSet<PathBuf>,
     /// The files of each batch, so that a batch asked for twice reads the same files.
     batches: BTreeMap<Time, Vec<PathBuf>>,
+    /// Batch times whose files have not been logged yet, with the wall time of the
+    /// listing that chose them.
+    unlogged: Vec<(Time, i64)>,
+    /// After a restart: batches up to this time finished before it, so one without
+    /// logged files had none; files older than `ignore_before_ms` were already there
+    /// before the logged history began.
+    recovered: Option<Time>,
+    ignore_before_ms: i64,
+}
+
+/// One batch's files in the write-ahead log.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Logged {
+    time_ms: i64,
+    listed_ms: i64,
+    files: Vec<PathBuf>,
 }
 
 struct FileStream {
@@ -64,18 +81,28 @@ impl FileStream {
 
     /// The files for the batch at `time`: those chosen before for it, or the new ones.
     fn files_for(&self, time: Time) -> Result<Vec<PathBuf>> {
-        if let Some(files) = self.seen().batches.get(&time) {
-            return Ok(files.clone());
+        {
+            let mut seen = self.seen();
+            if let Some(files) = seen.batches.get(&time) {
+                return Ok(files.clone());
+            }
+            if seen.recovered.is_some_and(|last| time <= last) {
+                seen.batches.insert(time, Vec::new());
+                return Ok(Vec::new());
+            }
         }
+        let listed_ms = crate::clock::SystemClock.now_ms();
         let found = list(&self.dir)?;
         let mut seen = self.seen();
+        let floor = seen.ignore_before_ms;
         let new: Vec<PathBuf> = found
             .into_iter()
+            .filter(|(modified, p)| *modified >= floor && !seen.files.contains(p))
             .map(|(_, p)| p)
-            .filter(|p| !seen.files.contains(p))
             .collect();
         seen.files.extend(new.iter().cloned());
         seen.batches.insert(time, new.clone());
+        seen.unlogged.push((time, listed_ms));
         // Batches older than a few dozen are never asked for again.
         while seen.batches.len() > 64 {
             seen.batches.pop_first();
@@ -85,6 +112,51 @@ impl FileStream {
 }
 
 impl InputHooks for FileStream {
+    fn take_log(&self) -> Option<serde_json::Value> {
+        let mut seen = self.seen();
+        let unlogged = std::mem::take(&mut seen.unlogged);
+        let entries: Vec<Logged> = unlogged
+            .into_iter()
+            .map(|(t, listed_ms)| Logged {
+                time_ms: t.millis(),
+                listed_ms,
+                files: seen.batches.get(&t).cloned().unwrap_or_default(),
+            })
+            .collect();
+        serde_json::to_value(entries).ok()
+    }
+
+    fn restore(&self, logged: &[serde_json::Value], last: Time) -> Result<()> {
+        let mut seen = self.seen();
+        let mut oldest: Option<i64> = None;
+        for v in logged {
+            let entries: Vec<Logged> = serde_json::from_value(v.clone()).map_err(|e| {
+                Error::InvalidArgument(format!(
+                    "text_file_stream {}: a write-ahead log entry is not a list of files: {e}",
+                    self.dir.display()
+                ))
+            })?;
+            for e in entries {
+                oldest = Some(oldest.map_or(e.listed_ms, |o| o.min(e.listed_ms)));
+                seen.files.extend(e.files.iter().cloned());
+                seen.batches.insert(Time::from_millis(e.time_ms), e.files);
+            }
+        }
+        // Logged again with the next batch, so that the history survives this restart's
+        // rewrite of the unfinished batches' log entries.
+        let restored: Vec<(Time, i64)> = seen
+            .batches
+            .keys()
+            .map(|t| (*t, oldest.unwrap_or(0)))
+            .collect();
+        seen.unlogged = restored;
+        seen.recovered = Some(last);
+        if let Some(o) = oldest {
+            seen.ignore_before_ms = o;
+        }
+        Ok(())
+    }
+
     fn on_start(&self, _zero: Time) -> Result<()> {
         if !self.dir.is_dir() {
             return Err(Error::InvalidArgument(format!(
@@ -92,7 +164,7 @@ impl InputHooks for FileStream {
                 self.dir.display()
             )));
         }
-        if self.new_files_only {
+        if self.new_files_only && self.seen().recovered.is_none() {
             let existing = list(&self.dir)?;
             self.seen()
                 .files
@@ -126,7 +198,7 @@ impl StreamingContext {
             new_files_only,
             seen: Mutex::new(Seen::default()),
         });
-        self.add_input(stream.clone());
+        let hooks = stream.clone();
         let ctx = self.context().clone();
         let compute = move |time: Time| -> Result<Option<Dataset<String>>> {
             let files = stream.files_for(time)?;
@@ -136,6 +208,8 @@ impl StreamingContext {
                 .collect::<Result<Vec<_>>>()?;
             Ok(Some(ctx.union(&parts)))
         };
-        self.input_node("text_file_stream", Box::new(compute))
+        let out = self.input_node("text_file_stream", Box::new(compute));
+        self.add_input(&out, hooks);
+        out
     }
 }

@@ -13,6 +13,8 @@
 //! - [`DStream`] (`dstream`): transformations and output operations; `pair`: key-value
 //!   operations; `window`: windows, with incremental reductions through inverse
 //!   functions; `state`: `update_state_by_key`;
+//! - `recovery`: what a recoverable context keeps in its checkpoint directory (the graph's
+//!   signature, the write-ahead log of batch inputs, commit markers);
 //! - `node`: what every stream node does (remembering, persisting and checkpointing its
 //!   batches); [`Clock`]s (`clock`); [`Time`] (`time`); [`StreamingListener`] and
 //!   [`BatchInfo`] (`listener`).
@@ -49,6 +51,7 @@ mod listener;
 mod node;
 mod pair;
 mod receiver;
+mod recovery;
 mod state;
 mod time;
 mod window;

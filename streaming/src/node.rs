@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use firesteel_core::{Data, Dataset, Error, Result, StorageLevel};
+use firesteel_core::{Context, Data, Dataset, Error, Result, StorageLevel};
 
 use crate::time::{ms, Time};
 
@@ -147,6 +147,13 @@ pub(crate) trait AnyNode: Send + Sync {
         }
     }
 
+    /// Loads the newest complete checkpoint of this node at or before `upto` from an
+    /// earlier run, and returns its time.
+    fn restore_checkpoint(&self, ctx: &Context, upto: Time) -> Result<Option<Time>>;
+
+    /// Computes (lazily) this node's dataset for `time`, to rebuild state after a restart.
+    fn recompute(&self, time: Time) -> Result<()>;
+
     /// The graph's problems at start: invalid nodes, and checkpointing without a directory.
     fn validate(&self) -> Result<()> {
         let base = self.base();
@@ -168,6 +175,33 @@ pub(crate) trait AnyNode: Send + Sync {
         }
         Ok(())
     }
+}
+
+/// Every node from `node` up, each once, parents first.
+pub(crate) fn collect(node: Arc<dyn AnyNode>, out: &mut Vec<Arc<dyn AnyNode>>) {
+    if out.iter().any(|n| n.base().id == node.base().id) {
+        return;
+    }
+    for p in &node.base().parents {
+        collect(p.clone(), out);
+    }
+    out.push(node);
+}
+
+/// A line describing a node for the graph signature: what it is and what feeds it.
+pub(crate) fn signature(node: &dyn AnyNode) -> String {
+    let b = node.base();
+    let m = b.lock();
+    let parents: Vec<String> = b.parents.iter().map(|p| p.base().id.to_string()).collect();
+    format!(
+        "stream {} {} slide {} parents [{}] window {} checkpoint {:?}",
+        b.id,
+        b.name,
+        b.slide_ms,
+        parents.join(","),
+        b.parent_extra_remember_ms,
+        m.checkpoint_ms
+    )
 }
 
 /// A node producing datasets of `T`.
@@ -234,7 +268,7 @@ impl<T: Data> Node<T> {
     }
 
     fn checkpoint_name(&self, time: Time) -> String {
-        format!("rdd-{}-{}", self.base.id, time.millis())
+        checkpoint_name(self.base.id, time)
     }
 
     /// The datasets of every batch time of this node in `[from, to]`, as Spark's `slice`.
@@ -295,6 +329,47 @@ impl<T: Data> AnyNode for Node<T> {
             p.clear_metadata(time);
         }
     }
+
+    fn restore_checkpoint(&self, ctx: &Context, upto: Time) -> Result<Option<Time>> {
+        let (dir, storage) = {
+            let m = self.base.lock();
+            (m.checkpoint_dir.clone(), m.storage)
+        };
+        let Some(dir) = dir else { return Ok(None) };
+        let prefix = format!("rdd-{}-", self.base.id);
+        let mut best: Option<Time> = None;
+        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("listing", &dir, e))?;
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(ms) = name
+                .strip_prefix(&prefix)
+                .and_then(|m| m.parse::<i64>().ok())
+            else {
+                continue;
+            };
+            let t = Time::from_millis(ms);
+            if t <= upto && e.path().join("_SUCCESS").exists() && best.is_none_or(|b| t > b) {
+                best = Some(t);
+            }
+        }
+        if let Some(t) = best {
+            let ds: Dataset<T> = ctx.read_checkpoint(dir.join(checkpoint_name(self.base.id, t)))?;
+            let ds = match storage {
+                Some(level) => ds.persist(level),
+                None => ds,
+            };
+            self.generated().insert(t, ds);
+        }
+        Ok(best)
+    }
+
+    fn recompute(&self, time: Time) -> Result<()> {
+        self.get_or_compute(time).map(|_| ())
+    }
+}
+
+fn checkpoint_name(id: usize, time: Time) -> String {
+    format!("rdd-{id}-{}", time.millis())
 }
 
 /// An output operation: at each batch, the job that sends the batch's data somewhere.

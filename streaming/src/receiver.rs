@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use firesteel_core::{Data, Dataset, Result};
 
-use crate::context::{Inner, InputHooks, StreamingContext};
+use crate::context::{Inner, InputHooks, Replay, StreamingContext};
 use crate::dstream::DStream;
 use crate::time::Time;
 
@@ -183,6 +183,10 @@ impl<T: Data, R: Receiver<T>> ReceiverInput<T, R> {
 }
 
 impl<T: Data, R: Receiver<T>> InputHooks for ReceiverInput<T, R> {
+    fn replay(&self) -> Replay {
+        Replay::Lossy
+    }
+
     fn on_start(&self, _zero: Time) -> Result<()> {
         let (receiver, sink, delay) =
             (self.receiver.clone(), self.sink.clone(), self.restart_delay);
@@ -303,7 +307,7 @@ impl StreamingContext {
             supervisor: Mutex::new(None),
             records: Mutex::new(BTreeMap::new()),
         });
-        self.add_input(input.clone());
+        let hooks = input.clone();
         let ctx = self.context().clone();
         let compute = move |time: Time| -> Result<Option<Dataset<T>>> {
             let taken = std::mem::take(&mut *sink.buffer());
@@ -314,7 +318,9 @@ impl StreamingContext {
             }
             Ok(Some(ctx.parallelize(taken, ctx.default_parallelism())))
         };
-        self.input_node("receiver_stream", Box::new(compute))
+        let stream = self.input_node("receiver_stream", Box::new(compute));
+        self.add_input(&stream, hooks);
+        stream
     }
 
     /// Lines of text from a TCP server at `host:port`, as Spark's `socketTextStream`. A

@@ -52,6 +52,7 @@ where
     let tmp = parent.join(format!(".{name}.firesteel-tmp-{owner}-{}", ds.id()));
     if !cluster {
         let _ = std::fs::remove_dir_all(&tmp);
+        remove_stale_temporaries(parent, &name);
     }
     std::fs::create_dir_all(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
     let extension = format!("{suffix}{}", codec.map_or("", Codec::extension));
@@ -87,6 +88,35 @@ where
         let _ = std::fs::remove_dir_all(&tmp);
     }
     finish
+}
+
+/// Whether process `pid` is alive, where the platform can tell (Linux's `/proc`);
+/// elsewhere every process counts as alive, so nothing is removed.
+fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
+}
+
+/// Removes the temporary directories of `name` left by local runs that died (killed
+/// before they could commit or clean up): their names carry the writer's process id.
+fn remove_stale_temporaries(parent: &Path, name: &str) {
+    let prefix = format!(".{name}.firesteel-tmp-");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file_name = e.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !process_alive(pid) {
+            tracing::info!(path = %e.path().display(), "removing the temporary output of a dead run");
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 pub(crate) fn save_as_text_file<T: Data + fmt::Display>(
