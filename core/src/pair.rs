@@ -309,6 +309,34 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
         })
     }
 
+    /// As [`flat_map_values`](Self::flat_map_values), with the key passed to `f` too
+    /// (keys and the partitioner are kept).
+    ///
+    /// ```
+    /// let ctx = firesteel_core::Context::local(1).unwrap();
+    /// let pairs = ctx.parallelize(vec![(2u32, 'a'), (3, 'b')], 1);
+    /// let mut out = pairs.flat_map_values_with_key(|k, c| vec![c; *k as usize]).collect().unwrap();
+    /// out.sort();
+    /// assert_eq!(out, vec![(2, 'a'), (2, 'a'), (3, 'b'), (3, 'b'), (3, 'b')]);
+    /// ```
+    pub fn flat_map_values_with_key<U: Data, I>(
+        &self,
+        f: impl Fn(&K, V) -> I + Send + Sync + 'static,
+    ) -> Dataset<(K, U)>
+    where
+        I: IntoIterator<Item = U> + 'static,
+        I::IntoIter: 'static,
+    {
+        let f = Arc::new(f);
+        self.pipe("flat_map_values_with_key", true, move |_, _, it| {
+            let f = f.clone();
+            crate::rdd::flat_map_batches(it, move |(k, v)| {
+                let values = f(&k, v).into_iter();
+                values.map(move |u| (k.clone(), u))
+            })
+        })
+    }
+
     /// The keys.
     pub fn keys(&self) -> Dataset<K> {
         self.map(|(k, _)| k)

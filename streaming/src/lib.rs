@@ -12,7 +12,7 @@
 //!   push records ([`Receiver`]), and sockets;
 //! - [`DStream`] (`dstream`): transformations and output operations; `pair`: key-value
 //!   operations; `window`: windows, with incremental reductions through inverse
-//!   functions; `state`: `update_state_by_key`;
+//!   functions; `state`: `update_state_by_key` and `map_with_state`;
 //! - `recovery`: what a recoverable context keeps in its checkpoint directory (the graph's
 //!   signature, the write-ahead log of batch inputs, commit markers);
 //! - `node`: what every stream node does (remembering, persisting and checkpointing its
@@ -61,5 +61,6 @@ pub use context::{StreamingContext, StreamingState};
 pub use dstream::DStream;
 pub use listener::{BatchInfo, StreamingListener};
 pub use receiver::{Receiver, ReceiverSink};
+pub use state::{MapWithStateDStream, State, StateSpec};
 pub use time::Time;
 pub use window::WindowFilter;
