@@ -17,6 +17,7 @@ mod jobs;
 mod launch;
 mod sources;
 mod stream;
+mod stream_bench;
 use firesteel::core::metrics::{StageInfo, TaskEnd};
 use firesteel::core::{ClusterConfig, Context, Listener};
 
@@ -122,6 +123,9 @@ enum Command {
     /// Streaming jobs on discretized streams, as Spark's streaming examples:
     /// `file-word-count`, `stateful-word-count`, `windowed-word-count`.
     Stream(stream::StreamArgs),
+    /// The D-Streams paper's throughput and latency experiments: the sustainable rate of
+    /// Grep and sliding-window WordCount, and latency at half that rate.
+    StreamBench(stream_bench::StreamBenchArgs),
     /// Counts words, sorted by word.
     Wordcount {
         #[command(flatten)]
@@ -625,6 +629,7 @@ fn main() -> ExitCode {
         Command::Lr(a) => jobs::lr(a),
         Command::Als(a) => jobs::als(a),
         Command::Stream(a) => stream::run(a),
+        Command::StreamBench(a) => stream_bench::run(a),
         Command::Launch(a) => match launch::run(a) {
             Ok(code) => return ExitCode::from(code),
             Err(e) => Err(e),

@@ -269,3 +269,61 @@ fn network_word_count_counts_lines_from_a_tcp_server() {
     }
     assert_eq!(total, count(&["to be or not\nto be\n"]));
 }
+
+#[test]
+fn stream_bench_reports_rates_and_latencies() {
+    // A tiny run: only the report's shape and sanity are checked here (speed is measured
+    // by running the command, not by tests).
+    let out = firesteel()
+        .args([
+            "stream-bench",
+            "--jobs",
+            "grep,wordcount",
+            "--batches",
+            "100ms",
+        ])
+        .args([
+            "--window",
+            "300ms",
+            "--slide",
+            "100ms",
+            "--start-rate",
+            "20000",
+        ])
+        .args([
+            "--phases",
+            "2",
+            "--phase-batches",
+            "2",
+            "--latency-seconds",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rates = v["rates"].as_array().unwrap();
+    assert_eq!(rates.len(), 2);
+    for r in rates {
+        assert!(
+            r["sustainable_records_per_s"].as_f64().unwrap() > 0.0,
+            "{r}"
+        );
+        assert!(r["slowest_batch_ms"].as_f64().unwrap() < 100.0, "{r}");
+    }
+    let lat = v["latency"].as_array().unwrap();
+    assert_eq!(lat.len(), 2);
+    for l in lat {
+        assert!(l["batches"].as_u64().unwrap() >= 5, "{l}");
+        let (p50, p99) = (
+            l["total_delay_p50_ms"].as_f64().unwrap(),
+            l["total_delay_p99_ms"].as_f64().unwrap(),
+        );
+        assert!(p50 <= p99, "{l}");
+    }
+}
