@@ -49,6 +49,14 @@ pub(crate) fn previous<T: Data>(me: &SelfRef<T>, time: Time) -> Result<Option<Da
 }
 
 impl<T: Data> DStream<T> {
+    /// Computes and caches this (persisted) stream's dataset at every batch, so that a
+    /// window sliding every few batches merges batches already reduced instead of doing
+    /// all their work at once when it slides. (Spark computes them lazily at the slide,
+    /// which makes the slide's batch take as long as all of them.)
+    pub(crate) fn materialize_each_batch(&self) {
+        self.foreach_rdd(|ds, _| ds.count().map(drop));
+    }
+
     /// Each output batch is the union of this stream's batches in the last `length`,
     /// every `slide`, as Spark's `window`. This stream's batches are cached while a window
     /// needs them.
@@ -58,6 +66,9 @@ impl<T: Data> DStream<T> {
         {
             let mut m = self.node.base.lock();
             m.storage.get_or_insert(StorageLevel::MemoryOnly);
+        }
+        if slide_ms > parent_ms {
+            self.materialize_each_batch();
         }
         let mut base = self.ssc.node_base("window", slide_ms, vec![self.any()]);
         base.parent_extra_remember_ms = len_ms;
@@ -202,6 +213,9 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
             .persist(StorageLevel::MemoryOnly);
         let parent_ms = self.slide_ms();
         let (len_ms, slide_ms, invalid) = window_spec(length, slide, parent_ms);
+        if slide_ms > parent_ms {
+            reduced.materialize_each_batch();
+        }
         let mut base =
             self.ssc
                 .node_base("reduce_by_key_and_window", slide_ms, vec![reduced.any()]);
