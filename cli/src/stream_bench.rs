@@ -48,7 +48,7 @@ pub(crate) struct StreamBenchArgs {
     #[arg(long, default_value_t = 1_000_000)]
     start_rate: u64,
     /// Rate-adjusting phases.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 8)]
     phases: usize,
     /// Measured batches per phase (at least one slide's worth are used).
     #[arg(long, default_value_t = 10)]

@@ -997,6 +997,11 @@ fn generate_batches(weak: Weak<Inner>, first: Time) {
         time = time.plus(batch);
     }
     if let Some(inner) = weak.upgrade() {
+        // The generated datasets are no longer needed: free their cached blocks.
+        let outputs = inner.graph().outputs.clone();
+        for o in &outputs {
+            o.node().release();
+        }
         let mut run = inner.run();
         run.state = StreamingState::Stopped;
         inner.changed.notify_all();

@@ -95,6 +95,10 @@ pub(crate) trait AnyNode: Send + Sync {
     /// their cached blocks), here and in every ancestor.
     fn clear_metadata(&self, time: Time);
 
+    /// Drops every generated dataset and its cached blocks (checkpoint files stay, for a
+    /// restart), here and in every ancestor: the context has stopped.
+    fn release(&self);
+
     /// Sets the zero time (the time before the first batch), the default remember duration
     /// and checkpoint interval, here and in every ancestor.
     fn initialize(&self, zero: Time, checkpoint_dir: Option<&PathBuf>) -> Result<()> {
@@ -327,6 +331,16 @@ impl<T: Data> AnyNode for Node<T> {
         }
         for p in &self.base.parents {
             p.clear_metadata(time);
+        }
+    }
+
+    fn release(&self) {
+        let all = std::mem::take(&mut *self.generated());
+        for ds in all.into_values() {
+            let _ = ds.unpersist();
+        }
+        for p in &self.base.parents {
+            p.release();
         }
     }
 
