@@ -76,6 +76,15 @@ struct Graph {
     remember_ms: Option<i64>,
     stop_on_error: bool,
     receiver_restart_delay: Duration,
+    rates: RateSettings,
+}
+
+/// The receivers' rate settings.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RateSettings {
+    pub backpressure: bool,
+    pub max_rate: Option<f64>,
+    pub initial_rate: Option<f64>,
 }
 
 struct RunState {
@@ -219,6 +228,7 @@ impl StreamingContext {
                     remember_ms: None,
                     stop_on_error: false,
                     receiver_restart_delay: Duration::from_secs(2),
+                    rates: RateSettings::default(),
                 }),
                 run: Mutex::new(RunState {
                     state: StreamingState::Initialized,
@@ -333,6 +343,32 @@ impl StreamingContext {
 
     pub(crate) fn receiver_restart_delay(&self) -> Duration {
         self.inner.graph().receiver_restart_delay
+    }
+
+    /// Turns backpressure on or off (Spark's `spark.streaming.backpressure.enabled`, off by
+    /// default): after each batch, a PID controller ([`PidRateEstimator`](crate::PidRateEstimator),
+    /// Spark's gains) sets the rate each receiver may store at from the batch's size and
+    /// delays, so that batches keep within the batch interval. Applies to receiver streams
+    /// created afterwards.
+    pub fn backpressure(&self, enabled: bool) {
+        self.inner.graph().rates.backpressure = enabled;
+    }
+
+    /// The most records per second each receiver stores (Spark's
+    /// `spark.streaming.receiver.maxRate`; unlimited by default). Backpressure never goes
+    /// above it. Applies to receiver streams created afterwards.
+    pub fn set_max_rate(&self, records_per_second: f64) {
+        self.inner.graph().rates.max_rate = Some(records_per_second);
+    }
+
+    /// The rate receivers start at when backpressure is on, before the first estimate
+    /// (Spark's `spark.streaming.backpressure.initialRate`).
+    pub fn set_initial_rate(&self, records_per_second: f64) {
+        self.inner.graph().rates.initial_rate = Some(records_per_second);
+    }
+
+    pub(crate) fn rate_settings(&self) -> RateSettings {
+        self.inner.graph().rates
     }
 
     /// Adds a listener of batch events.

@@ -9,7 +9,8 @@
 //! - [`StreamingContext`] (`context`): the stream graph, the batch generator and the
 //!   lifecycle (`start`, `stop`, `await_termination`), and the queue and function input
 //!   streams; `file_stream`: directories watched for new files; `receiver`: sources that
-//!   push records ([`Receiver`]), and sockets;
+//!   push records ([`Receiver`]), and sockets; `rate`: receivers' maximum rate and
+//!   backpressure ([`PidRateEstimator`]);
 //! - [`DStream`] (`dstream`): transformations and output operations; `pair`: key-value
 //!   operations; `window`: windows, with incremental reductions through inverse
 //!   functions; `state`: `update_state_by_key` and `map_with_state`;
@@ -50,6 +51,7 @@ mod file_stream;
 mod listener;
 mod node;
 mod pair;
+mod rate;
 mod receiver;
 mod recovery;
 mod state;
@@ -60,6 +62,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{StreamingContext, StreamingState};
 pub use dstream::DStream;
 pub use listener::{BatchInfo, StreamingListener};
+pub use rate::PidRateEstimator;
 pub use receiver::{Receiver, ReceiverSink};
 pub use state::{MapWithStateDStream, State, StateSpec};
 pub use time::Time;

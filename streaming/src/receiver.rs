@@ -19,6 +19,8 @@ use firesteel_core::{Data, Dataset, Result};
 
 use crate::context::{Inner, InputHooks, Replay, StreamingContext};
 use crate::dstream::DStream;
+use crate::listener::{BatchInfo, StreamingListener};
+use crate::rate::{PidRateEstimator, RateLimiter};
 use crate::time::Time;
 
 /// A custom source, as Spark's `Receiver`: [`on_start`](Self::on_start) starts whatever
@@ -72,6 +74,7 @@ struct Shared<T> {
     control: Mutex<Control>,
     wake: Condvar,
     context: Weak<Inner>,
+    limiter: RateLimiter,
 }
 
 /// Where a [`Receiver`] hands its records, and how it reports trouble. Cheap to clone.
@@ -94,17 +97,26 @@ impl<T> std::fmt::Debug for ReceiverSink<T> {
 }
 
 impl<T: Data> ReceiverSink<T> {
+    /// The rate the receiver is held to now (records per second), if any.
+    pub fn rate(&self) -> Option<f64> {
+        self.shared.limiter.rate()
+    }
+
     fn buffer(&self) -> std::sync::MutexGuard<'_, Vec<T>> {
         self.shared.buffer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Stores one record for the next batch.
+    /// Stores one record for the next batch (waiting first if the receiver is rate
+    /// limited).
     pub fn store(&self, record: T) {
+        self.shared.limiter.acquire(1);
         self.buffer().push(record);
     }
 
     /// Stores many records at once (one lock for all of them).
     pub fn store_all(&self, records: impl IntoIterator<Item = T>) {
+        let records: Vec<T> = records.into_iter().collect();
+        self.shared.limiter.acquire(records.len() as u64);
         self.buffer().extend(records);
     }
 
@@ -228,6 +240,40 @@ impl<T: Data, R: Receiver<T>> InputHooks for ReceiverInput<T, R> {
     }
 }
 
+/// Backpressure for one receiver: after each batch, the PID estimate of the rate it may
+/// store at, as Spark's `ReceiverRateController`.
+struct RateController<T, R> {
+    input: Arc<ReceiverInput<T, R>>,
+    estimator: Mutex<PidRateEstimator>,
+}
+
+impl<T: Data, R: Receiver<T>> StreamingListener for RateController<T, R> {
+    fn on_batch_completed(&self, b: &BatchInfo) {
+        let (Some(end), Some(processing), Some(scheduling)) = (
+            b.processing_end_time,
+            b.processing_delay(),
+            b.scheduling_delay(),
+        ) else {
+            return;
+        };
+        let elements = self.input.records(b.batch_time) as i64;
+        let estimate = self
+            .estimator
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .compute(
+                end,
+                elements,
+                processing.as_millis() as i64,
+                scheduling.as_millis() as i64,
+            );
+        if let Some(rate) = estimate {
+            tracing::debug!(receiver = %self.input.sink.shared.name, rate, "backpressure");
+            self.input.sink.shared.limiter.set_rate(rate);
+        }
+    }
+}
+
 /// Spark's `SocketReceiver`: lines of text from a TCP connection. A refused or dropped
 /// connection restarts the receiver, which connects again after the restart delay.
 struct SocketReceiver {
@@ -290,6 +336,7 @@ impl StreamingContext {
     /// the records stored since the previous batch, in the order they were stored, spread
     /// over the default number of partitions.
     pub fn receiver_stream<T: Data, R: Receiver<T>>(&self, name: &str, receiver: R) -> DStream<T> {
+        let rates = self.rate_settings();
         let sink = ReceiverSink {
             shared: Arc::new(Shared {
                 name: name.to_owned(),
@@ -298,6 +345,10 @@ impl StreamingContext {
                 control: Mutex::new(Control { restart: None }),
                 wake: Condvar::new(),
                 context: Arc::downgrade(&self.inner),
+                limiter: RateLimiter::new(
+                    rates.max_rate,
+                    rates.backpressure.then_some(rates.initial_rate).flatten(),
+                ),
             }),
         };
         let input = Arc::new(ReceiverInput {
@@ -319,7 +370,13 @@ impl StreamingContext {
             Ok(Some(ctx.parallelize(taken, ctx.default_parallelism())))
         };
         let stream = self.input_node("receiver_stream", Box::new(compute));
-        self.add_input(&stream, hooks);
+        self.add_input(&stream, hooks.clone());
+        if rates.backpressure {
+            self.add_listener(Arc::new(RateController {
+                input: hooks,
+                estimator: Mutex::new(PidRateEstimator::new(self.inner.batch_ms)),
+            }));
+        }
         stream
     }
 
