@@ -11,6 +11,8 @@
 //!   (`firesteel-connectors` with its `postgres` feature), off by default.
 //! - `parquet`: Parquet files as a data source and sink, as `firesteel::connectors`
 //!   (`firesteel-connectors` with its `parquet` feature), off by default.
+//! - `kafka`: the Kafka direct stream and reader, as `firesteel::streaming::kafka`
+//!   (`firesteel-streaming` with its `kafka` feature, on librdkafka), off by default.
 //!
 //! ```
 //! use firesteel::Context;

@@ -23,6 +23,9 @@ pub(crate) enum StreamJob {
     /// Word counts of each batch of lines from a TCP server (`--host`, `--port`), as
     /// Spark's NetworkWordCount (try `nc -lk 9999`).
     NetworkWordCount,
+    /// Word counts of each batch of record values from Kafka topics (`--brokers`,
+    /// `--topics`), read by the direct stream, as Spark's DirectKafkaWordCount.
+    KafkaWordCount,
     /// Word counts of each batch (Spark's HdfsWordCount).
     FileWordCount,
     /// Running word counts since the start (`update_state_by_key`, as Spark's
@@ -47,6 +50,19 @@ pub(crate) struct StreamArgs {
     /// Port of `network-word-count`'s TCP server.
     #[arg(long, default_value_t = 9999)]
     port: u16,
+    /// Kafka brokers of `kafka-word-count` (`host:port`, comma-separated).
+    #[arg(long, default_value = "localhost:9092")]
+    brokers: String,
+    /// Kafka topics of `kafka-word-count`, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    topics: Vec<String>,
+    /// Kafka consumer group of `kafka-word-count`.
+    #[arg(long, default_value = "firesteel-kafka-word-count")]
+    group: String,
+    /// Where `kafka-word-count` starts in a partition the group has no offset for:
+    /// `earliest` or `latest` (Kafka's `auto.offset.reset`).
+    #[arg(long, default_value = "latest")]
+    offset_reset: String,
     /// Replayable input: each file of DIR, in name order, is one batch (as a queue stream
     /// handing out one dataset per batch), run on a manual clock as fast as the engine
     /// goes. The stream stops after the last file plus the batches a window needs to drain.
@@ -245,6 +261,22 @@ fn setup(
         (None, _) if args.job == StreamJob::NetworkWordCount => {
             ssc.socket_text_stream(&args.host, args.port)
         }
+        (None, _) if args.job == StreamJob::KafkaWordCount => {
+            use firesteel::streaming::kafka::{ConsumerStrategy, KafkaParams, KafkaRecord};
+            if args.topics.is_empty() {
+                return Err(firesteel::Error::InvalidArgument(
+                    "kafka-word-count needs --topics".into(),
+                ));
+            }
+            let params = KafkaParams::new(&args.brokers)
+                .set("group.id", &args.group)
+                .set("auto.offset.reset", &args.offset_reset)
+                .commit_offsets(true);
+            ssc.kafka_direct_stream(params, ConsumerStrategy::Subscribe(args.topics.clone()))
+                .map(|r: KafkaRecord| {
+                    String::from_utf8_lossy(r.value.as_deref().unwrap_or(&[])).into_owned()
+                })
+        }
         (Some(files), _) => {
             let (c, files) = (ctx.clone(), files.clone());
             ssc.input_stream(move |t: Time| {
@@ -291,7 +323,7 @@ fn setup(
     let window = args.window.unwrap_or(Duration::from_secs(30));
     let slide = args.slide.unwrap_or(args.batch);
     let counts = match args.job {
-        StreamJob::FileWordCount | StreamJob::NetworkWordCount => {
+        StreamJob::FileWordCount | StreamJob::NetworkWordCount | StreamJob::KafkaWordCount => {
             words(&lines).reduce_by_key(|a, b| a + b)
         }
         StreamJob::StatefulWordCount => {

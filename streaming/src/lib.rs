@@ -14,6 +14,8 @@
 //! - [`DStream`] (`dstream`): transformations and output operations; `pair`: key-value
 //!   operations; `window`: windows, with incremental reductions through inverse
 //!   functions; `state`: `update_state_by_key` and `map_with_state`;
+//! - `kafka` (the `kafka` feature): the Kafka direct stream and the reader of offset
+//!   ranges, on librdkafka;
 //! - `recovery`: what a recoverable context keeps in its checkpoint directory (the graph's
 //!   signature, the write-ahead log of batch inputs, commit markers);
 //! - `node`: what every stream node does (remembering, persisting and checkpointing its
@@ -48,6 +50,8 @@ mod clock;
 mod context;
 mod dstream;
 mod file_stream;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 mod listener;
 mod node;
 mod pair;
