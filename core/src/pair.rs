@@ -421,7 +421,17 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
         &self,
         other: &Dataset<(K, W)>,
     ) -> Dataset<(K, (V, Option<W>))> {
-        self.cogroup(other).flat_map_values(|(vs, ws)| {
+        let p = self.default_partitioner(&[(other.erased_partitioner(), other.num_partitions())]);
+        self.left_outer_join_with(other, p)
+    }
+
+    /// As [`left_outer_join`](Self::left_outer_join), into the given partitioning.
+    pub fn left_outer_join_with<W: Data>(
+        &self,
+        other: &Dataset<(K, W)>,
+        partitioning: impl IntoPartitioner<K>,
+    ) -> Dataset<(K, (V, Option<W>))> {
+        self.cogroup_with(other, partitioning).flat_map_values(|(vs, ws)| {
             let mut out = Vec::new();
             for v in &vs {
                 if ws.is_empty() {
@@ -440,7 +450,17 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
         &self,
         other: &Dataset<(K, W)>,
     ) -> Dataset<(K, (Option<V>, W))> {
-        self.cogroup(other).flat_map_values(|(vs, ws)| {
+        let p = self.default_partitioner(&[(other.erased_partitioner(), other.num_partitions())]);
+        self.right_outer_join_with(other, p)
+    }
+
+    /// As [`right_outer_join`](Self::right_outer_join), into the given partitioning.
+    pub fn right_outer_join_with<W: Data>(
+        &self,
+        other: &Dataset<(K, W)>,
+        partitioning: impl IntoPartitioner<K>,
+    ) -> Dataset<(K, (Option<V>, W))> {
+        self.cogroup_with(other, partitioning).flat_map_values(|(vs, ws)| {
             let mut out = Vec::new();
             for w in &ws {
                 if vs.is_empty() {
@@ -459,7 +479,17 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
         &self,
         other: &Dataset<(K, W)>,
     ) -> Dataset<(K, (Option<V>, Option<W>))> {
-        self.cogroup(other).flat_map_values(|(vs, ws)| {
+        let p = self.default_partitioner(&[(other.erased_partitioner(), other.num_partitions())]);
+        self.full_outer_join_with(other, p)
+    }
+
+    /// As [`full_outer_join`](Self::full_outer_join), into the given partitioning.
+    pub fn full_outer_join_with<W: Data>(
+        &self,
+        other: &Dataset<(K, W)>,
+        partitioning: impl IntoPartitioner<K>,
+    ) -> Dataset<(K, (Option<V>, Option<W>))> {
+        self.cogroup_with(other, partitioning).flat_map_values(|(vs, ws)| {
             let mut out = Vec::new();
             if ws.is_empty() {
                 out.extend(vs.iter().map(|v| (Some(v.clone()), None)));

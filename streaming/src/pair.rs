@@ -128,20 +128,7 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
         &self,
         other: &DStream<(K, W)>,
     ) -> DStream<(K, (V, Option<W>))> {
-        self.join_like(other, |a, b, p| {
-            a.cogroup_with(b, p).flat_map_values(|(vs, ws)| {
-                let mut out = Vec::with_capacity(vs.len() * ws.len().max(1));
-                for v in &vs {
-                    if ws.is_empty() {
-                        out.push((v.clone(), None));
-                    }
-                    for w in &ws {
-                        out.push((v.clone(), Some(w.clone())));
-                    }
-                }
-                out
-            })
-        })
+        self.join_like(other, |a, b, p| a.left_outer_join_with(b, p))
     }
 
     /// Right outer join of each batch.
@@ -149,17 +136,7 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
         &self,
         other: &DStream<(K, W)>,
     ) -> DStream<(K, (Option<V>, W))> {
-        self.join_like(other, |a, b, p| {
-            a.cogroup_with(b, p).flat_map_values(|(vs, ws)| {
-                let mut out = Vec::with_capacity(ws.len() * vs.len().max(1));
-                for v in vs.iter().map(Some).chain(vs.is_empty().then_some(None)) {
-                    for w in &ws {
-                        out.push((v.cloned(), w.clone()));
-                    }
-                }
-                out
-            })
-        })
+        self.join_like(other, |a, b, p| a.right_outer_join_with(b, p))
     }
 
     /// Full outer join of each batch.
@@ -167,26 +144,6 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
         &self,
         other: &DStream<(K, W)>,
     ) -> DStream<(K, (Option<V>, Option<W>))> {
-        self.join_like(other, |a, b, p| {
-            a.cogroup_with(b, p).flat_map_values(|(vs, ws)| {
-                let mut out = Vec::new();
-                let left: Vec<Option<V>> = if vs.is_empty() {
-                    vec![None]
-                } else {
-                    vs.into_iter().map(Some).collect()
-                };
-                let right: Vec<Option<W>> = if ws.is_empty() {
-                    vec![None]
-                } else {
-                    ws.into_iter().map(Some).collect()
-                };
-                for v in &left {
-                    for w in &right {
-                        out.push((v.clone(), w.clone()));
-                    }
-                }
-                out
-            })
-        })
+        self.join_like(other, |a, b, p| a.full_outer_join_with(b, p))
     }
 }
