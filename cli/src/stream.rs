@@ -377,7 +377,7 @@ pub(crate) fn run(args: &StreamArgs) -> Result<(), BoxError> {
         default_parallelism: args.partitions,
         memory: args.memory,
         max_task_attempts: None,
-        processes: Processes::Local,
+        processes: Processes::FromEnv,
         progress: false,
     })?;
     let replay = args

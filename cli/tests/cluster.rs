@@ -351,3 +351,92 @@ fn the_demo_matches_spark_on_two_processes() {
     assert!(text.contains("(12 results in"), "{text}");
     assert!(!text.contains("  NO  "), "{text}");
 }
+
+/// Every file under `dir`, by path relative to it, with its bytes.
+fn files_under(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn streaming_word_counts_write_the_same_batches_on_2_processes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("batches");
+    std::fs::create_dir(&input).unwrap();
+    for i in 0..8 {
+        let text = format!("a b c a\nb d w{i}\n{}\n", "e ".repeat(i));
+        std::fs::write(input.join(format!("{i:02}.txt")), text).unwrap();
+    }
+    let input = input.to_str().unwrap().to_owned();
+    for job in ["windowed-word-count", "stateful-word-count"] {
+        let out = |name: &str| tmp.path().join(job).join(name).join("wc");
+        let (local, cluster) = (out("local"), out("cluster"));
+        let args = |prefix: &Path| {
+            vec![
+                "stream".to_string(),
+                job.into(),
+                "--batches-dir".into(),
+                input.clone(),
+                "--batch".into(),
+                "1s".into(),
+                "--window".into(),
+                "3s".into(),
+                "--partitions".into(),
+                "3".into(),
+                "--output".into(),
+                prefix.to_str().unwrap().into(),
+            ]
+        };
+        let local_args = args(&local);
+        run(&local_args.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut launch = vec!["launch", "-n", "2", "--timeout", "100", "--", BIN];
+        let cluster_args = args(&cluster);
+        launch.extend(cluster_args.iter().map(String::as_str));
+        run(&launch);
+        let want = files_under(local.parent().unwrap());
+        assert!(want.len() >= 16, "{job}: {} files", want.len());
+        assert!(
+            files_under(cluster.parent().unwrap()) == want,
+            "{job}: outputs differ"
+        );
+    }
+}
+
+#[test]
+fn a_stream_whose_processes_would_not_agree_is_refused_in_cluster_mode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let watched = tmp.path().to_str().unwrap();
+    let child = Command::new(BIN)
+        .args([
+            "launch",
+            "-n",
+            "2",
+            "--timeout",
+            "60",
+            "--",
+            BIN,
+            "stream",
+            "file-word-count",
+        ])
+        .args(["--dir", watched, "--batch", "100ms", "--batches", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_with_timeout(child, Duration::from_secs(90));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot run in cluster mode yet"), "{err}");
+}

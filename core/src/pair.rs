@@ -431,18 +431,19 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
         other: &Dataset<(K, W)>,
         partitioning: impl IntoPartitioner<K>,
     ) -> Dataset<(K, (V, Option<W>))> {
-        self.cogroup_with(other, partitioning).flat_map_values(|(vs, ws)| {
-            let mut out = Vec::new();
-            for v in &vs {
-                if ws.is_empty() {
-                    out.push((v.clone(), None));
+        self.cogroup_with(other, partitioning)
+            .flat_map_values(|(vs, ws)| {
+                let mut out = Vec::new();
+                for v in &vs {
+                    if ws.is_empty() {
+                        out.push((v.clone(), None));
+                    }
+                    for w in &ws {
+                        out.push((v.clone(), Some(w.clone())));
+                    }
                 }
-                for w in &ws {
-                    out.push((v.clone(), Some(w.clone())));
-                }
-            }
-            out
-        })
+                out
+            })
     }
 
     /// Right outer join: keys of `other`, with `None` where `self` has no value.
@@ -460,18 +461,19 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
         other: &Dataset<(K, W)>,
         partitioning: impl IntoPartitioner<K>,
     ) -> Dataset<(K, (Option<V>, W))> {
-        self.cogroup_with(other, partitioning).flat_map_values(|(vs, ws)| {
-            let mut out = Vec::new();
-            for w in &ws {
-                if vs.is_empty() {
-                    out.push((None, w.clone()));
+        self.cogroup_with(other, partitioning)
+            .flat_map_values(|(vs, ws)| {
+                let mut out = Vec::new();
+                for w in &ws {
+                    if vs.is_empty() {
+                        out.push((None, w.clone()));
+                    }
+                    for v in &vs {
+                        out.push((Some(v.clone()), w.clone()));
+                    }
                 }
-                for v in &vs {
-                    out.push((Some(v.clone()), w.clone()));
-                }
-            }
-            out
-        })
+                out
+            })
     }
 
     /// Full outer join: keys of either, with `None` for the side that lacks them.
@@ -489,21 +491,22 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
         other: &Dataset<(K, W)>,
         partitioning: impl IntoPartitioner<K>,
     ) -> Dataset<(K, (Option<V>, Option<W>))> {
-        self.cogroup_with(other, partitioning).flat_map_values(|(vs, ws)| {
-            let mut out = Vec::new();
-            if ws.is_empty() {
-                out.extend(vs.iter().map(|v| (Some(v.clone()), None)));
-            } else if vs.is_empty() {
-                out.extend(ws.iter().map(|w| (None, Some(w.clone()))));
-            } else {
-                for v in &vs {
-                    for w in &ws {
-                        out.push((Some(v.clone()), Some(w.clone())));
+        self.cogroup_with(other, partitioning)
+            .flat_map_values(|(vs, ws)| {
+                let mut out = Vec::new();
+                if ws.is_empty() {
+                    out.extend(vs.iter().map(|v| (Some(v.clone()), None)));
+                } else if vs.is_empty() {
+                    out.extend(ws.iter().map(|w| (None, Some(w.clone()))));
+                } else {
+                    for v in &vs {
+                        for w in &ws {
+                            out.push((Some(v.clone()), Some(w.clone())));
+                        }
                     }
                 }
-            }
-            out
-        })
+                out
+            })
     }
 
     /// Sorts by key into `num_partitions` range partitions (default: the current count):

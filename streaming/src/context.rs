@@ -46,6 +46,12 @@ pub(crate) trait InputHooks: Send + Sync {
     fn replay(&self) -> Replay {
         Replay::Exact
     }
+    /// Why the stream's batches could differ between the processes of a cluster (each
+    /// would list a directory or ask a broker on its own), or `None` when every process
+    /// computes the same batch from the batch time and the program alone.
+    fn differs_across_processes(&self) -> Option<&'static str> {
+        None
+    }
     /// What the stream decided since the last call (the files it chose for a batch
     /// time, say), to log with the current batch.
     fn take_log(&self) -> Option<serde_json::Value> {
@@ -450,6 +456,17 @@ impl StreamingContext {
         let mut all: Vec<Arc<dyn AnyNode>> = Vec::new();
         for n in &nodes {
             collect(n.clone(), &mut all);
+        }
+        if self.inner.ctx.num_processes() > 1 {
+            for (id, i) in &inputs {
+                if let Some(why) = i.differs_across_processes() {
+                    return Err(Error::InvalidArgument(format!(
+                        "stream {id} cannot run in cluster mode yet: {why}; the processes do \
+                         not agree on its batches (replayable sources such as input_stream \
+                         can)"
+                    )));
+                }
+            }
         }
         if let Some(log) = &log {
             for (id, i) in &inputs {

@@ -112,6 +112,10 @@ impl FileStream {
 }
 
 impl InputHooks for FileStream {
+    fn differs_across_processes(&self) -> Option<&'static str> {
+        Some("each process would list the directory on its own")
+    }
+
     fn take_log(&self) -> Option<serde_json::Value> {
         let mut seen = self.seen();
         let unlogged = std::mem::take(&mut seen.unlogged);

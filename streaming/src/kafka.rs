@@ -430,6 +430,10 @@ struct Logged {
 }
 
 impl InputHooks for DirectInput {
+    fn differs_across_processes(&self) -> Option<&'static str> {
+        Some("each process would ask the brokers for offsets on its own")
+    }
+
     fn take_log(&self) -> Option<serde_json::Value> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let times = std::mem::take(&mut st.unlogged);

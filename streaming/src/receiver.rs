@@ -195,6 +195,10 @@ impl<T: Data, R: Receiver<T>> ReceiverInput<T, R> {
 }
 
 impl<T: Data, R: Receiver<T>> InputHooks for ReceiverInput<T, R> {
+    fn differs_across_processes(&self) -> Option<&'static str> {
+        Some("each process would run its own receiver")
+    }
+
     fn replay(&self) -> Replay {
         Replay::Lossy
     }
