@@ -17,6 +17,11 @@
 //! record waits up to one batch interval for its batch, so its end-to-end delay is at
 //! most the batch interval plus the total delay. The process's resident memory is read
 //! at the start and the end of that run.
+//!
+//! **Recovery.** At the same rate, a recoverable stream (`get_or_create`) runs for 3 s, is
+//! stopped, stays down for 2 s and is restarted from its checkpoint: the time from the
+//! restart until the first batch at or after the restart time has finished, after the
+//! missed batches ran back to back.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use firesteel::core::{Context, Dataset};
-use firesteel::streaming::{BatchInfo, DStream, StreamingContext, StreamingListener, Time};
+use firesteel::streaming::{BatchInfo, Clock, DStream, StreamingContext, StreamingListener, Time};
 
 use crate::{build_context, ContextSettings, Processes};
 
@@ -193,6 +198,97 @@ struct LatencyResult {
     rss_end_mb: f64,
 }
 
+#[derive(serde::Serialize)]
+struct RecoveryResult {
+    job: String,
+    batch_ms: i64,
+    rate: f64,
+    down_ms: u64,
+    batches_replayed: usize,
+    catch_up_ms: f64,
+    catch_up_batches: f64,
+}
+
+/// Completion times of batches, by batch time.
+#[derive(Default)]
+struct Completions(Mutex<Vec<(i64, Instant)>>);
+
+impl StreamingListener for Completions {
+    fn on_batch_completed(&self, b: &BatchInfo) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((b.batch_time.millis(), Instant::now()));
+    }
+}
+
+/// Runs a recoverable stream at `rate` with 100 ms batches on the system clock, stops it,
+/// waits `down`, restarts it from its checkpoint and measures how long it takes to run
+/// the batches it missed and reach the present.
+fn recovery(
+    args: &StreamBenchArgs,
+    ctx: &Context,
+    name: &str,
+    rate: f64,
+) -> Result<RecoveryResult, BoxError> {
+    let batch = Duration::from_millis(100);
+    let dir = tempfile::tempdir()?;
+    let make = || -> firesteel::Result<StreamingContext> {
+        let ssc = StreamingContext::new(ctx, batch)?;
+        let lines = generator(&ssc, ctx, Arc::new(AtomicU64::new(rate as u64)), 100);
+        job(name, &lines, args.window, args.slide)
+            .map_err(|e| firesteel::Error::InvalidArgument(e.to_string()))?;
+        Ok(ssc)
+    };
+    let ssc = StreamingContext::get_or_create(dir.path(), make)?;
+    ssc.start()?;
+    std::thread::sleep(Duration::from_secs(3));
+    ssc.stop(false);
+    let down = Duration::from_secs(2);
+    std::thread::sleep(down);
+    let t0 = Instant::now();
+    let now_ms = firesteel::streaming::SystemClock.now_ms();
+    let ssc = StreamingContext::get_or_create(dir.path(), make)?;
+    let done = Arc::new(Completions::default());
+    ssc.add_listener(done.clone());
+    ssc.start()?;
+    let caught_up = loop {
+        let hit = done
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(t, _)| *t >= now_ms)
+            .map(|(_, at)| *at);
+        if let Some(at) = hit {
+            break at;
+        }
+        if t0.elapsed() > Duration::from_secs(120) {
+            ssc.stop(false);
+            return Err("the restarted stream did not catch up within 120 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    ssc.stop(false);
+    let replayed = done
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|(t, _)| *t < now_ms)
+        .count();
+    let catch_up_ms = caught_up.duration_since(t0).as_secs_f64() * 1000.0;
+    Ok(RecoveryResult {
+        job: name.into(),
+        batch_ms: 100,
+        rate,
+        down_ms: down.as_millis() as u64,
+        batches_replayed: replayed,
+        catch_up_ms,
+        catch_up_batches: catch_up_ms / 100.0,
+    })
+}
+
 /// The process's resident memory, in MB (Linux; 0 elsewhere).
 fn rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/statm")
@@ -317,6 +413,7 @@ pub(crate) fn run(args: &StreamBenchArgs) -> Result<(), BoxError> {
     })?;
     let mut rates = Vec::new();
     let mut latencies = Vec::new();
+    let mut recoveries = Vec::new();
     for name in &args.jobs {
         for &b in &args.batches {
             let r = sustainable_rate(args, &ctx, name, b)?;
@@ -343,12 +440,25 @@ pub(crate) fn run(args: &StreamBenchArgs) -> Result<(), BoxError> {
                 );
             }
             latencies.push(l);
+            let r = recovery(args, &ctx, name, at_100ms / 2.0)?;
+            if !args.json {
+                println!(
+                    "{:<10} recovery at {:.0} records/s: {} ms down, {} batches replayed, caught up in {:.0} ms ({:.1} batch intervals)",
+                    r.job, r.rate, r.down_ms, r.batches_replayed, r.catch_up_ms, r.catch_up_batches
+                );
+            }
+            recoveries.push(r);
         }
     }
     if args.json {
         println!(
             "{}",
-            serde_json::json!({ "threads": ctx.threads(), "rates": rates, "latency": latencies })
+            serde_json::json!({
+                "threads": ctx.threads(),
+                "rates": rates,
+                "latency": latencies,
+                "recovery": recoveries,
+            })
         );
     }
     Ok(())

@@ -316,6 +316,12 @@ fn stream_bench_reports_rates_and_latencies() {
         );
         assert!(r["slowest_batch_ms"].as_f64().unwrap() < 100.0, "{r}");
     }
+    let rec = v["recovery"].as_array().unwrap();
+    assert_eq!(rec.len(), 2);
+    for r in rec {
+        // Stopped for 2 s with 100 ms batches: about 20 batches to run again.
+        assert!(r["batches_replayed"].as_u64().unwrap() >= 10, "{r}");
+    }
     let lat = v["latency"].as_array().unwrap();
     assert_eq!(lat.len(), 2);
     for l in lat {
