@@ -91,6 +91,11 @@ pub(crate) struct StreamArgs {
     /// One JSON line per batch on stdout: its time, input records, delays and rate.
     #[arg(long)]
     json: bool,
+    /// Go on after a batch fails (its input cannot be read, say): the failure is printed on
+    /// stderr and the batch has no output directory. By default the first failed batch
+    /// stops the job with its error (`path:line` for a bad input line).
+    #[arg(long)]
+    skip_failed_batches: bool,
     /// Stop after this many batches.
     #[arg(long)]
     batches: Option<usize>,
@@ -168,6 +173,17 @@ impl StreamingListener for JsonLines {
             "failure": b.failure,
         });
         println!("{line}");
+    }
+}
+
+/// Prints each failed batch on stderr (with `--skip-failed-batches`).
+struct ReportFailures;
+
+impl StreamingListener for ReportFailures {
+    fn on_batch_completed(&self, b: &BatchInfo) {
+        if let Some(f) = &b.failure {
+            eprintln!("warning: skipped {f}");
+        }
     }
 }
 
@@ -254,7 +270,10 @@ fn setup(
     } else {
         StreamingContext::new(ctx, args.batch)?
     };
-    ssc.stop_on_error(true);
+    ssc.stop_on_error(!args.skip_failed_batches);
+    if args.skip_failed_batches {
+        ssc.add_listener(Arc::new(ReportFailures));
+    }
     let kill = kill_at();
     let batch_ms = args.batch.as_millis() as i64;
     let lines: DStream<String> = match (replay, &args.dir) {
@@ -415,7 +434,9 @@ pub(crate) fn run(args: &StreamArgs) -> Result<(), BoxError> {
             let last = Time::from_millis(n * args.batch.as_millis() as i64);
             let result = ssc.run_until(last);
             ssc.stop(false);
-            result?;
+            if !args.skip_failed_batches {
+                result?;
+            }
         }
         None => {
             if let Some(n) = args.batches {
@@ -425,12 +446,23 @@ pub(crate) fn run(args: &StreamArgs) -> Result<(), BoxError> {
                     ssc: ssc.clone(),
                 }));
             }
-            let stopped = match args.duration {
-                Some(d) => ssc.await_termination_or_timeout(d),
-                None => ssc.await_termination().map(|_| true),
-            };
-            ssc.stop(true);
-            stopped?;
+            if args.skip_failed_batches {
+                // Failures are reported as they happen; wait for the stop or the time.
+                let t0 = std::time::Instant::now();
+                while ssc.state() != firesteel::streaming::StreamingState::Stopped
+                    && args.duration.is_none_or(|d| t0.elapsed() < d)
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                ssc.stop(true);
+            } else {
+                let stopped = match args.duration {
+                    Some(d) => ssc.await_termination_or_timeout(d),
+                    None => ssc.await_termination().map(|_| true),
+                };
+                ssc.stop(true);
+                stopped?;
+            }
         }
     }
     Ok(())

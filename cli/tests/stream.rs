@@ -333,3 +333,54 @@ fn stream_bench_reports_rates_and_latencies() {
         assert!(p50 <= p99, "{l}");
     }
 }
+
+#[test]
+fn a_batch_that_cannot_be_read_stops_the_job_or_is_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("batches");
+    write_batches(&input, &["a b\n", "", "c\n"]);
+    // The second batch's file is not UTF-8 on its second line.
+    std::fs::write(input.join("01.txt"), b"ok\nbad \xff byte\n").unwrap();
+    let bad = input.join("01.txt");
+    let run = |prefix: &Path, skip: bool| {
+        let mut c = firesteel();
+        c.args(["stream", "file-word-count", "--batch", "1s"])
+            .arg("--batches-dir")
+            .arg(&input)
+            .arg("--output")
+            .arg(prefix);
+        if skip {
+            c.arg("--skip-failed-batches");
+        }
+        c.output().unwrap()
+    };
+    // By default the job stops at the failed batch, naming the file and line.
+    let stop = tmp.path().join("stop/wc");
+    let out = run(&stop, false);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_default();
+    assert!(
+        last.contains(&format!("{}:2: invalid UTF-8", bad.display())),
+        "{err}"
+    );
+    assert!(tmp.path().join("stop/wc-1000/_SUCCESS").exists());
+    assert!(!tmp.path().join("stop/wc-2000").exists());
+    assert!(!tmp.path().join("stop/wc-3000").exists());
+    // With --skip-failed-batches the later batches still run.
+    let skip = tmp.path().join("skip/wc");
+    let out = run(&skip, true);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning: skipped batch 2000 ms"), "{err}");
+    assert!(err.contains(&format!("{}:2", bad.display())), "{err}");
+    assert!(!tmp.path().join("skip/wc-2000").exists());
+    assert_eq!(
+        read_output(&tmp.path().join("skip/wc-3000")),
+        vec![("c".to_string(), 1)]
+    );
+}

@@ -712,6 +712,10 @@ impl StreamingContext {
             clock.set_time(next.millis());
             while !self.await_batch(next, Duration::from_secs(1)) {
                 if self.state() == StreamingState::Stopped {
+                    // Stopped by a failed batch (stop_on_error): that failure is the cause.
+                    if let Some(e) = take_error(&mut self.inner.run()) {
+                        return Err(e);
+                    }
                     return Err(Error::InvalidArgument(format!(
                         "the streaming context stopped before the batch at {next}"
                     )));
