@@ -414,29 +414,148 @@ fn streaming_word_counts_write_the_same_batches_on_2_processes() {
     }
 }
 
-#[test]
-fn a_stream_whose_processes_would_not_agree_is_refused_in_cluster_mode() {
-    let tmp = tempfile::tempdir().unwrap();
-    let watched = tmp.path().to_str().unwrap();
-    let child = Command::new(BIN)
-        .args([
-            "launch",
-            "-n",
-            "2",
-            "--timeout",
-            "60",
-            "--",
-            BIN,
-            "stream",
-            "file-word-count",
-        ])
-        .args(["--dir", watched, "--batch", "100ms", "--batches", "2"])
+/// The `word<TAB>count` lines of every complete batch directory under `dir`, by batch.
+fn batch_counts(dir: &Path) -> Vec<std::collections::BTreeMap<String, u64>> {
+    let mut batches: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    batches.sort();
+    batches
+        .iter()
+        .map(|b| {
+            assert!(b.join("_SUCCESS").exists(), "{} is incomplete", b.display());
+            let mut counts = std::collections::BTreeMap::new();
+            for (name, bytes) in files_under(b) {
+                if !name.starts_with("part-") {
+                    continue;
+                }
+                for line in String::from_utf8(bytes).unwrap().lines() {
+                    let (w, c) = line.split_once('\t').unwrap();
+                    *counts.entry(w.to_owned()).or_insert(0) += c.parse::<u64>().unwrap();
+                }
+            }
+            counts
+        })
+        .collect()
+}
+
+/// Launches `firesteel stream ARGS` on 2 processes.
+fn launch_stream(args: &[&str]) -> Child {
+    Command::new(BIN)
+        .args(["launch", "-n", "2", "--timeout", "100", "--", BIN, "stream"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    let out = wait_with_timeout(child, Duration::from_secs(90));
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot run in cluster mode yet"), "{err}");
+        .unwrap()
+}
+
+#[test]
+fn processes_agree_on_the_files_of_a_watched_directory() {
+    // Files arrive every few milliseconds while the batches run, so that two processes
+    // listing the directory on their own would often see different files in a batch.
+    // Each file's words are its own and land in different partitions (owned by different
+    // processes): a batch must hold all of a file's words or none, and every file exactly
+    // once.
+    let tmp = tempfile::tempdir().unwrap();
+    let (watched, staging) = (tmp.path().join("in"), tmp.path().join("staging"));
+    std::fs::create_dir(&watched).unwrap();
+    std::fs::create_dir(&staging).unwrap();
+    let out = tmp.path().join("out");
+    let prefix = out.join("wc");
+    let child = launch_stream(&[
+        "file-word-count",
+        "--dir",
+        watched.to_str().unwrap(),
+        "--batch",
+        "50ms",
+        "--batches",
+        "50",
+        "--partitions",
+        "4",
+        "--output",
+        prefix.to_str().unwrap(),
+    ]);
+    let t0 = Instant::now();
+    while std::fs::read_dir(&out).map_or(true, |d| d.count() == 0) {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no batch output");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let files = 60;
+    let words = |i: usize| (0..6).map(move |w| format!("f{i}w{w}"));
+    for i in 0..files {
+        let staged = staging.join(format!("{i}.txt"));
+        let text: Vec<String> = words(i).collect();
+        std::fs::write(&staged, text.join(" ") + "\n").unwrap();
+        std::fs::rename(&staged, watched.join(format!("{i}.txt"))).unwrap();
+        std::thread::sleep(Duration::from_millis(7));
+    }
+    let done = wait_with_timeout(child, Duration::from_secs(120));
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let batches = batch_counts(&out);
+    assert_eq!(batches.len(), 50);
+    let mut seen = vec![0; files];
+    for b in &batches {
+        for (i, n) in seen.iter_mut().enumerate() {
+            let present = words(i).filter(|w| b.get(w) == Some(&1)).count();
+            assert!(present == 0 || present == 6, "file {i} split: {b:?}");
+            *n += usize::from(present == 6);
+        }
+        assert_eq!(b.values().sum::<u64>() % 6, 0, "{b:?}");
+    }
+    assert_eq!(seen, vec![1; files], "each file in exactly one batch");
+}
+
+#[test]
+fn a_socket_stream_is_received_once_by_rank_0() {
+    use std::io::Write;
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let prefix = tmp.path().join("wc");
+    let child = launch_stream(&[
+        "network-word-count",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--batch",
+        "100ms",
+        "--batches",
+        "20",
+        "--partitions",
+        "4",
+        "--output",
+        prefix.to_str().unwrap(),
+    ]);
+    let text = "to be or not\nto be\nthat is the question\n";
+    let (mut conn, _) = server.accept().unwrap();
+    conn.write_all(text.as_bytes()).unwrap();
+    conn.flush().unwrap();
+    // Nobody else connects: only rank 0 runs the receiver.
+    server.set_nonblocking(true).unwrap();
+    let done = wait_with_timeout(child, Duration::from_secs(120));
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(server.accept().is_err(), "a second process connected");
+    drop(conn);
+    let mut total = std::collections::BTreeMap::new();
+    for b in batch_counts(tmp.path()) {
+        for (w, c) in b {
+            *total.entry(w).or_insert(0) += c;
+        }
+    }
+    let mut want = std::collections::BTreeMap::new();
+    for w in text.split_whitespace() {
+        *want.entry(w.to_owned()).or_insert(0u64) += 1;
+    }
+    assert_eq!(total, want);
 }

@@ -17,6 +17,8 @@ use crate::rdd::{ParallelCollection, RangeRdd, RddMeta};
 use crate::shuffle::ShuffleManager;
 use crate::storage::BlockStore;
 use crate::{Data, Dataset};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 /// Settings of a [`Context`], fixed when it is built.
 #[derive(Debug, Clone)]
@@ -327,6 +329,38 @@ impl Context {
     /// The number of processes running this program (1 when running locally).
     pub fn num_processes(&self) -> usize {
         self.inner.backend.world()
+    }
+
+    /// What rank 0 of a cluster decides, the same on every process: `decide` runs on
+    /// rank 0 only and its value (or its error) reaches the others in a round of its own.
+    /// Use it for what each process would otherwise see differently: a directory's
+    /// listing, a broker's latest offsets, the wall clock. Every process must call it at
+    /// the same point of the program; `label` names the decision, and processes that
+    /// reach different decisions fail with a plan mismatch. Locally it is `decide()`.
+    ///
+    /// ```
+    /// use firesteel_core::Context;
+    /// let ctx = Context::local(2).unwrap();
+    /// let n: usize = ctx.agree("number of inputs", || Ok(3)).unwrap();
+    /// assert_eq!(n, 3);
+    /// ```
+    ///
+    /// # Errors
+    /// The error of `decide` (on every process), or a failed round.
+    pub fn agree<T: Serialize + DeserializeOwned>(
+        &self,
+        label: &str,
+        decide: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        match &self.inner.backend {
+            Backend::Local => decide(),
+            Backend::Cluster(c) => {
+                let bytes = c.agree(label, || {
+                    decide().and_then(|v| postcard::to_stdvec(&v).map_err(Error::serde))
+                })?;
+                postcard::from_bytes(&bytes).map_err(Error::serde)
+            }
+        }
     }
 
     /// The application name.

@@ -46,12 +46,6 @@ pub(crate) trait InputHooks: Send + Sync {
     fn replay(&self) -> Replay {
         Replay::Exact
     }
-    /// Why the stream's batches could differ between the processes of a cluster (each
-    /// would list a directory or ask a broker on its own), or `None` when every process
-    /// computes the same batch from the batch time and the program alone.
-    fn differs_across_processes(&self) -> Option<&'static str> {
-        None
-    }
     /// What the stream decided since the last call (the files it chose for a batch
     /// time, say), to log with the current batch.
     fn take_log(&self) -> Option<serde_json::Value> {
@@ -439,7 +433,12 @@ impl StreamingContext {
                 (zero, zero.plus(batch))
             }
             None => {
-                let now = self.inner.clock.now_ms();
+                // In cluster mode rank 0's clock sets the batch times of every process.
+                let clock = &self.inner.clock;
+                let now = self
+                    .inner
+                    .ctx
+                    .agree("the streaming start time", || Ok(clock.now_ms()))?;
                 let first = Time::from_millis((now.div_euclid(batch) + 1) * batch);
                 (first.minus(batch), first)
             }
@@ -456,17 +455,6 @@ impl StreamingContext {
         let mut all: Vec<Arc<dyn AnyNode>> = Vec::new();
         for n in &nodes {
             collect(n.clone(), &mut all);
-        }
-        if self.inner.ctx.num_processes() > 1 {
-            for (id, i) in &inputs {
-                if let Some(why) = i.differs_across_processes() {
-                    return Err(Error::InvalidArgument(format!(
-                        "stream {id} cannot run in cluster mode yet: {why}; the processes do \
-                         not agree on its batches (replayable sources such as input_stream \
-                         can)"
-                    )));
-                }
-            }
         }
         if let Some(log) = &log {
             for (id, i) in &inputs {
@@ -997,6 +985,22 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// Records that the batch at `time` could not even start, and stops.
+    fn fail_to_start(&self, time: Time, e: Error) {
+        tracing::error!(%time, error = %e, "batch could not start");
+        let message = format!("batch {time}: {e}");
+        let mut run = self.run();
+        run.failed.push((time, message.clone()));
+        if run.error_message.is_none() {
+            run.error_message = Some(message);
+            run.first_error = Some((time, e));
+        }
+        run.stop.get_or_insert(false);
+        self.changed.notify_all();
+    }
+}
+
 /// The longest any node from `node` up remembers its batches.
 fn max_remember(node: &Arc<dyn AnyNode>) -> i64 {
     let own = node.base().lock().remember_ms.unwrap_or(0);
@@ -1040,15 +1044,23 @@ fn generate_batches(weak: Weak<Inner>, first: Time) {
         let should_wake = || weak.upgrade().is_none_or(|i| i.run().stop.is_some());
         let now = clock.wait_till(time.millis(), &should_wake);
         let Some(inner) = weak.upgrade() else { return };
-        if inner.stops_before(time) {
-            break;
+        let stopping = inner.run().stop.is_some();
+        if now < time.millis() && !stopping {
+            continue;
         }
-        if now < time.millis() {
-            // Woken for a graceful stop whose last batch is behind us.
-            if inner.run().stop.is_some() {
+        // Woken for a stop, the batch runs only if the clock had reached it before.
+        let runs = now >= time.millis() && !inner.stops_before(time);
+        // In cluster mode rank 0 decides, so that every process runs the same batches.
+        let label = format!("whether batch {time} runs");
+        let runs = match inner.ctx.agree(&label, || Ok(runs)) {
+            Ok(runs) => runs,
+            Err(e) => {
+                inner.fail_to_start(time, e);
                 break;
             }
-            continue;
+        };
+        if !runs {
+            break;
         }
         inner.run_batch(time);
         time = time.plus(batch);

@@ -2,24 +2,36 @@
 //! Each batch reads the files that appeared since the previous batch, oldest first. Files
 //! must appear atomically (written elsewhere, then renamed or moved in), as in Spark;
 //! hidden files (`.name`, `_name`) are skipped, as are the temporary files of writers.
+//!
+//! As in Spark, the stream remembers the files it chose for a minute
+//! ([`REMEMBER_MS`]): a file whose modification time is older than that when it is listed
+//! is ignored, so that what the stream remembers stays bounded however long it runs.
+//! (Spark measures the minute back from the batch time; this stream measures it back
+//! from the wall clock of the listing, which a manual clock does not move.) In cluster
+//! mode rank 0 lists the directory and the other processes take its choice.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
-use firesteel_core::{Dataset, Error, Result};
+use firesteel_core::{Context, Dataset, Error, Result};
 
 use crate::clock::Clock;
 use crate::context::{InputHooks, StreamingContext};
 use crate::dstream::DStream;
 use crate::time::Time;
 
+/// How long the stream remembers the files it chose, as Spark's
+/// `FileInputDStream.MIN_REMEMBER_DURATION` (60 s).
+pub const REMEMBER_MS: i64 = 60_000;
+
 /// What the stream has seen of its directory.
 #[derive(Default)]
 struct Seen {
-    /// Files processed, or present at start and ignored.
-    files: HashSet<PathBuf>,
+    /// Files processed, or present at start and ignored, with their modification times
+    /// (ms); those older than [`REMEMBER_MS`] before the latest listing are forgotten.
+    files: HashMap<PathBuf, i64>,
     /// The files of each batch, so that a batch asked for twice reads the same files.
     batches: BTreeMap<Time, Vec<PathBuf>>,
     /// Batch times whose files have not been logged yet, with the wall time of the
@@ -41,6 +53,7 @@ struct Logged {
 }
 
 struct FileStream {
+    ctx: Context,
     dir: PathBuf,
     new_files_only: bool,
     seen: Mutex<Seen>,
@@ -79,7 +92,8 @@ impl FileStream {
         self.seen.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The files for the batch at `time`: those chosen before for it, or the new ones.
+    /// The files for the batch at `time`: those chosen before for it, or the new ones
+    /// (listed by rank 0 in cluster mode).
     fn files_for(&self, time: Time) -> Result<Vec<PathBuf>> {
         {
             let mut seen = self.seen();
@@ -91,16 +105,24 @@ impl FileStream {
                 return Ok(Vec::new());
             }
         }
-        let listed_ms = crate::clock::SystemClock.now_ms();
-        let found = list(&self.dir)?;
+        let label = format!("the new files of {} for batch {time}", self.dir.display());
+        let (listed_ms, new): (i64, Vec<(i64, PathBuf)>) = self.ctx.agree(&label, || {
+            let listed_ms = crate::clock::SystemClock.now_ms();
+            let found = list(&self.dir)?;
+            let seen = self.seen();
+            let floor = seen.ignore_before_ms.max(listed_ms - REMEMBER_MS);
+            let new = found
+                .into_iter()
+                .filter(|(modified, p)| *modified >= floor && !seen.files.contains_key(p))
+                .collect();
+            Ok((listed_ms, new))
+        })?;
         let mut seen = self.seen();
-        let floor = seen.ignore_before_ms;
-        let new: Vec<PathBuf> = found
-            .into_iter()
-            .filter(|(modified, p)| *modified >= floor && !seen.files.contains(p))
-            .map(|(_, p)| p)
-            .collect();
-        seen.files.extend(new.iter().cloned());
+        let forget_before = listed_ms - REMEMBER_MS;
+        seen.files.retain(|_, modified| *modified >= forget_before);
+        seen.files
+            .extend(new.iter().map(|(modified, p)| (p.clone(), *modified)));
+        let new: Vec<PathBuf> = new.into_iter().map(|(_, p)| p).collect();
         seen.batches.insert(time, new.clone());
         seen.unlogged.push((time, listed_ms));
         // Batches older than a few dozen are never asked for again.
@@ -112,10 +134,6 @@ impl FileStream {
 }
 
 impl InputHooks for FileStream {
-    fn differs_across_processes(&self) -> Option<&'static str> {
-        Some("each process would list the directory on its own")
-    }
-
     fn take_log(&self) -> Option<serde_json::Value> {
         let mut seen = self.seen();
         let unlogged = std::mem::take(&mut seen.unlogged);
@@ -142,7 +160,10 @@ impl InputHooks for FileStream {
             })?;
             for e in entries {
                 oldest = Some(oldest.map_or(e.listed_ms, |o| o.min(e.listed_ms)));
-                seen.files.extend(e.files.iter().cloned());
+                // Their modification times are unknown; they are remembered as listed.
+                let listed = e.listed_ms;
+                seen.files
+                    .extend(e.files.iter().map(|f| (f.clone(), listed)));
                 seen.batches.insert(Time::from_millis(e.time_ms), e.files);
             }
         }
@@ -169,10 +190,11 @@ impl InputHooks for FileStream {
             )));
         }
         if self.new_files_only && self.seen().recovered.is_none() {
-            let existing = list(&self.dir)?;
+            let label = format!("the files present in {} at start", self.dir.display());
+            let existing = self.ctx.agree(&label, || list(&self.dir))?;
             self.seen()
                 .files
-                .extend(existing.into_iter().map(|(_, p)| p));
+                .extend(existing.into_iter().map(|(modified, p)| (p, modified)));
         }
         Ok(())
     }
@@ -198,14 +220,15 @@ impl StreamingContext {
         new_files_only: bool,
     ) -> DStream<String> {
         let stream = Arc::new(FileStream {
+            ctx: self.context().clone(),
             dir: dir.as_ref().to_path_buf(),
             new_files_only,
             seen: Mutex::new(Seen::default()),
         });
         let hooks = stream.clone();
-        let ctx = self.context().clone();
         let compute = move |time: Time| -> Result<Option<Dataset<String>>> {
             let files = stream.files_for(time)?;
+            let ctx = &stream.ctx;
             let parts = files
                 .iter()
                 .map(|f| ctx.text_file(f, 1))

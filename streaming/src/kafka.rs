@@ -286,6 +286,7 @@ pub enum ConsumerStrategy {
 
 /// The direct stream's state: where each partition is, and each batch's ranges.
 struct DirectInput {
+    ctx: Context,
     params: KafkaParams,
     strategy: ConsumerStrategy,
     batch_ms: i64,
@@ -377,37 +378,41 @@ impl DirectInput {
             .params
             .max_rate_per_partition
             .map(|r| (r * self.batch_ms as f64 / 1000.0).max(1.0) as i64);
-        let ranges = self.with_consumer(|c| {
-            let parts = self.partitions(c)?;
-            let mut out = Vec::with_capacity(parts.len());
-            for (topic, p) in parts {
-                let known = self
-                    .state
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .positions
-                    .get(&(topic.clone(), p))
-                    .copied();
-                let from = match known {
-                    Some(o) => o,
-                    None => self.start_offset(c, &topic, p)?,
-                };
-                let (_, high) = c
-                    .fetch_watermarks(&topic, p, self.params.timeout)
-                    .map_err(|e| self.err(&format!("offsets of {topic} partition {p}"), e))?;
-                let until = match cap {
-                    Some(cap) => high.min(from + cap),
-                    None => high,
+        // In cluster mode rank 0 asks the brokers and the other processes take its ranges.
+        let label = format!("the Kafka offset ranges of batch {time}");
+        let ranges = self.ctx.agree(&label, || {
+            self.with_consumer(|c| {
+                let parts = self.partitions(c)?;
+                let mut out = Vec::with_capacity(parts.len());
+                for (topic, p) in parts {
+                    let known = self
+                        .state
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .positions
+                        .get(&(topic.clone(), p))
+                        .copied();
+                    let from = match known {
+                        Some(o) => o,
+                        None => self.start_offset(c, &topic, p)?,
+                    };
+                    let (_, high) = c
+                        .fetch_watermarks(&topic, p, self.params.timeout)
+                        .map_err(|e| self.err(&format!("offsets of {topic} partition {p}"), e))?;
+                    let until = match cap {
+                        Some(cap) => high.min(from + cap),
+                        None => high,
+                    }
+                    .max(from);
+                    out.push(OffsetRange {
+                        topic,
+                        partition: p,
+                        from_offset: from,
+                        until_offset: until,
+                    });
                 }
-                .max(from);
-                out.push(OffsetRange {
-                    topic,
-                    partition: p,
-                    from_offset: from,
-                    until_offset: until,
-                });
-            }
-            Ok(out)
+                Ok(out)
+            })
         })?;
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         for r in &ranges {
@@ -430,10 +435,6 @@ struct Logged {
 }
 
 impl InputHooks for DirectInput {
-    fn differs_across_processes(&self) -> Option<&'static str> {
-        Some("each process would ask the brokers for offsets on its own")
-    }
-
     fn take_log(&self) -> Option<serde_json::Value> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let times = std::mem::take(&mut st.unlogged);
@@ -488,7 +489,8 @@ struct Committer {
 
 impl StreamingListener for Committer {
     fn on_batch_completed(&self, b: &BatchInfo) {
-        if b.failure.is_some() {
+        // In cluster mode rank 0 commits for all processes.
+        if b.failure.is_some() || self.input.ctx.process_rank() != 0 {
             return;
         }
         let ranges = {
@@ -528,6 +530,7 @@ impl StreamingContext {
         strategy: ConsumerStrategy,
     ) -> DStream<KafkaRecord> {
         let input = Arc::new(DirectInput {
+            ctx: self.context().clone(),
             params: params.clone(),
             strategy,
             batch_ms: self.inner.batch_ms,

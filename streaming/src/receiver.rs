@@ -6,6 +6,9 @@
 //! Receivers cannot replay what they received: records stored but not yet in a batch
 //! when the process dies are lost (at most once), as with Spark's receivers without a
 //! write-ahead log.
+//!
+//! In cluster mode the receiver runs on rank 0 only, and each batch's records reach the
+//! other processes with the batch, so that every process builds the same batch.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -159,6 +162,7 @@ impl<T: Data> ReceiverSink<T> {
 
 /// The input side of a receiver stream: its supervisor thread and what each batch took.
 struct ReceiverInput<T, R> {
+    ctx: firesteel_core::Context,
     receiver: Arc<R>,
     sink: ReceiverSink<T>,
     restart_delay: Duration,
@@ -195,15 +199,14 @@ impl<T: Data, R: Receiver<T>> ReceiverInput<T, R> {
 }
 
 impl<T: Data, R: Receiver<T>> InputHooks for ReceiverInput<T, R> {
-    fn differs_across_processes(&self) -> Option<&'static str> {
-        Some("each process would run its own receiver")
-    }
-
     fn replay(&self) -> Replay {
         Replay::Lossy
     }
 
     fn on_start(&self, _zero: Time) -> Result<()> {
+        if self.ctx.process_rank() != 0 {
+            return Ok(());
+        }
         let (receiver, sink, delay) =
             (self.receiver.clone(), self.sink.clone(), self.restart_delay);
         let name = format!("firesteel-receiver-{}", self.sink.shared.name);
@@ -356,6 +359,7 @@ impl StreamingContext {
             }),
         };
         let input = Arc::new(ReceiverInput {
+            ctx: self.context().clone(),
             receiver: Arc::new(receiver),
             sink: sink.clone(),
             restart_delay: self.receiver_restart_delay(),
@@ -364,8 +368,11 @@ impl StreamingContext {
         });
         let hooks = input.clone();
         let ctx = self.context().clone();
+        let label = format!("the records of receiver {name}");
         let compute = move |time: Time| -> Result<Option<Dataset<T>>> {
-            let taken = std::mem::take(&mut *sink.buffer());
+            let taken: Vec<T> = ctx.agree(&format!("{label} for batch {time}"), || {
+                Ok(std::mem::take(&mut *sink.buffer()))
+            })?;
             let mut records = input.records.lock().unwrap_or_else(|e| e.into_inner());
             records.insert(time, taken.len() as u64);
             while records.len() > 64 {

@@ -344,6 +344,20 @@ fn text_file_stream_reads_each_new_file_once() {
     ssc.run_batches(1).unwrap();
     put("c.txt", "c1\n");
     ssc.run_batches(1).unwrap();
+    // As in Spark, a file older than the remembered minute when it appears is ignored
+    // (here: written two minutes ago, then moved in).
+    let stale = dir.path().join("stale.txt");
+    std::fs::write(&stale, "stale\n").unwrap();
+    let two_minutes_ago = std::time::SystemTime::now() - Duration::from_secs(120);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(two_minutes_ago)
+        .unwrap();
+    std::fs::rename(&stale, watched.join("stale.txt")).unwrap();
+    put("d.txt", "d1\n");
+    ssc.run_batches(1).unwrap();
     ssc.stop(false);
     let got = out.lock().unwrap().clone();
     let want: Vec<Vec<String>> = vec![
@@ -351,6 +365,7 @@ fn text_file_stream_reads_each_new_file_once() {
         vec![s("a1"), s("a2"), s("b1")],
         vec![],
         vec![s("c1")],
+        vec![s("d1")],
     ];
     assert_eq!(got, want);
 }

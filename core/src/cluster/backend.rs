@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{encode_result, owner, round_tag, RoundMsg, Transport};
+use super::{encode_result, label_hash, owner, round_tag, RoundMsg, Transport};
 use crate::accumulator::TaskUpdates;
 use crate::backend::{Gather, JobBackend, JobPlan, StageFailure, StageOutcome};
 use crate::context::ContextInner;
@@ -36,6 +36,46 @@ impl ClusterBackend {
 
     pub(crate) fn world(&self) -> usize {
         self.transport.world()
+    }
+
+    /// A value decided by rank 0 alone (`decide` runs there only) and sent to every
+    /// process in a round of its own. Every process must reach the same decisions in the
+    /// same order, between the same jobs; `label` names the decision in the round's tag,
+    /// so processes at different decisions fail with a plan mismatch rather than take each
+    /// other's. A failure to decide fails the round on every process with rank 0's error.
+    pub(crate) fn agree(
+        &self,
+        label: &str,
+        decide: impl FnOnce() -> Result<Vec<u8>>,
+    ) -> Result<Vec<u8>> {
+        let t = &*self.transport;
+        let (me, world) = (t.rank(), t.world());
+        let tag = round_tag(label_hash(label), usize::MAX);
+        let mut out = vec![Vec::new(); world];
+        let decided = (me == 0).then(decide);
+        if let Some(d) = &decided {
+            let msg: std::result::Result<&[u8], String> = match d {
+                Ok(bytes) => Ok(bytes),
+                Err(e) => Err(e.to_string()),
+            };
+            let frame = postcard::to_stdvec(&msg).map_err(Error::serde)?;
+            for o in out.iter_mut().skip(1) {
+                o.clone_from(&frame);
+            }
+        }
+        let mut got = t.exchange(tag, out)?;
+        if let Some(d) = decided {
+            return d;
+        }
+        let frame = std::mem::take(&mut got[0])
+            .into_iter()
+            .find(|f| !f.is_empty())
+            .ok_or_else(|| Error::Cluster(format!("rank 0 sent no decision on {label}")))?;
+        let msg: std::result::Result<Vec<u8>, String> =
+            postcard::from_bytes(&frame).map_err(|e| {
+                Error::Cluster(format!("rank 0's decision on {label} does not decode: {e}"))
+            })?;
+        msg.map_err(|e| Error::Cluster(format!("rank 0 could not decide {label}: {e}")))
     }
 
     /// Starts a job. Every process must start the same jobs in the same order.

@@ -299,6 +299,13 @@ impl RoundMsg {
     }
 }
 
+/// A hash of a decision's label, for the tag of its round.
+pub(crate) fn label_hash(label: &str) -> u64 {
+    let mut h = FxHasher::default();
+    label.hash(&mut h);
+    h.finish()
+}
+
 /// The tag of round `round` of a job with fingerprint `plan`.
 pub(crate) fn round_tag(plan: u64, round: usize) -> u64 {
     let mut h = FxHasher::default();
