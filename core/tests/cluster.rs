@@ -296,3 +296,44 @@ fn processes_disagreeing_on_where_results_go_get_an_error() {
         assert!(e.contains("plan mismatch"), "{e}");
     }
 }
+
+#[test]
+fn agree_gives_every_process_rank_zeros_decision_or_its_error() {
+    let results = on_cluster(3, |ctx| {
+        // Each process would decide differently; rank 0's decision wins everywhere, and
+        // `decide` runs on rank 0 only.
+        let rank = ctx.process_rank();
+        let ran = std::sync::atomic::AtomicUsize::new(0);
+        let v: Vec<String> = ctx
+            .agree("the files", || {
+                ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(vec![format!("seen by rank {rank}")])
+            })
+            .unwrap();
+        // A failure to decide is the same error on every process, and the cluster goes on.
+        let failed = ctx
+            .agree::<u64>("the offsets", || Err(Error::parse("offsets.txt", 3, "bad")))
+            .map_err(|e| e.to_string());
+        let after = ctx.parallelize((0..10u64).collect(), 2).count().unwrap();
+        (v, ran.into_inner(), failed, after)
+    });
+    for (rank, (v, ran, failed, after)) in results.into_iter().enumerate() {
+        assert_eq!(v, vec!["seen by rank 0".to_string()]);
+        assert_eq!(ran, usize::from(rank == 0));
+        let e = failed.unwrap_err();
+        assert!(e.contains("offsets.txt:3"), "rank {rank}: {e}");
+        assert_eq!(after, 10);
+    }
+}
+
+#[test]
+fn processes_at_different_decisions_get_a_plan_mismatch() {
+    let results = on_cluster(2, |ctx| {
+        let label = format!("batch {}", ctx.process_rank());
+        ctx.agree(&label, || Ok(1u8)).map_err(|e| e.to_string())
+    });
+    for r in results {
+        let e = r.unwrap_err();
+        assert!(e.contains("plan mismatch"), "{e}");
+    }
+}
