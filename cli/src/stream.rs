@@ -83,6 +83,11 @@ pub(crate) struct StreamArgs {
     /// Without it, state checkpoints go to a temporary directory.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
+    /// `network-word-count`: log the received lines in the checkpoint directory before
+    /// they go into a batch (Spark's receiver write-ahead log), so that after a crash every
+    /// line received is counted at least once. Needs `--checkpoint`.
+    #[arg(long, requires = "checkpoint")]
+    receiver_write_ahead_log: bool,
     /// Writes each batch's counts into the directory `PREFIX-<batch time in ms>`: part
     /// files of `word<TAB>count` lines sorted by word, and `_SUCCESS`. Without it, each
     /// batch's first counts are printed as Spark's `print()` does.
@@ -278,6 +283,7 @@ fn setup(
     let batch_ms = args.batch.as_millis() as i64;
     let lines: DStream<String> = match (replay, &args.dir) {
         (None, _) if args.job == StreamJob::NetworkWordCount => {
+            ssc.receiver_write_ahead_log(args.receiver_write_ahead_log);
             ssc.socket_text_stream(&args.host, args.port)
         }
         (None, _) if args.job == StreamJob::KafkaWordCount => {

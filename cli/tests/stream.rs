@@ -253,17 +253,39 @@ fn network_word_count_counts_lines_from_a_tcp_server() {
         .args(["--batch", "100ms", "--batches", "15"])
         .arg("--output")
         .arg(&prefix)
+        .arg("--checkpoint")
+        .arg(tmp.path().join("checkpoint"))
+        .arg("--receiver-write-ahead-log")
         .spawn()
         .unwrap();
     let (mut conn, _) = server.accept().unwrap();
     conn.write_all(b"to be or not\nto be\n").unwrap();
     conn.flush().unwrap();
+    // The write-ahead log holds the lines (in `current.log` until a batch takes them, then
+    // in the batch's file until the batch is forgotten, a few batches later).
+    let log_dir = tmp.path().join("checkpoint/receivers/0");
+    let t0 = std::time::Instant::now();
+    while !std::fs::read_dir(&log_dir).is_ok_and(|d| {
+        d.flatten().any(|e| {
+            std::fs::read_to_string(e.path()).is_ok_and(|l| l.contains("\"to be or not\"\n"))
+        })
+    }) {
+        assert!(
+            t0.elapsed().as_secs() < 20,
+            "the lines never reached the log"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
     assert!(child.wait().unwrap().success());
     drop(conn);
     // Whichever batches the lines fell into, together they hold every word once.
     let mut total: BTreeMap<String, u64> = BTreeMap::new();
     for e in std::fs::read_dir(tmp.path()).unwrap() {
-        for (w, c) in read_output(&e.unwrap().path()) {
+        let e = e.unwrap();
+        if e.file_name() == "checkpoint" {
+            continue;
+        }
+        for (w, c) in read_output(&e.path()) {
             *total.entry(w).or_insert(0) += c;
         }
     }

@@ -76,13 +76,15 @@ struct Graph {
     remember_ms: Option<i64>,
     stop_on_error: bool,
     receiver_restart_delay: Duration,
-    rates: RateSettings,
+    receivers: ReceiverSettings,
 }
 
-/// The receivers' rate settings.
+/// The settings of receiver streams.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct RateSettings {
+pub(crate) struct ReceiverSettings {
     pub backpressure: bool,
+    /// Whether receivers log what they store (the receiver write-ahead log).
+    pub write_ahead_log: bool,
     pub max_rate: Option<f64>,
     pub initial_rate: Option<f64>,
 }
@@ -228,7 +230,7 @@ impl StreamingContext {
                     remember_ms: None,
                     stop_on_error: false,
                     receiver_restart_delay: Duration::from_secs(2),
-                    rates: RateSettings::default(),
+                    receivers: ReceiverSettings::default(),
                 }),
                 run: Mutex::new(RunState {
                     state: StreamingState::Initialized,
@@ -351,24 +353,35 @@ impl StreamingContext {
     /// delays, so that batches keep within the batch interval. Applies to receiver streams
     /// created afterwards.
     pub fn backpressure(&self, enabled: bool) {
-        self.inner.graph().rates.backpressure = enabled;
+        self.inner.graph().receivers.backpressure = enabled;
     }
 
     /// The most records per second each receiver stores (Spark's
     /// `spark.streaming.receiver.maxRate`; unlimited by default). Backpressure never goes
     /// above it. Applies to receiver streams created afterwards.
     pub fn set_max_rate(&self, records_per_second: f64) {
-        self.inner.graph().rates.max_rate = Some(records_per_second);
+        self.inner.graph().receivers.max_rate = Some(records_per_second);
     }
 
     /// The rate receivers start at when backpressure is on, before the first estimate
     /// (Spark's `spark.streaming.backpressure.initialRate`).
     pub fn set_initial_rate(&self, records_per_second: f64) {
-        self.inner.graph().rates.initial_rate = Some(records_per_second);
+        self.inner.graph().receivers.initial_rate = Some(records_per_second);
     }
 
-    pub(crate) fn rate_settings(&self) -> RateSettings {
-        self.inner.graph().rates
+    /// Turns the receiver write-ahead log on or off (Spark's
+    /// `spark.streaming.receiver.writeAheadLog.enable`, off by default): each receiver
+    /// appends what it stores to a log in the checkpoint directory before `store` returns,
+    /// so that after a crash and a restart by [`get_or_create`](Self::get_or_create) every
+    /// stored record is processed at least once (and an unfinished batch again with the
+    /// same records). Needs a context made by `get_or_create`. Applies to receiver streams
+    /// created afterwards.
+    pub fn receiver_write_ahead_log(&self, enabled: bool) {
+        self.inner.graph().receivers.write_ahead_log = enabled;
+    }
+
+    pub(crate) fn receiver_settings(&self) -> ReceiverSettings {
+        self.inner.graph().receivers
     }
 
     /// Adds a listener of batch events.
@@ -861,6 +874,11 @@ impl Inner {
 
     fn run(&self) -> MutexGuard<'_, RunState> {
         self.run.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The recovery log of a context made by `get_or_create`.
+    pub(crate) fn recovery_log(&self) -> Option<Log> {
+        self.graph().log.clone()
     }
 
     pub(crate) fn listeners(&self) -> Vec<Arc<dyn StreamingListener>> {

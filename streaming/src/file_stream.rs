@@ -24,7 +24,7 @@ use crate::time::Time;
 
 /// How long the stream remembers the files it chose, as Spark's
 /// `FileInputDStream.MIN_REMEMBER_DURATION` (60 s).
-pub const REMEMBER_MS: i64 = 60_000;
+pub(crate) const REMEMBER_MS: i64 = 60_000;
 
 /// What the stream has seen of its directory.
 #[derive(Default)]

@@ -17,7 +17,8 @@
 //! - `kafka` (the `kafka` feature): the Kafka direct stream and the reader of offset
 //!   ranges, on librdkafka;
 //! - `recovery`: what a recoverable context keeps in its checkpoint directory (the graph's
-//!   signature, the write-ahead log of batch inputs, commit markers);
+//!   signature, the write-ahead log of batch inputs, commit markers); `receiver_log`: the
+//!   receivers' write-ahead log of stored records;
 //! - `node`: what every stream node does (remembering, persisting and checkpointing its
 //!   batches); [`Clock`]s (`clock`); [`Time`] (`time`); [`StreamingListener`] and
 //!   [`BatchInfo`] (`listener`).
@@ -57,6 +58,7 @@ mod node;
 mod pair;
 mod rate;
 mod receiver;
+mod receiver_log;
 mod recovery;
 mod state;
 mod time;

@@ -4,8 +4,8 @@
 //! that asks for it (a dropped connection, say) after the restart delay.
 //!
 //! Receivers cannot replay what they received: records stored but not yet in a batch
-//! when the process dies are lost (at most once), as with Spark's receivers without a
-//! write-ahead log.
+//! when the process dies are lost (at most once), as with Spark's receivers, unless the
+//! receiver write-ahead log is on ([`crate::receiver_log`]; then at least once).
 //!
 //! In cluster mode the receiver runs on rank 0 only, and each batch's records reach the
 //! other processes with the batch, so that every process builds the same batch.
@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -24,6 +24,7 @@ use crate::context::{Inner, InputHooks, Replay, StreamingContext};
 use crate::dstream::DStream;
 use crate::listener::{BatchInfo, StreamingListener};
 use crate::rate::{PidRateEstimator, RateLimiter};
+use crate::receiver_log::ReceiverLog;
 use crate::time::Time;
 
 /// A custom source, as Spark's `Receiver`: [`on_start`](Self::on_start) starts whatever
@@ -70,9 +71,15 @@ struct Control {
     restart: Option<String>,
 }
 
+/// What a receiver stored since the last batch, and the log it is written to first.
+struct Stored<T> {
+    records: Vec<T>,
+    log: Option<ReceiverLog>,
+}
+
 struct Shared<T> {
     name: String,
-    buffer: Mutex<Vec<T>>,
+    buffer: Mutex<Stored<T>>,
     stopped: AtomicBool,
     control: Mutex<Control>,
     wake: Condvar,
@@ -105,22 +112,31 @@ impl<T: Data> ReceiverSink<T> {
         self.shared.limiter.rate()
     }
 
-    fn buffer(&self) -> std::sync::MutexGuard<'_, Vec<T>> {
+    fn buffer(&self) -> std::sync::MutexGuard<'_, Stored<T>> {
         self.shared.buffer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Stores one record for the next batch (waiting first if the receiver is rate
-    /// limited).
+    /// limited). With the write-ahead log on, the record is in the log when this returns.
     pub fn store(&self, record: T) {
-        self.shared.limiter.acquire(1);
-        self.buffer().push(record);
+        self.store_all(std::iter::once(record));
     }
 
-    /// Stores many records at once (one lock for all of them).
+    /// Stores many records at once (one lock, and one write to the log, for all of them).
     pub fn store_all(&self, records: impl IntoIterator<Item = T>) {
         let records: Vec<T> = records.into_iter().collect();
         self.shared.limiter.acquire(records.len() as u64);
-        self.buffer().extend(records);
+        let mut stored = self.buffer();
+        let logged = match &mut stored.log {
+            Some(log) => log.append(&records),
+            None => Ok(()),
+        };
+        stored.records.extend(records);
+        drop(stored);
+        if let Err(e) = logged {
+            // Kept for the next batch all the same, but not safe from a crash.
+            self.report_error(&format!("the write-ahead log failed: {e}"));
+        }
     }
 
     /// Whether the receiver should stop (the context is stopping, or a restart is due).
@@ -163,6 +179,11 @@ impl<T: Data> ReceiverSink<T> {
 /// The input side of a receiver stream: its supervisor thread and what each batch took.
 struct ReceiverInput<T, R> {
     ctx: firesteel_core::Context,
+    /// The input stream's id, which names its write-ahead log.
+    id: OnceLock<usize>,
+    write_ahead_log: bool,
+    /// After a restart: the last batch that finished before it.
+    recovered: Mutex<Option<Time>>,
     receiver: Arc<R>,
     sink: ReceiverSink<T>,
     restart_delay: Duration,
@@ -196,17 +217,77 @@ impl<T: Data, R: Receiver<T>> ReceiverInput<T, R> {
             c.restart = None;
         }
     }
+
+    /// Opens the write-ahead log, if it is on and not open yet (on rank 0 only): what
+    /// was stored before a crash but in no batch goes first into the next batch.
+    fn open_log(&self) -> Result<()> {
+        if !self.write_ahead_log || self.ctx.process_rank() != 0 {
+            return Ok(());
+        }
+        let mut stored = self.sink.buffer();
+        if stored.log.is_some() {
+            return Ok(());
+        }
+        let name = &self.sink.shared.name;
+        let log = self
+            .sink
+            .shared
+            .context
+            .upgrade()
+            .and_then(|inner| inner.recovery_log())
+            .ok_or_else(|| {
+                firesteel_core::Error::InvalidArgument(format!(
+                    "receiver {name}: the receiver write-ahead log needs a context made by \
+                     StreamingContext::get_or_create"
+                ))
+            })?;
+        let id = *self.id.get().expect("set when the stream is built");
+        let (log, pending) = ReceiverLog::open(&log.receiver_dir(id))?;
+        stored.records.splice(0..0, pending);
+        stored.log = Some(log);
+        Ok(())
+    }
+
+    /// The records of the batch at `time`: those sealed for it before a restart, or
+    /// what was stored since the last batch.
+    fn take_batch(&self, time: Time) -> Result<Vec<T>> {
+        self.open_log()?;
+        let mut stored = self.sink.buffer();
+        let Some(log) = &mut stored.log else {
+            return Ok(std::mem::take(&mut stored.records));
+        };
+        if let Some(records) = log.sealed(time)? {
+            return Ok(records);
+        }
+        let recovered = *self.recovered.lock().unwrap_or_else(|e| e.into_inner());
+        if recovered.is_some_and(|last| time <= last) {
+            // Finished before the restart and since forgotten by the log.
+            return Ok(Vec::new());
+        }
+        log.seal(time)?;
+        Ok(std::mem::take(&mut stored.records))
+    }
 }
 
 impl<T: Data, R: Receiver<T>> InputHooks for ReceiverInput<T, R> {
     fn replay(&self) -> Replay {
-        Replay::Lossy
+        if self.write_ahead_log {
+            Replay::Exact
+        } else {
+            Replay::Lossy
+        }
+    }
+
+    fn restore(&self, _logged: &[serde_json::Value], last: Time) -> Result<()> {
+        *self.recovered.lock().unwrap_or_else(|e| e.into_inner()) = Some(last);
+        Ok(())
     }
 
     fn on_start(&self, _zero: Time) -> Result<()> {
         if self.ctx.process_rank() != 0 {
             return Ok(());
         }
+        self.open_log()?;
         let (receiver, sink, delay) =
             (self.receiver.clone(), self.sink.clone(), self.restart_delay);
         let name = format!("firesteel-receiver-{}", self.sink.shared.name);
@@ -343,23 +424,32 @@ impl StreamingContext {
     /// the records stored since the previous batch, in the order they were stored, spread
     /// over the default number of partitions.
     pub fn receiver_stream<T: Data, R: Receiver<T>>(&self, name: &str, receiver: R) -> DStream<T> {
-        let rates = self.rate_settings();
+        let settings = self.receiver_settings();
         let sink = ReceiverSink {
             shared: Arc::new(Shared {
                 name: name.to_owned(),
-                buffer: Mutex::new(Vec::new()),
+                buffer: Mutex::new(Stored {
+                    records: Vec::new(),
+                    log: None,
+                }),
                 stopped: AtomicBool::new(false),
                 control: Mutex::new(Control { restart: None }),
                 wake: Condvar::new(),
                 context: Arc::downgrade(&self.inner),
                 limiter: RateLimiter::new(
-                    rates.max_rate,
-                    rates.backpressure.then_some(rates.initial_rate).flatten(),
+                    settings.max_rate,
+                    settings
+                        .backpressure
+                        .then_some(settings.initial_rate)
+                        .flatten(),
                 ),
             }),
         };
         let input = Arc::new(ReceiverInput {
             ctx: self.context().clone(),
+            id: OnceLock::new(),
+            write_ahead_log: settings.write_ahead_log,
+            recovered: Mutex::new(None),
             receiver: Arc::new(receiver),
             sink: sink.clone(),
             restart_delay: self.receiver_restart_delay(),
@@ -371,7 +461,7 @@ impl StreamingContext {
         let label = format!("the records of receiver {name}");
         let compute = move |time: Time| -> Result<Option<Dataset<T>>> {
             let taken: Vec<T> = ctx.agree(&format!("{label} for batch {time}"), || {
-                Ok(std::mem::take(&mut *sink.buffer()))
+                input.take_batch(time)
             })?;
             let mut records = input.records.lock().unwrap_or_else(|e| e.into_inner());
             records.insert(time, taken.len() as u64);
@@ -381,8 +471,9 @@ impl StreamingContext {
             Ok(Some(ctx.parallelize(taken, ctx.default_parallelism())))
         };
         let stream = self.input_node("receiver_stream", Box::new(compute));
+        let _ = hooks.id.set(stream.node.base.id);
         self.add_input(&stream, hooks.clone());
-        if rates.backpressure {
+        if settings.backpressure {
             self.add_listener(Arc::new(RateController {
                 input: hooks,
                 estimator: Mutex::new(PidRateEstimator::new(self.inner.batch_ms)),

@@ -4,7 +4,8 @@
 //! - `metadata.json`: the batch interval, the zero time and the stream graph's signature;
 //! - `wal/<batch ms>.json`: the inputs each batch was given (the files a directory stream
 //!   chose, say), written before the batch's outputs run;
-//! - `commits/<batch ms>`: written once all of a batch's outputs have finished.
+//! - `commits/<batch ms>`: written once all of a batch's outputs have finished;
+//! - `receivers/<stream>/`: the receiver write-ahead logs ([`crate::receiver_log`]).
 //!
 //! Every file is written under a temporary name and renamed into place, so a reader sees
 //! all of it or none of it.
@@ -56,7 +57,10 @@ fn times_in(dir: &Path) -> Result<Vec<Time>> {
         let e = e.map_err(|e| Error::io("listing", dir, e))?;
         let name = e.file_name();
         let name = name.to_string_lossy();
-        let stem = name.strip_suffix(".json").unwrap_or(&name);
+        let stem = name
+            .strip_suffix(".json")
+            .or_else(|| name.strip_suffix(".log"))
+            .unwrap_or(&name);
         if let Ok(ms) = stem.parse::<i64>() {
             out.push(Time::from_millis(ms));
         }
@@ -78,6 +82,15 @@ impl Log {
 
     fn commits(&self) -> PathBuf {
         self.dir.join("commits")
+    }
+
+    fn receivers(&self) -> PathBuf {
+        self.dir.join("receivers")
+    }
+
+    /// Where the receiver of stream `stream` keeps its write-ahead log.
+    pub fn receiver_dir(&self, stream: usize) -> PathBuf {
+        self.receivers().join(stream.to_string())
     }
 
     fn metadata_path(&self) -> PathBuf {
@@ -135,11 +148,18 @@ impl Log {
         Ok(times_in(&self.commits())?.pop())
     }
 
-    /// Forgets batches before `before`: their log entries, and every commit marker but
-    /// the last.
+    /// Forgets batches before `before`: their log entries and receiver logs, and every
+    /// commit marker but the last.
     pub fn prune(&self, before: Time) -> Result<()> {
         for t in times_in(&self.wal())?.into_iter().filter(|t| *t < before) {
             let _ = std::fs::remove_file(self.wal().join(format!("{}.json", t.millis())));
+        }
+        if let Ok(streams) = std::fs::read_dir(self.receivers()) {
+            for dir in streams.flatten().map(|e| e.path()) {
+                for t in times_in(&dir)?.into_iter().filter(|t| *t < before) {
+                    let _ = std::fs::remove_file(dir.join(format!("{}.log", t.millis())));
+                }
+            }
         }
         let commits = times_in(&self.commits())?;
         if let Some((_, older)) = commits.split_last() {

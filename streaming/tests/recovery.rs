@@ -99,3 +99,106 @@ fn queue_streams_cannot_be_recovered() {
         "{err}"
     );
 }
+
+/// A receiver whose sink the test holds, to store records exactly when it wants.
+struct Handed(Arc<Mutex<Option<firesteel_streaming::ReceiverSink<u64>>>>);
+
+impl firesteel_streaming::Receiver<u64> for Handed {
+    fn on_start(&self, sink: firesteel_streaming::ReceiverSink<u64>) {
+        *self.0.lock().unwrap() = Some(sink);
+    }
+}
+
+type Batches = Arc<Mutex<Vec<(i64, Vec<u64>)>>>;
+
+/// A receiver stream with the write-ahead log on; the batch at `fail_at` writes its
+/// output and then fails, as a crash before its commit would leave it.
+fn logged_receiver(
+    ctx: &Context,
+    sink: &Arc<Mutex<Option<firesteel_streaming::ReceiverSink<u64>>>>,
+    seen: &Batches,
+    fail_at: i64,
+) -> firesteel_core::Result<StreamingContext> {
+    let ssc = StreamingContext::with_manual_clock(ctx, Duration::from_millis(100))?;
+    ssc.receiver_write_ahead_log(true);
+    let out = seen.clone();
+    ssc.receiver_stream("handed", Handed(sink.clone()))
+        .foreach_rdd(move |ds, t: Time| {
+            let mut v = ds.collect()?;
+            v.sort();
+            out.lock().unwrap().push((t.millis(), v));
+            if t.millis() == fail_at {
+                return Err(firesteel_core::Error::InvalidArgument("crash".into()));
+            }
+            Ok(())
+        });
+    Ok(ssc)
+}
+
+/// The sink, once the receiver has started.
+fn sink_of(
+    handle: &Arc<Mutex<Option<firesteel_streaming::ReceiverSink<u64>>>>,
+) -> firesteel_streaming::ReceiverSink<u64> {
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Some(s) = handle.lock().unwrap().take() {
+            return s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "receiver never started"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn with_the_receiver_write_ahead_log_every_stored_record_is_processed_after_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ckpt = tmp.path().join("checkpoint");
+    let ctx = Context::local(2).unwrap();
+
+    let (handle, first): (_, Batches) = (Arc::default(), Arc::default());
+    let ssc =
+        StreamingContext::get_or_create(&ckpt, || logged_receiver(&ctx, &handle, &first, 200))
+            .unwrap();
+    ssc.start().unwrap();
+    let sink = sink_of(&handle);
+    sink.store_all([1, 2]);
+    ssc.run_batches(1).unwrap();
+    sink.store(3);
+    sink.store(4);
+    assert!(ssc.run_batches(1).is_err());
+    // Stored, in no batch yet, when the process "dies".
+    sink.store_all([5, 6]);
+    ssc.stop(false);
+    assert_eq!(
+        *first.lock().unwrap(),
+        vec![(100, vec![1, 2]), (200, vec![3, 4])]
+    );
+
+    let (handle, second): (_, Batches) = (Arc::default(), Arc::default());
+    let ssc =
+        StreamingContext::get_or_create(&ckpt, || logged_receiver(&ctx, &handle, &second, -1))
+            .unwrap();
+    ssc.start().unwrap();
+    sink_of(&handle).store(7);
+    ssc.run_batches(2).unwrap();
+    ssc.stop(false);
+    // The unfinished batch again with the same records, then what was stored meanwhile.
+    assert_eq!(
+        *second.lock().unwrap(),
+        vec![(200, vec![3, 4]), (300, vec![5, 6, 7])]
+    );
+}
+
+#[test]
+fn the_receiver_write_ahead_log_needs_a_recoverable_context() {
+    let ctx = Context::local(1).unwrap();
+    let ssc = StreamingContext::with_manual_clock(&ctx, Duration::from_millis(100)).unwrap();
+    ssc.receiver_write_ahead_log(true);
+    ssc.receiver_stream("handed", Handed(Arc::default()))
+        .foreach_rdd(|_, _| Ok(()));
+    let err = ssc.start().unwrap_err().to_string();
+    assert!(err.contains("needs a context made by"), "{err}");
+}
