@@ -38,10 +38,12 @@ struct Seen {
     /// listing that chose them.
     unlogged: Vec<(Time, i64)>,
     /// After a restart: batches up to this time finished before it, so one without
-    /// logged files had none; files older than `ignore_before_ms` were already there
-    /// before the logged history began.
+    /// logged files had none.
     recovered: Option<Time>,
-    ignore_before_ms: i64,
+    /// After a restart: the wall time of the oldest logged listing. Files modified then
+    /// or before were there before the logged history began (a file modified in the same
+    /// millisecond after that listing was chosen by the next one, and is logged by name).
+    listed_before: Option<i64>,
 }
 
 /// One batch's files in the write-ahead log.
@@ -110,10 +112,13 @@ impl FileStream {
             let listed_ms = crate::clock::SystemClock.now_ms();
             let found = list(&self.dir)?;
             let seen = self.seen();
-            let floor = seen.ignore_before_ms.max(listed_ms - REMEMBER_MS);
             let new = found
                 .into_iter()
-                .filter(|(modified, p)| *modified >= floor && !seen.files.contains_key(p))
+                .filter(|(modified, p)| {
+                    *modified >= listed_ms - REMEMBER_MS
+                        && seen.listed_before.is_none_or(|l| *modified > l)
+                        && !seen.files.contains_key(p)
+                })
                 .collect();
             Ok((listed_ms, new))
         })?;
@@ -177,7 +182,7 @@ impl InputHooks for FileStream {
         seen.unlogged = restored;
         seen.recovered = Some(last);
         if let Some(o) = oldest {
-            seen.ignore_before_ms = o;
+            seen.listed_before = Some(o);
         }
         Ok(())
     }
