@@ -99,3 +99,55 @@ fn kafka_word_count_counts_every_record_once_across_a_restart() {
         want(&[("be", 3), ("not", 1), ("or", 1), ("quick", 1), ("to", 2)])
     );
 }
+
+#[test]
+fn kafka_word_count_on_2_processes_counts_every_record_once() {
+    // Rank 0 asks the broker for each batch's offset ranges; each process reads the
+    // ranges of the Kafka partitions it owns (partition 0 on rank 0, 1 on rank 1).
+    let Some(b) = broker::broker() else { return };
+    b.create_topic("words", 2);
+    b.produce("words", 0, &["to be", "or not"]);
+    b.produce("words", 1, &["to be", "that is"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let bin = env!("CARGO_BIN_EXE_firesteel");
+    let servers = b.servers();
+    let prefix = out.join("wc");
+    let done = Command::new(bin)
+        .args(["launch", "-n", "2", "--timeout", "100", "--", bin, "stream"])
+        .args([
+            "kafka-word-count",
+            "--brokers",
+            &servers,
+            "--topics",
+            "words",
+        ])
+        .args([
+            "--offset-reset",
+            "earliest",
+            "--batch",
+            "200ms",
+            "--batches",
+            "5",
+        ])
+        .args(["--partitions", "2", "--output", prefix.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let want: BTreeMap<String, u64> = [
+        ("be", 2),
+        ("is", 1),
+        ("not", 1),
+        ("or", 1),
+        ("that", 1),
+        ("to", 2),
+    ]
+    .iter()
+    .map(|(w, c)| (w.to_string(), *c))
+    .collect();
+    assert_eq!(totals(&out), want);
+}
