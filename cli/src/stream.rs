@@ -232,8 +232,10 @@ fn words(lines: &DStream<String>) -> DStream<(String, u64)> {
 }
 
 /// Where a test asks the process to kill itself (SIGKILL) at a batch, through
-/// `FIRESTEEL_STREAM_KILL_AT=<batch ms>:<before-output|during-output|after-output>`: for
-/// the kill-and-restart tests of exactly-once output. Not for production use.
+/// `FIRESTEEL_STREAM_KILL_AT=<batch>:<before-output|during-output|after-output>`, where
+/// `<batch>` is a batch time in ms or `first-input` (the first batch of this run whose
+/// input is not empty): for the kill-and-restart tests of exactly-once output. Not for
+/// production use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum KillPoint {
     Before,
@@ -241,16 +243,27 @@ enum KillPoint {
     After,
 }
 
-fn kill_at() -> Option<(i64, KillPoint)> {
+/// Which batch a test kills the process at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KillBatch {
+    At(i64),
+    FirstWithInput,
+}
+
+fn kill_at() -> Option<(KillBatch, KillPoint)> {
     let spec = std::env::var("FIRESTEEL_STREAM_KILL_AT").ok()?;
-    let (ms, phase) = spec.split_once(':')?;
+    let (batch, phase) = spec.split_once(':')?;
     let phase = match phase {
         "before-output" => KillPoint::Before,
         "during-output" => KillPoint::During,
         "after-output" => KillPoint::After,
         _ => return None,
     };
-    Some((ms.parse().ok()?, phase))
+    let batch = match batch {
+        "first-input" => KillBatch::FirstWithInput,
+        ms => KillBatch::At(ms.parse().ok()?),
+    };
+    Some((batch, phase))
 }
 
 fn kill_self() -> ! {
@@ -334,10 +347,28 @@ fn setup(
         }));
     }
     // The kill points are output operations of every run, killing or not, so that a
-    // restarted run has the same stream graph as the one it recovers.
+    // restarted run has the same stream graph as the one it recovers. The first runs
+    // before the batch's other outputs, and picks the batch for `first-input`.
+    let first_input: Arc<Mutex<Option<i64>>> = Arc::default();
+    let chosen = first_input.clone();
+    let kills = move |t: Time, point: KillPoint| match kill {
+        Some((KillBatch::At(ms), p)) => p == point && ms == t.millis(),
+        Some((KillBatch::FirstWithInput, p)) => {
+            p == point && *chosen.lock().unwrap_or_else(|e| e.into_inner()) == Some(t.millis())
+        }
+        None => false,
+    };
+    let kills_at = kills.clone();
     let kill_point = move |point: KillPoint| {
-        move |_: &Dataset<String>, t: Time| {
-            if kill == Some((t.millis(), point)) {
+        let (first_input, kills) = (first_input.clone(), kills_at.clone());
+        move |ds: &Dataset<String>, t: Time| {
+            if point == KillPoint::Before && matches!(kill, Some((KillBatch::FirstWithInput, _))) {
+                let mut first = first_input.lock().unwrap_or_else(|e| e.into_inner());
+                if first.is_none() && ds.count()? > 0 {
+                    *first = Some(t.millis());
+                }
+            }
+            if kills(t, point) {
                 kill_self();
             }
             Ok(())
@@ -375,14 +406,17 @@ fn setup(
                 let sorted = ds.sort_by_key(true, None)?;
                 let sorted = match kill {
                     // Dies inside the write: some part files are out, `_SUCCESS` is not.
-                    Some((at, KillPoint::During)) if t.millis() == at => sorted
-                        .map_partitions_with_index(|i, records| {
-                            if i == 1 {
+                    // (Decided when the write runs, after the first kill point's job.)
+                    Some((_, KillPoint::During)) => {
+                        let kills = kills.clone();
+                        sorted.map_partitions_with_index(move |i, records| {
+                            if i == 1 && kills(t, KillPoint::During) {
                                 std::thread::sleep(Duration::from_millis(200));
                                 kill_self();
                             }
                             records.collect::<Vec<_>>()
-                        }),
+                        })
+                    }
                     _ => sorted,
                 };
                 Ok(sorted.map(|(w, c)| format!("{w}\t{c}")))

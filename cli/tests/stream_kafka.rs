@@ -151,3 +151,57 @@ fn kafka_word_count_on_2_processes_counts_every_record_once() {
     .collect();
     assert_eq!(totals(&out), want);
 }
+
+#[cfg(unix)]
+#[test]
+fn kafka_word_count_is_exactly_once_across_kills() {
+    // The job kills itself (SIGKILL) at its first batch with records, before, during or
+    // after that batch's output; the restarted job reruns the batch with its logged offset
+    // ranges, and every record is counted exactly once.
+    use std::os::unix::process::ExitStatusExt;
+    let Some(b) = broker::broker() else { return };
+    b.create_topic("words", 2);
+    b.produce("words", 0, &["to be", "or not"]);
+    b.produce("words", 1, &["to be", "that is"]);
+    let want: BTreeMap<String, u64> = [
+        ("be", 2),
+        ("is", 1),
+        ("not", 1),
+        ("or", 1),
+        ("that", 1),
+        ("to", 2),
+    ]
+    .iter()
+    .map(|(w, c)| (w.to_string(), *c))
+    .collect();
+    for phase in ["before-output", "during-output", "after-output"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (out, ckpt) = (tmp.path().join("out"), tmp.path().join("checkpoint"));
+        let killed = job(&b, &out, &ckpt, "5")
+            .args(["--partitions", "3", "--group", phase])
+            .env("FIRESTEEL_STREAM_KILL_AT", format!("first-input:{phase}"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            killed.status.signal(),
+            Some(9),
+            "{phase}: {}",
+            String::from_utf8_lossy(&killed.stderr)
+        );
+        let restarted = job(&b, &out, &ckpt, "5")
+            .args(["--partitions", "3", "--group", phase])
+            .output()
+            .unwrap();
+        assert!(
+            restarted.status.success(),
+            "{phase}: {}",
+            String::from_utf8_lossy(&restarted.stderr)
+        );
+        assert_eq!(totals(&out), want, "killed {phase}");
+        // No batch directory is left incomplete.
+        for d in std::fs::read_dir(&out).unwrap() {
+            let d = d.unwrap().path();
+            assert!(d.join("_SUCCESS").exists(), "{} is incomplete", d.display());
+        }
+    }
+}

@@ -173,3 +173,96 @@ fn a_checkpoint_of_another_program_is_refused() {
     );
     assert!(tree(&tmp.path().join("a")) == before);
 }
+
+/// The summed `word<TAB>count` lines of the batch directories under `dir`, which must all
+/// be complete, with no temporary files left beside them.
+fn complete_totals(dir: &Path) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for (name, bytes) in tree(dir) {
+        let (batch, file) = name.split_once('/').unwrap();
+        assert!(
+            !batch.starts_with('.'),
+            "a temporary directory is left: {name}"
+        );
+        assert!(
+            dir.join(batch).join("_SUCCESS").exists(),
+            "{batch} is incomplete"
+        );
+        if !file.starts_with("part-") {
+            continue;
+        }
+        for line in String::from_utf8(bytes).unwrap().lines() {
+            let (w, c) = line.split_once('\t').unwrap();
+            *out.entry(w.to_owned()).or_insert(0) += c.parse::<u64>().unwrap();
+        }
+    }
+    out
+}
+
+#[test]
+fn a_watched_directory_is_exactly_once_across_kills() {
+    // Files move into the watched directory while the job runs; it kills itself at the
+    // first batch that read any, before, during or after its output. More files arrive
+    // while it is down. After the restart every word is counted exactly once.
+    let put = |staging: &Path, watched: &Path, name: &str, text: &str| {
+        std::fs::write(staging.join(name), text).unwrap();
+        std::fs::rename(staging.join(name), watched.join(name)).unwrap();
+    };
+    for phase in ["before-output", "during-output", "after-output"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (watched, staging) = (tmp.path().join("in"), tmp.path().join("staging"));
+        std::fs::create_dir(&watched).unwrap();
+        std::fs::create_dir(&staging).unwrap();
+        let (out, ckpt) = (tmp.path().join("out"), tmp.path().join("checkpoint"));
+        let job = || {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_firesteel"));
+            c.args([
+                "stream",
+                "file-word-count",
+                "--batch",
+                "200ms",
+                "--batches",
+                "10",
+            ])
+            .args(["--partitions", "3", "--dir"])
+            .arg(&watched)
+            .arg("--output")
+            .arg(out.join("wc"))
+            .arg("--checkpoint")
+            .arg(&ckpt);
+            c
+        };
+        let child = job()
+            .env("FIRESTEEL_STREAM_KILL_AT", format!("first-input:{phase}"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Once a batch is out, the files present at start have been listed.
+        let t0 = std::time::Instant::now();
+        while std::fs::read_dir(&out).map_or(true, |d| d.count() == 0) {
+            assert!(t0.elapsed().as_secs() < 30, "no batch output");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        put(&staging, &watched, "a.txt", "alpha beta\nbeta gamma\n");
+        put(&staging, &watched, "b.txt", "gamma delta alpha\n");
+        let killed = child.wait_with_output().unwrap();
+        assert_eq!(
+            killed.status.signal(),
+            Some(9),
+            "{phase}: {}",
+            String::from_utf8_lossy(&killed.stderr)
+        );
+        put(&staging, &watched, "c.txt", "delta alpha\n");
+        let restarted = job().output().unwrap();
+        assert!(
+            restarted.status.success(),
+            "{phase}: {}",
+            String::from_utf8_lossy(&restarted.stderr)
+        );
+        let want: BTreeMap<String, u64> = [("alpha", 3), ("beta", 2), ("delta", 2), ("gamma", 2)]
+            .iter()
+            .map(|(w, c)| (w.to_string(), *c))
+            .collect();
+        assert_eq!(complete_totals(&out), want, "killed {phase}");
+    }
+}
