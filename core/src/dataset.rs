@@ -424,6 +424,65 @@ impl<T: Data> Dataset<T> {
         }))
     }
 
+    /// Pairs each record with a unique id without running a job, as Spark's
+    /// `zipWithUniqueId`: the records of partition `k` of `n` get `k`, `n + k`, `2n + k`,
+    /// and so on, so there may be gaps.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec!['a', 'b', 'c', 'd', 'e'], 3);
+    ///     assert_eq!(
+    ///         d.zip_with_unique_id().collect().unwrap(),
+    ///         vec![('a', 0), ('b', 1), ('c', 4), ('d', 2), ('e', 5)]
+    ///     );
+    /// });
+    /// ```
+    pub fn zip_with_unique_id(&self) -> Dataset<(T, u64)> {
+        let n = self.num_partitions() as u64;
+        self.pipe("zip_with_unique_id", false, move |_, split, it| {
+            let mut next = split as u64;
+            Box::new(it.map(move |b| {
+                b.map(|b| {
+                    b.map_vec(|x| {
+                        next += n;
+                        (x, next - n)
+                    })
+                    .into()
+                })
+            }))
+        })
+    }
+
+    /// The records grouped by the key `f` gives them, as Spark's `groupBy`, in the
+    /// default partitioning.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 1, 2, 3, 5, 8], 2);
+    ///     let mut groups = d.group_by(|x| x % 2).collect().unwrap();
+    ///     groups.sort();
+    ///     for g in &mut groups {
+    ///         g.1.sort();
+    ///     }
+    ///     assert_eq!(groups, vec![(0, vec![2, 8]), (1, vec![1, 1, 3, 5])]);
+    /// });
+    /// ```
+    pub fn group_by<K: Data + Hash + Eq>(
+        &self,
+        f: impl Fn(&T) -> K + Send + Sync + 'static,
+    ) -> Dataset<(K, Vec<T>)> {
+        self.key_by(f).group_by_key()
+    }
+
+    /// As [`group_by`](Self::group_by), into the given partitioning.
+    pub fn group_by_with<K: Data + Hash + Eq>(
+        &self,
+        f: impl Fn(&T) -> K + Send + Sync + 'static,
+        partitioning: impl crate::pair::IntoPartitioner<K>,
+    ) -> Dataset<(K, Vec<T>)> {
+        self.key_by(f).group_by_key_with(partitioning)
+    }
+
     /// Fewer partitions. Without shuffle, runs of neighbouring partitions are merged (a
     /// count above the current one leaves it unchanged); with shuffle this is `repartition`.
     pub fn coalesce(&self, num_partitions: usize, shuffle: bool) -> Dataset<T> {
@@ -735,7 +794,7 @@ impl<T: Data> Dataset<T> {
         self.take_by(n, |a, b| b.cmp(a))
     }
 
-    fn take_by(
+    pub(crate) fn take_by(
         &self,
         n: usize,
         cmp: impl Fn(&T, &T) -> std::cmp::Ordering + Sync + Copy,

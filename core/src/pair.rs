@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::dataset::partition_rng;
 use crate::error::Result;
 use crate::partitioner::{
-    unerase, ErasedPartitioner, HashPartitioner, Partitioner, RangePartitioner,
+    unerase, ErasedPartitioner, HashPartitioner, ModPartitioner, Partitioner, RangePartitioner,
 };
 use crate::rdd::RddMeta;
 use crate::shuffle::{
@@ -37,6 +37,15 @@ impl<K: Hash + 'static> IntoPartitioner<K> for HashPartitioner {
 
 impl<K: Ord + Clone + Send + Sync + std::fmt::Debug + 'static> IntoPartitioner<K>
     for RangePartitioner<K>
+{
+    fn into_partitioner(self) -> Arc<dyn Partitioner<K>> {
+        Arc::new(self)
+    }
+}
+
+impl<K> IntoPartitioner<K> for ModPartitioner
+where
+    ModPartitioner: Partitioner<K>,
 {
     fn into_partitioner(self) -> Arc<dyn Partitioner<K>> {
         Arc::new(self)
@@ -559,6 +568,89 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
                 Err(e) => Box::new(std::iter::once(Err(e))),
             }
         }))
+    }
+
+    /// Shuffles the pairs into `partitioning` and sorts each partition by key, as Spark's
+    /// `repartitionAndSortWithinPartitions` (one pass instead of a shuffle and then a sort).
+    ///
+    /// ```
+    /// use firesteel_core::ModPartitioner;
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![(0u64, 5), (3, 8), (2, 6), (0, 8), (3, 8), (1, 3)], 2);
+    ///     let parts = d
+    ///         .repartition_and_sort_within_partitions(ModPartitioner::new(2), true)
+    ///         .glom()
+    ///         .collect()
+    ///         .unwrap();
+    ///     assert_eq!(
+    ///         parts,
+    ///         vec![vec![(0, 5), (0, 8), (2, 6)], vec![(1, 3), (3, 8), (3, 8)]]
+    ///     );
+    /// });
+    /// ```
+    pub fn repartition_and_sort_within_partitions(
+        &self,
+        partitioning: impl IntoPartitioner<K>,
+        ascending: bool,
+    ) -> Dataset<(K, V)>
+    where
+        K: Ord,
+    {
+        let p = partitioning.into_partitioner();
+        self.shuffle_plain(
+            "repartition_and_sort_within_partitions",
+            "ShuffledDataset",
+            p,
+        )
+        .pipe(
+            "repartition_and_sort_within_partitions",
+            true,
+            move |tc, _, it| match external_sort(tc, it, ascending) {
+                Ok(it) => it,
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            },
+        )
+    }
+
+    /// The pairs as a map, as Spark's `collectAsMap`: of several pairs with one key, the
+    /// last (in partition order) wins.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let m = ctx.parallelize(vec![(1, 2), (3, 4), (1, 5)], 2).collect_as_map().unwrap();
+    ///     assert_eq!((m[&1], m[&3]), (5, 4));
+    /// });
+    /// ```
+    pub fn collect_as_map(&self) -> Result<HashMap<K, V>> {
+        Ok(self.collect()?.into_iter().collect())
+    }
+
+    /// The values of each key combined with `f`, returned as a map, as Spark's
+    /// `reduceByKeyLocally`: each partition reduces its pairs, and the partitions' maps
+    /// are merged here, without a shuffle.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![('a', 1), ('b', 1), ('a', 1)], 2);
+    ///     let mut m: Vec<_> = d.reduce_by_key_locally(|a, b| a + b).unwrap().into_iter().collect();
+    ///     m.sort();
+    ///     assert_eq!(m, vec![('a', 2), ('b', 1)]);
+    /// });
+    /// ```
+    pub fn reduce_by_key_locally(&self, f: impl Fn(V, V) -> V + Sync) -> Result<HashMap<K, V>> {
+        let f = &f;
+        let merge = |mut m: HashMap<K, V>, (k, v): (K, V)| {
+            let v = match m.remove(&k) {
+                Some(old) => f(old, v),
+                None => v,
+            };
+            m.insert(k, v);
+            m
+        };
+        let parts = self.fold_partitions(HashMap::new, |m, b| b.into_iter().fold(m, merge))?;
+        Ok(parts
+            .into_iter()
+            .fold(HashMap::new(), |all, m| m.into_iter().fold(all, merge)))
     }
 
     /// The number of values of each key.

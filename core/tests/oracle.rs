@@ -7,7 +7,7 @@
 //! transformations, `collect`, `take`, `zip`, `glom`, sorting, ...) and as sorted
 //! multisets where a shuffle leaves it unspecified.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use firesteel_core::{Context, Dataset, Error, HashPartitioner, Partitioner};
@@ -729,6 +729,151 @@ proptest! {
         prop_assert_eq!(sorted(got.clone()), sorted(input.clone()));
         prop_assert_eq!(s.glom().collect().unwrap().concat(), got);
         prop_assert_eq!(s.count().unwrap(), input.len() as u64);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// max, min and their key forms, top_by_key, take_ordered_by_key, sort_by, histogram,
+    /// zip_with_unique_id, to_local_iterator and take_sample.
+    #[test]
+    fn ordering_sampling_and_histogram_actions(
+        input in nums(),
+        n in parts(),
+        k in 0usize..90,
+        seed in any::<u64>(),
+    ) {
+        let ctx = ctx();
+        let d = ctx.parallelize(input.clone(), n);
+        if input.is_empty() {
+            prop_assert!(is_empty_err(&d.max()) && is_empty_err(&d.min()));
+        } else {
+            prop_assert_eq!(d.max().unwrap(), *input.iter().max().unwrap());
+            prop_assert_eq!(d.min().unwrap(), *input.iter().min().unwrap());
+            // The first record of the largest or smallest key, as Python's max and min.
+            let key = |x: &i64| x.rem_euclid(7);
+            let first_max = input.iter().copied().fold(None, |b: Option<i64>, x| match b {
+                Some(b) if key(&x) <= key(&b) => Some(b),
+                _ => Some(x),
+            });
+            let first_min = input.iter().copied().fold(None, |b: Option<i64>, x| match b {
+                Some(b) if key(&x) >= key(&b) => Some(b),
+                _ => Some(x),
+            });
+            prop_assert_eq!(d.max_by_key(key).unwrap(), first_max.unwrap());
+            prop_assert_eq!(d.min_by_key(key).unwrap(), first_min.unwrap());
+        }
+        // A stable sort by key keeps equal keys in input order, as Python's heapq does.
+        let key = |x: &i64| x.rem_euclid(5);
+        let mut by_key = input.clone();
+        by_key.sort_by_key(key);
+        prop_assert_eq!(d.take_ordered_by_key(k, key).unwrap(), by_key.iter().copied().take(k).collect::<Vec<_>>());
+        let mut by_key_desc = input.clone();
+        by_key_desc.sort_by_key(|x| std::cmp::Reverse(key(x)));
+        prop_assert_eq!(d.top_by_key(k, key).unwrap(), by_key_desc.iter().copied().take(k).collect::<Vec<_>>());
+        let sorted_desc = d.sort_by(|x| -x, true, Some(3)).unwrap().collect().unwrap();
+        let mut want = input.clone();
+        want.sort_by_key(|x| std::cmp::Reverse(*x));
+        prop_assert_eq!(sorted_desc, want);
+        // Ids: partition k of n numbers its records k, n + k, 2n + k, ...
+        let ids = d.zip_with_unique_id().collect().unwrap();
+        let mut expected = Vec::new();
+        for (p, part) in slices(&input, n).into_iter().enumerate() {
+            for (i, x) in part.into_iter().enumerate() {
+                expected.push((x, (i * n + p) as u64));
+            }
+        }
+        prop_assert_eq!(ids, expected);
+        let local: Vec<i64> = d.to_local_iterator().collect::<Result<_, _>>().unwrap();
+        prop_assert_eq!(&local, &input);
+        // Histograms: each value in the one bucket whose edges hold it, the last closed.
+        let floats = d.map(|x| x as f64);
+        let edges = [-15.0, -3.0, 0.0, 2.5, 19.0];
+        let mut want = vec![0u64; 4];
+        for &x in &input {
+            let x = x as f64;
+            if (-15.0..=19.0).contains(&x) {
+                let i = edges.iter().rposition(|&e| e <= x).unwrap().min(3);
+                want[i] += 1;
+            }
+        }
+        prop_assert_eq!(floats.histogram_with_buckets(&edges).unwrap(), want);
+        if !input.is_empty() {
+            let (edges, counts) = floats.histogram(3).unwrap();
+            prop_assert_eq!(counts.iter().sum::<u64>(), input.len() as u64);
+            prop_assert_eq!(edges.first().copied(), input.iter().min().map(|&x| x as f64));
+            prop_assert_eq!(edges.last().copied(), input.iter().max().map(|&x| x as f64));
+        }
+        // take_sample: the right size, records of the input, no record twice without
+        // replacement, and the same sample for the same seed.
+        let without = d.take_sample(false, k, seed).unwrap();
+        prop_assert_eq!(without.len(), k.min(input.len()));
+        let mut pool = input.clone();
+        for x in &without {
+            let at = pool.iter().position(|y| y == x);
+            prop_assert!(at.is_some(), "{} drawn too often", x);
+            pool.swap_remove(at.unwrap());
+        }
+        prop_assert_eq!(&d.take_sample(false, k, seed).unwrap(), &without);
+        let with = d.take_sample(true, k, seed).unwrap();
+        prop_assert_eq!(with.len(), if input.is_empty() { 0 } else { k });
+        prop_assert!(with.iter().all(|x| input.contains(x)));
+    }
+
+    /// intersection, subtract, subtract_by_key, group_by, cogroup3 and cogroup4,
+    /// collect_as_map and reduce_by_key_locally.
+    #[test]
+    fn set_and_grouping_operations(a in pairs(), na in parts(), b in pairs(), nb in parts()) {
+        let ctx = ctx();
+        let (da, db) = (ctx.parallelize(a.clone(), na), ctx.parallelize(b.clone(), nb));
+        let set_b: HashSet<(u8, i64)> = b.iter().copied().collect();
+        let keys_b: HashSet<u8> = b.iter().map(|p| p.0).collect();
+        let both: BTreeSet<(u8, i64)> = a.iter().copied().filter(|p| set_b.contains(p)).collect();
+        prop_assert_eq!(sorted(da.intersection(&db).collect().unwrap()), both.into_iter().collect::<Vec<_>>());
+        let minus: Vec<(u8, i64)> = a.iter().copied().filter(|p| !set_b.contains(p)).collect();
+        prop_assert_eq!(sorted(da.subtract(&db).collect().unwrap()), sorted(minus));
+        let minus_keys: Vec<(u8, i64)> = a.iter().copied().filter(|p| !keys_b.contains(&p.0)).collect();
+        let sub = da.subtract_by_key(&db);
+        prop_assert_eq!(sorted(sub.collect().unwrap()), sorted(minus_keys));
+        prop_assert_eq!(sub.num_partitions(), na);
+        // group_by: each group's records in input order within a partition.
+        let groups: BTreeMap<i64, Vec<(u8, i64)>> = da
+            .group_by(|p| p.1.rem_euclid(3))
+            .collect()
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k, sorted(v)))
+            .collect();
+        let mut want: BTreeMap<i64, Vec<(u8, i64)>> = BTreeMap::new();
+        for p in &a {
+            want.entry(p.1.rem_euclid(3)).or_default().push(*p);
+        }
+        let want: BTreeMap<i64, Vec<(u8, i64)>> = want.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+        prop_assert_eq!(groups, want);
+        // cogroup4 of a, b, a and b: every key of either, with each side's values.
+        let g4: BTreeMap<u8, (Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>)> = da
+            .cogroup4(&db, &da, &db)
+            .collect()
+            .unwrap()
+            .into_iter()
+            .map(|(k, (w, x, y, z))| (k, (sorted(w), sorted(x), sorted(y), sorted(z))))
+            .collect();
+        let (ga, gb) = (group_oracle(&a), group_oracle(&b));
+        let keys: BTreeSet<u8> = ga.keys().chain(gb.keys()).copied().collect();
+        let side = |g: &BTreeMap<u8, Vec<i64>>, k: &u8| sorted(g.get(k).cloned().unwrap_or_default());
+        let want4: BTreeMap<u8, (Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>)> = keys
+            .iter()
+            .map(|k| (*k, (side(&ga, k), side(&gb, k), side(&ga, k), side(&gb, k))))
+            .collect();
+        prop_assert_eq!(g4, want4);
+        let g3 = da.cogroup3(&db, &da).count().unwrap();
+        prop_assert_eq!(g3, keys.len() as u64);
+        // The last value of a key wins in collect_as_map, as in a HashMap built in order.
+        let want_map: HashMap<u8, i64> = a.iter().copied().collect();
+        prop_assert_eq!(da.collect_as_map().unwrap(), want_map);
+        let sums: HashMap<u8, i64> = ga.iter().map(|(k, v)| (*k, v.iter().sum())).collect();
+        prop_assert_eq!(da.reduce_by_key_locally(|x, y| x + y).unwrap(), sums);
     }
 }
 
