@@ -25,7 +25,32 @@
 #[cfg(any(feature = "postgres", feature = "parquet"))]
 pub use firesteel_connectors as connectors;
 pub use firesteel_core as core;
-pub use firesteel_core::{example, Context, ContextBuilder, Dataset, Error, Result, StorageLevel};
+/// serde, for the record types of your own datasets, with no dependency of your own: derive
+/// through this path and tell serde where it is.
+///
+/// ```
+/// use firesteel::serde::{Deserialize, Serialize};
+///
+/// #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// #[serde(crate = "firesteel::serde")]
+/// struct Visit {
+///     page: String,
+///     seconds: u32,
+/// }
+///
+/// firesteel::example(|ctx| {
+///     let visits = vec![
+///         Visit { page: "a".into(), seconds: 3 },
+///         Visit { page: "b".into(), seconds: 5 },
+///     ];
+///     let total = ctx.parallelize(visits, 2).map(|v| v.seconds).reduce(|a, b| a + b);
+///     assert_eq!(total.unwrap(), 8);
+/// });
+/// ```
+pub use firesteel_core::serde;
+pub use firesteel_core::{
+    example, Context, ContextBuilder, Data, Dataset, Error, Result, StorageLevel,
+};
 pub use firesteel_graphx as graphx;
 pub use firesteel_mllib as mllib;
 pub use firesteel_streaming as streaming;

@@ -111,6 +111,8 @@ pub(crate) fn end_task(prev: Option<FxHashMap<usize, Box<dyn PendingUpdate>>>) -
 struct Shared<T> {
     name: Option<String>,
     value: Mutex<T>,
+    /// The empty value each task's updates start from (the initial value is in `value`,
+    /// and so counts once).
     zero: T,
     merge: Box<dyn Fn(&mut T, T) + Send + Sync>,
 }
@@ -188,7 +190,7 @@ impl<T: Send + Sync + Clone + Serialize + 'static> Accumulator<T> {
             .clone()
     }
 
-    /// Sets the value back to zero.
+    /// Sets the value back to the zero value (not the initial one), as Spark's `reset`.
     pub fn reset(&self) {
         *self.shared.value.lock().unwrap_or_else(|e| e.into_inner()) = self.shared.zero.clone();
     }
@@ -196,6 +198,14 @@ impl<T: Send + Sync + Clone + Serialize + 'static> Accumulator<T> {
     /// The accumulator's name, if it has one.
     pub fn name(&self) -> Option<&str> {
         self.shared.name.as_deref()
+    }
+
+    /// Whether the value is the zero value, as Spark's `isZero`.
+    pub fn is_zero(&self) -> bool
+    where
+        T: PartialEq,
+    {
+        *self.shared.value.lock().unwrap_or_else(|e| e.into_inner()) == self.shared.zero
     }
 }
 
@@ -229,11 +239,26 @@ impl<T> Broadcast<T> {
 }
 
 impl Context {
-    /// A general accumulator with a zero value and a merge function, which must be
-    /// associative and commutative up to the order guarantee above.
+    /// A general accumulator, as Spark's `AccumulatorV2` and PySpark's
+    /// `accumulator(value, accum_param)`: it starts at `initial`, each task's updates
+    /// start from the empty value `zero` and are folded with `merge` (associative, and
+    /// commutative up to the order guarantee above) into the value when the task's stage
+    /// finishes. The initial value counts once, however many tasks there are.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     // PySpark: a = sc.accumulator(9); a += 1 on the driver; then 1 per record.
+    ///     let a = ctx.accumulator(None, 9u64, 0, |acc, x| *acc += x);
+    ///     a.add(1);
+    ///     let add = a.clone();
+    ///     ctx.parallelize(vec![1, 2, 3, 4, 5], 4).foreach(move |_| add.add(1)).unwrap();
+    ///     assert_eq!(a.value(), 15);
+    /// });
+    /// ```
     pub fn accumulator<T: Send + Sync + Clone + Serialize + DeserializeOwned + 'static>(
         &self,
         name: Option<&str>,
+        initial: T,
         zero: T,
         merge: impl Fn(&mut T, T) + Send + Sync + 'static,
     ) -> Accumulator<T> {
@@ -244,7 +269,7 @@ impl Context {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             shared: Arc::new(Shared {
                 name: name.map(str::to_owned),
-                value: Mutex::new(zero.clone()),
+                value: Mutex::new(initial),
                 zero,
                 merge: Box::new(merge),
             }),
@@ -275,12 +300,12 @@ impl Context {
 
     /// A `u64` sum (Spark's `longAccumulator`).
     pub fn long_accumulator(&self, name: &str) -> Accumulator<u64> {
-        self.accumulator(Some(name), 0u64, |a, b| *a += b)
+        self.accumulator(Some(name), 0u64, 0, |a, b| *a += b)
     }
 
     /// An `f64` sum (Spark's `doubleAccumulator`).
     pub fn double_accumulator(&self, name: &str) -> Accumulator<f64> {
-        self.accumulator(Some(name), 0.0f64, |a, b| *a += b)
+        self.accumulator(Some(name), 0.0f64, 0.0, |a, b| *a += b)
     }
 
     /// A list of values, concatenated in partition order (Spark's `collectionAccumulator`).
@@ -291,7 +316,9 @@ impl Context {
         &self,
         name: &str,
     ) -> Accumulator<Vec<T>> {
-        self.accumulator(Some(name), Vec::new(), |a: &mut Vec<T>, b| a.extend(b))
+        self.accumulator(Some(name), Vec::new(), Vec::new(), |a: &mut Vec<T>, b| {
+            a.extend(b)
+        })
     }
 
     /// Shares a read-only value with all tasks.

@@ -49,6 +49,7 @@
 //! ```
 
 mod accumulator;
+mod approx;
 mod backend;
 mod batch;
 mod cluster;
@@ -88,11 +89,24 @@ pub use metrics::{Listener, MetricsSnapshot};
 pub use pair::IntoPartitioner;
 pub use partitioner::{HashPartitioner, ModPartitioner, Partitioner, RangePartitioner};
 pub use rdd::Records;
+/// serde, which record types implement (see [`Data`]).
+pub use serde;
 pub use stats::StatCounter;
 pub use storage::StorageLevel;
 
 /// What a dataset's records must be: shareable across threads, cloneable, and
 /// serializable (for spill files, serialized caching, checkpoints and the cluster backend).
+///
+/// Every type with those traits is `Data`. For a record type of your own, derive serde's
+/// `Serialize` and `Deserialize` (re-exported as `firesteel_core::serde`). Borrowed
+/// records such as `&str` are not `Data`: use `String`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a dataset record",
+    label = "not `Data`",
+    note = "a record must be `Clone + Send + Sync + 'static` and implement serde's `Serialize` \
+            and `DeserializeOwned`: derive them (serde is re-exported as `firesteel::serde`), \
+            and use owned types (`String`, not `&str`)"
+)]
 pub trait Data:
     Send + Sync + Clone + serde::Serialize + serde::de::DeserializeOwned + 'static
 {

@@ -337,3 +337,17 @@ fn processes_at_different_decisions_get_a_plan_mismatch() {
         assert!(e.contains("plan mismatch"), "{e}");
     }
 }
+
+#[test]
+fn an_accumulators_initial_value_counts_once_on_every_process() {
+    let results = on_cluster(2, |ctx| {
+        let a = ctx.accumulator(None, 9u64, 0, |acc, x| *acc += x);
+        a.add(1);
+        let add = a.clone();
+        ctx.parallelize(vec![1, 2, 3, 4, 5], 4)
+            .foreach(move |_| add.add(1))
+            .unwrap();
+        a.value()
+    });
+    assert_eq!(results, vec![15, 15]);
+}

@@ -217,3 +217,47 @@ fn take_sample_sizes() {
         .to_string();
     assert!(err.contains("cannot be greater than"), "{err}");
 }
+
+#[test]
+fn an_accumulators_initial_value_counts_once() {
+    // PySpark's accumulator example: sc.accumulator(9), += 1 on the driver, then += 1
+    // for each of 5 records in a foreach: 15, whatever the partition count.
+    let sc = sc();
+    for partitions in [1, 4, 5, 8] {
+        let a = sc.accumulator(Some("a"), 9u64, 0, |acc, x| *acc += x);
+        a.add(1);
+        let add = a.clone();
+        sc.parallelize(vec![1, 2, 3, 4, 5], partitions)
+            .foreach(move |_| add.add(1))
+            .unwrap();
+        assert_eq!(a.value(), 15, "{partitions} partitions");
+        assert!(!a.is_zero());
+        a.reset();
+        assert!(a.is_zero());
+    }
+}
+
+#[test]
+fn count_approx_distinct() {
+    let sc = sc();
+    // n = sc.parallelize(range(1000)).map(str).countApproxDistinct(); 900 < n < 1100
+    let n = sc
+        .parallelize((0..1000).collect::<Vec<i32>>(), 4)
+        .map(|i| i.to_string())
+        .count_approx_distinct(0.05)
+        .unwrap();
+    assert!(900 < n && n < 1100, "{n}");
+    // parallelize([i % 20 for i in range(1000)]).countApproxDistinct(); 16 < n < 24
+    let n = sc
+        .parallelize((0..1000).map(|i| i % 20).collect::<Vec<i32>>(), 4)
+        .count_approx_distinct(0.05)
+        .unwrap();
+    assert!(16 < n && n < 24, "{n}");
+    // Larger counts stay within a few standard deviations (5% each at 0.05).
+    let n = sc
+        .range(0, 200_000, 1, 4)
+        .unwrap()
+        .count_approx_distinct(0.05)
+        .unwrap();
+    assert!((170_000..230_000).contains(&n), "{n}");
+}
