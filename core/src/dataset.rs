@@ -64,7 +64,7 @@ pub(crate) fn partition_rng(seed: u64, partition: usize) -> Pcg64 {
 }
 
 /// A Poisson(λ) draw by Knuth's method (λ is a sampling fraction, so small).
-fn poisson(rng: &mut Pcg64, lambda: f64) -> usize {
+pub(crate) fn poisson(rng: &mut Pcg64, lambda: f64) -> usize {
     let l = (-lambda).exp();
     let (mut k, mut p) = (0usize, 1.0f64);
     loop {

@@ -1,12 +1,21 @@
-//! A sample of a fixed size, as Spark's `takeSample`: sample a fraction large enough that
-//! the sample is almost always big enough (Spark's `SamplingUtils` bounds), sample again
-//! in the rare case it is not, and keep a random `num` of what came back.
+//! Samples beyond `sample`'s fraction of all records:
+//! - of a fixed size, as Spark's `takeSample`: sample a fraction large enough that the
+//!   sample is almost always big enough (Spark's `SamplingUtils` bounds), sample again in
+//!   the rare case it is not, and keep a random `num` of what came back;
+//! - stratified by key, as Spark's `sampleByKey` (each key its own fraction) and
+//!   `sampleByKeyExact` (exactly `ceil(fraction * count)` records of each key: every
+//!   record draws a uniform number, and the smallest draws of each key are kept, found
+//!   with Spark's bounds so that only the draws near each key's cut come here).
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
-use crate::dataset::Dataset;
+use crate::dataset::{partition_rng, Dataset};
 use crate::error::{Error, Result};
 use crate::Data;
 
@@ -93,6 +102,245 @@ impl<T: Data> Dataset<T> {
         samples.shuffle(&mut rng);
         samples.truncate(num);
         Ok(samples)
+    }
+}
+
+/// Spark's `BinomialBounds` with its `delta`: a fraction whose Bernoulli sample of `n`
+/// records keeps at most (lower) or at least (upper) `fraction * n` of them, but with
+/// probability `delta`.
+fn binomial_bounds(fraction: f64, n: u64, delta: f64) -> (f64, f64) {
+    let n = n.max(1) as f64;
+    let gamma_lo = -delta.ln() / n * (2.0 / 3.0);
+    let lo = fraction + gamma_lo - (gamma_lo * gamma_lo + 3.0 * gamma_lo * fraction).sqrt();
+    let gamma = -delta.ln() / n;
+    let hi = fraction + gamma + (gamma * gamma + 2.0 * gamma * fraction).sqrt();
+    (lo.max(0.0), hi.clamp(1e-10, 1.0))
+}
+
+/// The sampling fraction of `key`, or an error naming the key.
+fn fraction_of<K: Hash + Eq + std::fmt::Debug>(
+    fractions: &HashMap<K, f64>,
+    key: &K,
+) -> Result<f64> {
+    fractions.get(key).copied().ok_or_else(|| {
+        Error::InvalidArgument(format!("sample_by_key: no fraction for key {key:?}"))
+    })
+}
+
+fn check_fractions<K: std::fmt::Debug>(
+    fractions: &HashMap<K, f64>,
+    with_replacement: bool,
+) -> Result<()> {
+    for (k, &f) in fractions {
+        if f.is_nan() || f < 0.0 || (!with_replacement && f > 1.0) {
+            return Err(Error::InvalidArgument(format!(
+                "sample_by_key: the fraction of key {k:?} must be in [0, 1] without \
+                 replacement and at least 0 with it, got {f}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl<K: Data + Hash + Eq + std::fmt::Debug, V: Data> Dataset<(K, V)> {
+    /// A sample stratified by key, as Spark's `sampleByKey`: each pair is kept with the
+    /// probability its key's fraction gives (without replacement), or a Poisson number of
+    /// times (with replacement). The same seed and partitioning give the same sample.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec!['a', 'b'], 1).cartesian(&ctx.range(0, 1000, 1, 4).unwrap());
+    ///     let fractions = HashMap::from([('a', 0.2), ('b', 0.1)]);
+    ///     let counts = d.sample_by_key(false, &fractions, 2).unwrap().count_by_key().unwrap();
+    ///     assert!(100 < counts[&'a'] && counts[&'a'] < 300);
+    ///     assert!(50 < counts[&'b'] && counts[&'b'] < 150);
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// A fraction below 0 (or above 1 without replacement). A key without a fraction
+    /// fails the job that reaches it.
+    pub fn sample_by_key(
+        &self,
+        with_replacement: bool,
+        fractions: &HashMap<K, f64>,
+        seed: u64,
+    ) -> Result<Dataset<(K, V)>> {
+        check_fractions(fractions, with_replacement)?;
+        let fractions = Arc::new(fractions.clone());
+        Ok(self.pipe("sample_by_key", true, move |_, split, it| {
+            let fractions = fractions.clone();
+            let mut rng = partition_rng(seed, split);
+            Box::new(it.map(move |b| {
+                let mut out = Vec::new();
+                for (k, v) in b? {
+                    let f = fraction_of(&fractions, &k)?;
+                    let copies = if with_replacement {
+                        crate::dataset::poisson(&mut rng, f)
+                    } else {
+                        usize::from(rng.random::<f64>() < f)
+                    };
+                    for _ in 0..copies {
+                        out.push((k.clone(), v.clone()));
+                    }
+                }
+                Ok(out.into())
+            }))
+        }))
+    }
+
+    /// A sample with exactly `ceil(fraction * count)` pairs of each key, as Spark's
+    /// `sampleByKeyExact` (without replacement). Each pair draws a uniform number and each
+    /// key keeps its smallest draws; three passes over the data (count, find each key's
+    /// cut, select), with only the draws near each cut brought here. The same seed and
+    /// partitioning give the same sample.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec!['a', 'b'], 1).cartesian(&ctx.range(0, 1000, 1, 4).unwrap());
+    ///     let fractions = HashMap::from([('a', 0.2), ('b', 0.1)]);
+    ///     let s = d.sample_by_key_exact(false, &fractions, 2).unwrap();
+    ///     let counts = s.count_by_key().unwrap();
+    ///     assert_eq!((counts[&'a'], counts[&'b']), (200, 100));
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// With replacement (not supported: see the README), a fraction outside `[0, 1]`, or
+    /// a key without a fraction.
+    pub fn sample_by_key_exact(
+        &self,
+        with_replacement: bool,
+        fractions: &HashMap<K, f64>,
+        seed: u64,
+    ) -> Result<Dataset<(K, V)>> {
+        if with_replacement {
+            return Err(Error::InvalidArgument(
+                "sample_by_key_exact: only without replacement (Spark's exact sampling with \
+                 replacement is not implemented)"
+                    .into(),
+            ));
+        }
+        check_fractions(fractions, false)?;
+        let counts = self.reduce_by_key_locally_map(|_| 1u64)?;
+        let delta = 5e-5;
+        // Each key's bounds: draws below `lo` are surely kept, above `hi` surely not.
+        let mut bounds: HashMap<K, (f64, f64, u64)> = HashMap::new();
+        for (k, n) in &counts {
+            let f = fraction_of(fractions, k)?;
+            let want = (f * *n as f64).ceil() as u64;
+            let (lo, hi) = binomial_bounds(f, *n, delta);
+            bounds.insert(k.clone(), (lo, hi, want));
+        }
+        let mut cuts: HashMap<K, f64> = HashMap::new();
+        // First with the bounds; keys whose bounds missed (probability about `delta`)
+        // again with every draw.
+        for round in 0..2 {
+            let todo: HashMap<K, (f64, f64)> = bounds
+                .iter()
+                .filter(|(k, _)| !cuts.contains_key(*k))
+                .map(|(k, &(lo, hi, _))| {
+                    (k.clone(), if round == 0 { (lo, hi) } else { (0.0, 1.0) })
+                })
+                .collect();
+            if todo.is_empty() {
+                break;
+            }
+            let todo = Arc::new(todo);
+            let near = self.draws_near_cuts(seed, todo.clone())?;
+            for (k, (below, mut waiting)) in near {
+                let (lo, _) = todo[&k];
+                let want = bounds[&k].2;
+                let Some(need) = want.checked_sub(below) else {
+                    continue;
+                };
+                if need as usize > waiting.len() {
+                    continue;
+                }
+                waiting.sort_by(f64::total_cmp);
+                let cut = match need {
+                    0 => lo,
+                    need => waiting[need as usize - 1].next_up(),
+                };
+                cuts.insert(k, cut);
+            }
+            // Keys with no draws in range and nothing to keep.
+            for (k, &(_, _, want)) in &bounds {
+                if want == 0 {
+                    cuts.entry(k.clone()).or_insert(0.0);
+                }
+            }
+        }
+        let cuts = Arc::new(cuts);
+        Ok(self.pipe("sample_by_key_exact", true, move |_, split, it| {
+            let cuts = cuts.clone();
+            let mut rng = partition_rng(seed, split);
+            Box::new(it.map(move |b| {
+                let mut out = Vec::new();
+                for (k, v) in b? {
+                    let u = rng.random::<f64>();
+                    if cuts.get(&k).is_some_and(|&c| u < c) {
+                        out.push((k, v));
+                    }
+                }
+                Ok(out.into())
+            }))
+        }))
+    }
+
+    /// Each key's records counted locally (no shuffle), as a map.
+    fn reduce_by_key_locally_map(&self, one: impl Fn(&V) -> u64 + Sync) -> Result<HashMap<K, u64>> {
+        let parts = self.fold_partitions(HashMap::new, |mut m: HashMap<K, u64>, b| {
+            for (k, v) in b {
+                *m.entry(k).or_insert(0) += one(&v);
+            }
+            m
+        })?;
+        let mut all: HashMap<K, u64> = HashMap::new();
+        for m in parts {
+            for (k, n) in m {
+                *all.entry(k).or_insert(0) += n;
+            }
+        }
+        Ok(all)
+    }
+
+    /// For each key in `bounds`, how many of its draws fell below its lower bound, and
+    /// the draws between its bounds.
+    fn draws_near_cuts(
+        &self,
+        seed: u64,
+        bounds: Arc<HashMap<K, (f64, f64)>>,
+    ) -> Result<HashMap<K, (u64, Vec<f64>)>> {
+        let parts = self.run_all(move |tc, it| {
+            let mut rng = partition_rng(seed, tc.partition);
+            let mut m: HashMap<K, (u64, Vec<f64>)> = HashMap::new();
+            for b in it {
+                for (k, _) in b? {
+                    let u = rng.random::<f64>();
+                    let Some(&(lo, hi)) = bounds.get(&k) else {
+                        continue;
+                    };
+                    if u < lo {
+                        m.entry(k).or_default().0 += 1;
+                    } else if u < hi {
+                        m.entry(k).or_default().1.push(u);
+                    }
+                }
+            }
+            Ok(m)
+        })?;
+        let mut all: HashMap<K, (u64, Vec<f64>)> = HashMap::new();
+        for m in parts {
+            for (k, (below, waiting)) in m {
+                let e = all.entry(k).or_default();
+                e.0 += below;
+                e.1.extend(waiting);
+            }
+        }
+        Ok(all)
     }
 }
 

@@ -821,6 +821,38 @@ proptest! {
         prop_assert!(with.iter().all(|x| input.contains(x)));
     }
 
+    /// sample_by_key_exact keeps exactly ceil(fraction * count) pairs of each key, each
+    /// an input pair, and the same ones for the same seed.
+    #[test]
+    fn stratified_exact_samples(
+        input in pairs(),
+        n in parts(),
+        seed in any::<u64>(),
+        percents in vec(0u32..=100, 256),
+    ) {
+        let ctx = ctx();
+        let d = ctx.parallelize(input.clone(), n);
+        let fractions: HashMap<u8, f64> =
+            (0..=255u8).map(|k| (k, f64::from(percents[k as usize]) / 100.0)).collect();
+        let s = d.sample_by_key_exact(false, &fractions, seed).unwrap().collect().unwrap();
+        let groups = group_oracle(&input);
+        let mut counts: BTreeMap<u8, u64> = BTreeMap::new();
+        for (k, _) in &s {
+            *counts.entry(*k).or_default() += 1;
+        }
+        for (k, vs) in &groups {
+            let want = (fractions[k] * vs.len() as f64).ceil() as u64;
+            prop_assert_eq!(counts.get(k).copied().unwrap_or(0), want, "key {}", k);
+        }
+        let mut pool = input.clone();
+        for p in &s {
+            let at = pool.iter().position(|q| q == p);
+            prop_assert!(at.is_some());
+            pool.swap_remove(at.unwrap());
+        }
+        prop_assert_eq!(d.sample_by_key_exact(false, &fractions, seed).unwrap().collect().unwrap(), s);
+    }
+
     /// intersection, subtract, subtract_by_key, group_by, cogroup3 and cogroup4,
     /// collect_as_map and reduce_by_key_locally.
     #[test]

@@ -261,3 +261,62 @@ fn count_approx_distinct() {
         .unwrap();
     assert!((170_000..230_000).contains(&n), "{n}");
 }
+
+#[test]
+fn sample_by_key() {
+    let sc = sc();
+    // fractions = {"a": 0.2, "b": 0.1}
+    // rdd = sc.parallelize(fractions.keys()).cartesian(sc.parallelize(range(0, 1000)))
+    // sample = dict(rdd.sampleByKey(False, fractions, 2).groupByKey().collect())
+    // 100 < len(sample["a"]) < 300 and 50 < len(sample["b"]) < 150; values in 0..=999
+    let fractions = std::collections::HashMap::from([('a', 0.2), ('b', 0.1)]);
+    let rdd = sc
+        .parallelize(vec!['a', 'b'], 4)
+        .cartesian(&sc.parallelize((0..1000).collect::<Vec<i32>>(), 4));
+    let sample: BTreeMap<char, Vec<i32>> = rdd
+        .sample_by_key(false, &fractions, 2)
+        .unwrap()
+        .group_by_key()
+        .collect()
+        .unwrap()
+        .into_iter()
+        .collect();
+    let (a, b) = (&sample[&'a'], &sample[&'b']);
+    assert!(100 < a.len() && a.len() < 300, "{}", a.len());
+    assert!(50 < b.len() && b.len() < 150, "{}", b.len());
+    assert!(a.iter().chain(b).all(|v| (0..=999).contains(v)));
+    // The exact form keeps exactly ceil(fraction * count) of each key, each record once.
+    let exact = rdd.sample_by_key_exact(false, &fractions, 2).unwrap();
+    let mut got: BTreeMap<char, Vec<i32>> = exact
+        .group_by_key()
+        .collect()
+        .unwrap()
+        .into_iter()
+        .collect();
+    for v in got.values_mut() {
+        v.sort();
+        v.dedup();
+    }
+    assert_eq!((got[&'a'].len(), got[&'b'].len()), (200, 100));
+    assert_eq!(
+        exact.collect().unwrap(),
+        rdd.sample_by_key_exact(false, &fractions, 2)
+            .unwrap()
+            .collect()
+            .unwrap()
+    );
+    // A key without a fraction is an error that names it.
+    let only_a = std::collections::HashMap::from([('a', 0.5)]);
+    let err = rdd
+        .sample_by_key_exact(false, &only_a, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no fraction for key 'b'"), "{err}");
+    let err = rdd
+        .sample_by_key(false, &only_a, 1)
+        .unwrap()
+        .count()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no fraction for key 'b'"), "{err}");
+}
