@@ -1,5 +1,6 @@
-//! Operations that order records: the largest and smallest records (by their own order or
-//! by a key), the first records in a key's order, and sorting by a key function.
+//! Operations that order records: the largest and smallest records (by their own order, by
+//! a key, or by a comparison such as `f64::total_cmp`), the first records in such an order,
+//! and sorting by a key function.
 
 use std::hash::Hash;
 
@@ -72,6 +73,82 @@ impl<T: Data> Dataset<T> {
     /// [`Error::EmptyDataset`] on an empty dataset.
     pub fn min_by_key<K: Ord>(&self, f: impl Fn(&T) -> K + Sync) -> Result<T> {
         self.extreme(&f, std::cmp::Ordering::Less, "min")
+    }
+
+    /// The largest record by the comparison `cmp` (the first of equal ones), as
+    /// `Iterator::max_by`: with `f64::total_cmp`, floats need no wrapper.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1.5, -2.0, 43.25, 10.0], 2);
+    ///     assert_eq!(d.max_by(f64::total_cmp).unwrap(), 43.25);
+    ///     assert_eq!(d.min_by(f64::total_cmp).unwrap(), -2.0);
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::EmptyDataset`] on an empty dataset.
+    pub fn max_by(&self, cmp: impl Fn(&T, &T) -> std::cmp::Ordering + Sync) -> Result<T> {
+        self.extreme_by(&cmp, std::cmp::Ordering::Greater, "max")
+    }
+
+    /// The smallest record by the comparison `cmp` (the first of equal ones), as
+    /// `Iterator::min_by`.
+    ///
+    /// # Errors
+    /// [`Error::EmptyDataset`] on an empty dataset.
+    pub fn min_by(&self, cmp: impl Fn(&T, &T) -> std::cmp::Ordering + Sync) -> Result<T> {
+        self.extreme_by(&cmp, std::cmp::Ordering::Less, "min")
+    }
+
+    /// The first record (in partition order) that beats every other by `wins` under `cmp`.
+    fn extreme_by(
+        &self,
+        cmp: &(impl Fn(&T, &T) -> std::cmp::Ordering + Sync),
+        wins: std::cmp::Ordering,
+        what: &'static str,
+    ) -> Result<T> {
+        let better = |best: Option<T>, x: T| match best {
+            Some(b) if cmp(&x, &b) != wins => Some(b),
+            _ => Some(x),
+        };
+        let parts =
+            self.fold_partitions(|| None, |acc: Option<T>, b| b.into_iter().fold(acc, better))?;
+        parts
+            .into_iter()
+            .flatten()
+            .fold(None, better)
+            .ok_or(Error::EmptyDataset(what))
+    }
+
+    /// The `n` largest records by the comparison `cmp`, largest first (records that compare
+    /// equal in partition order).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![0.5, 3.0, -1.0, 2.0], 2);
+    ///     assert_eq!(d.top_by(2, f64::total_cmp).unwrap(), vec![3.0, 2.0]);
+    ///     assert_eq!(d.take_ordered_by(2, f64::total_cmp).unwrap(), vec![-1.0, 0.5]);
+    /// });
+    /// ```
+    pub fn top_by(
+        &self,
+        n: usize,
+        cmp: impl Fn(&T, &T) -> std::cmp::Ordering + Sync,
+    ) -> Result<Vec<T>> {
+        let cmp = &cmp;
+        self.take_by(n, |a, b| cmp(b, a))
+    }
+
+    /// The `n` smallest records by the comparison `cmp`, smallest first (records that
+    /// compare equal in partition order).
+    pub fn take_ordered_by(
+        &self,
+        n: usize,
+        cmp: impl Fn(&T, &T) -> std::cmp::Ordering + Sync,
+    ) -> Result<Vec<T>> {
+        let cmp = &cmp;
+        self.take_by(n, |a, b| cmp(a, b))
     }
 
     /// The first record (in partition order) whose key beats every other's by `wins`.

@@ -787,6 +787,17 @@ proptest! {
         prop_assert_eq!(ids, expected);
         let local: Vec<i64> = d.to_local_iterator().collect::<Result<_, _>>().unwrap();
         prop_assert_eq!(&local, &input);
+        // Floats through a comparison: as the integers they hold.
+        let floats = d.map(|x| x as f64 / 4.0);
+        let quarters: Vec<f64> = input.iter().map(|&x| x as f64 / 4.0).collect();
+        if !input.is_empty() {
+            prop_assert_eq!(floats.max_by(f64::total_cmp).unwrap(), *input.iter().max().unwrap() as f64 / 4.0);
+            prop_assert_eq!(floats.min_by(f64::total_cmp).unwrap(), *input.iter().min().unwrap() as f64 / 4.0);
+        }
+        let mut asc = quarters.clone();
+        asc.sort_by(f64::total_cmp);
+        prop_assert_eq!(floats.take_ordered_by(k, f64::total_cmp).unwrap(), asc.iter().copied().take(k).collect::<Vec<_>>());
+        prop_assert_eq!(floats.top_by(k, f64::total_cmp).unwrap(), asc.iter().rev().copied().take(k).collect::<Vec<_>>());
         // Histograms: each value in the one bucket whose edges hold it, the last closed.
         let floats = d.map(|x| x as f64);
         let edges = [-15.0, -3.0, 0.0, 2.5, 19.0];
