@@ -196,6 +196,7 @@ impl ContextBuilder {
                 #[cfg(feature = "fault-injection")]
                 faults: FaultInjector::default(),
                 backend,
+                job_groups: Default::default(),
                 acc_decoders: Mutex::new(Default::default()),
                 scratch,
             }),
@@ -231,6 +232,8 @@ pub(crate) struct ContextInner {
     pub faults: FaultInjector,
     /// Where jobs run: here, or across the processes of a cluster.
     pub backend: Backend,
+    /// Each thread's job group, and the running jobs that can be cancelled.
+    pub job_groups: crate::job_group::JobGroups,
     /// Cluster mode: how to decode a peer's update of each live accumulator.
     pub acc_decoders: Mutex<rustc_hash::FxHashMap<usize, AccDecoder>>,
     scratch: tempfile::TempDir,

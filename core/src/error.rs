@@ -37,6 +37,10 @@ pub enum Error {
     /// Serialization or deserialization of records failed (spill, cache or checkpoint files).
     #[error("serialization failed: {0}")]
     Serde(String),
+    /// The job was cancelled (its job group, or all jobs; see
+    /// [`Context::cancel_job_group`](crate::Context::cancel_job_group)).
+    #[error("{0}")]
+    Cancelled(String),
     /// An argument to an operation was invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -165,6 +169,7 @@ impl Error {
                 | Error::OutputExists(_)
                 | Error::NoMatch(_)
                 | Error::Unrecoverable(_)
+                | Error::Cancelled(_)
         )
     }
 

@@ -62,6 +62,7 @@ pub mod executor;
 pub mod fault;
 mod histogram;
 pub mod io;
+mod job_group;
 mod lineage;
 mod local_iter;
 pub mod metrics;

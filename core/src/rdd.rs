@@ -34,6 +34,8 @@ pub(crate) struct TaskContext {
     pub partition: usize,
     pub attempt: usize,
     pub counters: TaskCounters,
+    /// Set when the task's job is cancelled: checked before each batch.
+    pub cancel: Arc<crate::job_group::CancelFlag>,
 }
 
 /// State every lineage node carries.
@@ -123,10 +125,19 @@ pub(crate) fn iterator<T: crate::Data>(
     split: usize,
     tc: &Tc,
 ) -> Result<BatchIter<T>> {
-    match rdd.meta().storage_level() {
-        None => rdd.compute(split, tc),
-        Some(level) => crate::storage::get_or_compute(rdd, split, tc, level),
-    }
+    let it = match rdd.meta().storage_level() {
+        None => rdd.compute(split, tc)?,
+        Some(level) => crate::storage::get_or_compute(rdd, split, tc, level)?,
+    };
+    // A cancelled job's tasks stop before their next batch.
+    let flag = tc.cancel.clone();
+    let mut it = it.fuse();
+    Ok(Box::new(std::iter::from_fn(move || {
+        if let Err(e) = flag.check() {
+            return Some(Err(e));
+        }
+        it.next()
+    })))
 }
 
 /// Streams an in-memory partition as batches, cloning records.

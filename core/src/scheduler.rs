@@ -62,6 +62,8 @@ struct Job<'c> {
     ctx: &'c Arc<ContextInner>,
     id: usize,
     stages: Vec<StageMetrics>,
+    /// Set if the job is cancelled; its tasks check it.
+    cancel: Arc<crate::job_group::CancelFlag>,
 }
 
 /// Runs `func` over the given partitions of `rdd` and returns its results in that order.
@@ -92,16 +94,22 @@ pub(crate) fn run_job_gather<T: Data, R: Send + Serialize + DeserializeOwned>(
         l.on_job_start(id, &name);
     }
     let start = Instant::now();
+    let (cancel, group) = ctx.job_groups.begin(id);
+    if let Some(group) = &group {
+        tracing::debug!(job = id, group, "job in a job group");
+    }
     let mut job = Job {
         ctx,
         id,
         stages: Vec::new(),
+        cancel,
     };
     // The one place where the backend chosen when the context was built comes in.
     let result = match &ctx.backend {
         Backend::Local => job.run(rdd, partitions, func, gather, |_| LocalJob),
         Backend::Cluster(c) => job.run(rdd, partitions, func, gather, |plan| c.begin_job(plan)),
     };
+    ctx.job_groups.end(id);
     let metrics = JobMetrics {
         job_id: id,
         name,
@@ -403,7 +411,14 @@ impl Job<'_> {
             let done = AtomicUsize::new(0);
             ctx.executor.run_tasks(pending.len(), &|j| {
                 let i = pending[j];
-                let out = run_attempt(ctx, desc.dataset_id, partitions[i], attempts[i], task);
+                let out = run_attempt(
+                    ctx,
+                    &self.cancel,
+                    desc.dataset_id,
+                    partitions[i],
+                    attempts[i],
+                    task,
+                );
                 let finished = done.fetch_add(1, Ordering::AcqRel) + 1;
                 if !listeners.is_empty() {
                     let end = TaskEnd {
@@ -440,6 +455,11 @@ impl Job<'_> {
                     Err(e @ Error::FetchFailed { .. }) => {
                         metrics.failed_attempts += 1;
                         fetch.get_or_insert(e);
+                    }
+                    // A cancelled job ends with the cancellation itself.
+                    Err(e @ Error::Cancelled(_)) => {
+                        metrics.failed_attempts += 1;
+                        abort.get_or_insert(e);
                     }
                     Err(e) => {
                         metrics.failed_attempts += 1;
@@ -492,6 +512,7 @@ struct TaskOutcome<R> {
 
 fn run_attempt<R>(
     ctx: &Arc<ContextInner>,
+    cancel: &Arc<crate::job_group::CancelFlag>,
     dataset_id: usize,
     partition: usize,
     attempt: usize,
@@ -502,6 +523,7 @@ fn run_attempt<R>(
         partition,
         attempt,
         counters: TaskCounters::default(),
+        cancel: cancel.clone(),
     });
     let start = Instant::now();
     let prev = accumulator::begin_task();
@@ -510,6 +532,8 @@ fn run_attempt<R>(
         ctx.faults.before_task(dataset_id, partition, attempt)?;
         #[cfg(not(feature = "fault-injection"))]
         let _ = dataset_id; // only fault injection names a task by its stage's dataset
+                            // A task of a cancelled job does not start.
+        tc.cancel.check()?;
         task(&tc)
     }))
     .unwrap_or_else(|payload| {

@@ -250,3 +250,70 @@ fn panicking_merge_function_is_retried() {
         .collect();
     assert_eq!(sorted(lens.collect().unwrap()), expected);
 }
+
+/// A job of 40 batches of 1,024 records, each record taking 50 µs, and the count of
+/// records it has mapped so far.
+fn slow_job(ctx: &Context) -> (Dataset<u32>, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    let mapped = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let m = mapped.clone();
+    let d = ctx
+        .parallelize((0..40 * 1024u32).collect(), 40)
+        .map(move |x| {
+            std::thread::sleep(std::time::Duration::from_micros(50));
+            m.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            x
+        });
+    (d, mapped)
+}
+
+#[test]
+fn cancelling_a_job_group_stops_its_running_job_and_only_it() {
+    let ctx = ctx();
+    let (slow, mapped) = slow_job(&ctx);
+    // Another thread's job, in another group, is not touched.
+    let other = ctx.clone();
+    let bystander = std::thread::spawn(move || {
+        other.set_job_group("other", "a job that must finish");
+        let r = other
+            .parallelize((0..1000u32).collect(), 4)
+            .map(|x| x * 2)
+            .count();
+        (r.unwrap(), other.cancel_job_group("nobody"))
+    });
+    let canceller = ctx.clone();
+    let stop = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        canceller.cancel_job_group("reports")
+    });
+    ctx.set_job_group("reports", "the slow report");
+    let err = slow.count().unwrap_err();
+    assert_eq!(stop.join().unwrap(), 1, "one job was running in the group");
+    assert!(matches!(err, Error::Cancelled(_)), "{err}");
+    assert!(err.to_string().contains("job group reports"), "{err}");
+    // It stopped part way.
+    let done = mapped.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(done < 40 * 1024, "{done} records mapped");
+    assert_eq!(bystander.join().unwrap(), (1000, 0));
+    // The group's next job runs normally.
+    ctx.clear_job_group();
+    assert_eq!(ctx.parallelize(vec![1, 2, 3], 2).count().unwrap(), 3);
+}
+
+#[test]
+fn cancel_all_jobs_stops_every_running_job() {
+    let ctx = ctx();
+    let (slow, mapped) = slow_job(&ctx);
+    let canceller = ctx.clone();
+    let stop = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        canceller.cancel_all_jobs()
+    });
+    let err = slow.count().unwrap_err();
+    assert_eq!(stop.join().unwrap(), 1);
+    assert!(
+        err.to_string().contains("cancelled with all running jobs"),
+        "{err}"
+    );
+    assert!(mapped.load(std::sync::atomic::Ordering::Relaxed) < 40 * 1024);
+    assert_eq!(ctx.cancel_all_jobs(), 0, "nothing runs any more");
+}
