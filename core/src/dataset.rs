@@ -114,7 +114,7 @@ impl<T: Data> Dataset<T> {
     }
 
     /// A new narrow node running `f` on each partition's batch stream.
-    pub(crate) fn pipe<U: Data>(
+    pub(crate) fn map_batches_of_partitions<U: Data>(
         &self,
         op: &'static str,
         preserves_partitioning: bool,
@@ -135,7 +135,7 @@ impl<T: Data> Dataset<T> {
     /// Applies `f` to every record.
     pub fn map<U: Data>(&self, f: impl Fn(T) -> U + Send + Sync + 'static) -> Dataset<U> {
         let f = Arc::new(f);
-        self.pipe("map", false, move |_, _, it| {
+        self.map_batches_of_partitions("map", false, move |_, _, it| {
             let f = f.clone();
             Box::new(it.map(move |b| b.map(|b| b.map_vec(&*f).into())))
         })
@@ -149,7 +149,7 @@ impl<T: Data> Dataset<T> {
         f: impl Fn(T) -> Result<U> + Send + Sync + 'static,
     ) -> Dataset<U> {
         let f = Arc::new(f);
-        self.pipe("try_map", false, move |_, _, it| {
+        self.map_batches_of_partitions("try_map", false, move |_, _, it| {
             let f = f.clone();
             Box::new(it.map(move |b| {
                 let b = b?;
@@ -169,7 +169,7 @@ impl<T: Data> Dataset<T> {
         f: impl Fn(usize, Records<T>) -> Result<Vec<U>> + Send + Sync + 'static,
     ) -> Dataset<U> {
         let f = Arc::new(f);
-        self.pipe("try_map_partitions", false, move |_, split, it| {
+        self.map_batches_of_partitions("try_map_partitions", false, move |_, split, it| {
             let slot = crate::rdd::ErrorSlot::default();
             let out = f(split, Records::new(it, slot.clone()));
             let parked = slot.borrow_mut().take();
@@ -183,7 +183,7 @@ impl<T: Data> Dataset<T> {
     /// Keeps the records for which `f` is true. Keeps the partitioner.
     pub fn filter(&self, f: impl Fn(&T) -> bool + Send + Sync + 'static) -> Dataset<T> {
         let f = Arc::new(f);
-        self.pipe("filter", true, move |_, _, it| {
+        self.map_batches_of_partitions("filter", true, move |_, _, it| {
             let f = f.clone();
             Box::new(
                 it.map(move |b| b.map(|b| b.filter(|x| f(x))))
@@ -199,7 +199,7 @@ impl<T: Data> Dataset<T> {
         I::IntoIter: 'static,
     {
         let f = Arc::new(f);
-        self.pipe("flat_map", false, move |_, _, it| {
+        self.map_batches_of_partitions("flat_map", false, move |_, _, it| {
             let f = f.clone();
             crate::rdd::flat_map_batches(it, move |x| f(x).into_iter())
         })
@@ -216,7 +216,7 @@ impl<T: Data> Dataset<T> {
         I::IntoIter: 'static,
     {
         let f = Arc::new(f);
-        self.pipe("map_partitions", false, move |_, _, it| {
+        self.map_batches_of_partitions("map_partitions", false, move |_, _, it| {
             let f = f.clone();
             through_records(it, move |recs| f(recs).into_iter())
         })
@@ -232,7 +232,7 @@ impl<T: Data> Dataset<T> {
         I::IntoIter: 'static,
     {
         let f = Arc::new(f);
-        self.pipe("map_partitions_with_index", false, move |_, split, it| {
+        self.map_batches_of_partitions("map_partitions_with_index", false, move |_, split, it| {
             let f = f.clone();
             through_records(it, move |recs| f(split, recs).into_iter())
         })
@@ -240,7 +240,7 @@ impl<T: Data> Dataset<T> {
 
     /// One `Vec` per partition holding its records.
     pub fn glom(&self) -> Dataset<Vec<T>> {
-        self.pipe("glom", false, |_, _, it| {
+        self.map_batches_of_partitions("glom", false, |_, _, it| {
             let mut all: Vec<T> = Vec::new();
             for b in it {
                 match b {
@@ -266,24 +266,26 @@ impl<T: Data> Dataset<T> {
                 "sample fraction must be in [0, 1] without replacement and >= 0 with, got {fraction}"
             )));
         }
-        Ok(self.pipe("sample", true, move |_, split, it| {
-            let mut rng = partition_rng(seed, split);
-            Box::new(it.map(move |b| {
-                b.map(|b| {
-                    let mut out = Vec::with_capacity((b.len() as f64 * fraction) as usize + 1);
-                    for x in b {
-                        if with_replacement {
-                            for _ in 0..poisson(&mut rng, fraction) {
-                                out.push(x.clone());
+        Ok(
+            self.map_batches_of_partitions("sample", true, move |_, split, it| {
+                let mut rng = partition_rng(seed, split);
+                Box::new(it.map(move |b| {
+                    b.map(|b| {
+                        let mut out = Vec::with_capacity((b.len() as f64 * fraction) as usize + 1);
+                        for x in b {
+                            if with_replacement {
+                                for _ in 0..poisson(&mut rng, fraction) {
+                                    out.push(x.clone());
+                                }
+                            } else if rng.random::<f64>() < fraction {
+                                out.push(x);
                             }
-                        } else if rng.random::<f64>() < fraction {
-                            out.push(x);
                         }
-                    }
-                    out.into()
-                })
-            }))
-        }))
+                        out.into()
+                    })
+                }))
+            }),
+        )
     }
 
     /// Splits the records randomly by `weights` (normalized): every record lands in exactly
@@ -309,7 +311,7 @@ impl<T: Data> Dataset<T> {
             .windows(2)
             .map(|w| {
                 let (lo, hi) = (w[0], w[1]);
-                self.pipe("random_split", true, move |_, split, it| {
+                self.map_batches_of_partitions("random_split", true, move |_, split, it| {
                     let mut rng = partition_rng(seed, split);
                     Box::new(it.map(move |b| {
                         b.map(|b| {
@@ -410,18 +412,20 @@ impl<T: Data> Dataset<T> {
             offsets.push(offsets.last().unwrap() + c);
         }
         let offsets = Arc::new(offsets);
-        Ok(self.pipe("zip_with_index", false, move |_, split, it| {
-            let mut next = offsets[split];
-            Box::new(it.map(move |b| {
-                b.map(|b| {
-                    b.map_vec(|x| {
-                        next += 1;
-                        (x, next - 1)
+        Ok(
+            self.map_batches_of_partitions("zip_with_index", false, move |_, split, it| {
+                let mut next = offsets[split];
+                Box::new(it.map(move |b| {
+                    b.map(|b| {
+                        b.map_vec(|x| {
+                            next += 1;
+                            (x, next - 1)
+                        })
+                        .into()
                     })
-                    .into()
-                })
-            }))
-        }))
+                }))
+            }),
+        )
     }
 
     /// Pairs each record with a unique id without running a job, as Spark's
@@ -439,7 +443,7 @@ impl<T: Data> Dataset<T> {
     /// ```
     pub fn zip_with_unique_id(&self) -> Dataset<(T, u64)> {
         let n = self.num_partitions() as u64;
-        self.pipe("zip_with_unique_id", false, move |_, split, it| {
+        self.map_batches_of_partitions("zip_with_unique_id", false, move |_, split, it| {
             let mut next = split as u64;
             Box::new(it.map(move |b| {
                 b.map(|b| {

@@ -69,6 +69,7 @@ pub mod metrics;
 mod ordering;
 mod pair;
 pub mod partitioner;
+mod pipe;
 mod rdd;
 mod sampling;
 mod scheduler;

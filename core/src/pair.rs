@@ -106,7 +106,7 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     ) -> Dataset<(K, C)> {
         let agg = Arc::new(agg);
         if same(&partitioner, &self.erased_partitioner()) {
-            return self.pipe(op, true, move |tc, _, it| {
+            return self.map_batches_of_partitions(op, true, move |tc, _, it| {
                 let agg = agg.clone();
                 let mut map = ExternalMap::<K, C>::new(tc);
                 for b in it {
@@ -294,7 +294,7 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
         f: impl Fn(V) -> U + Send + Sync + 'static,
     ) -> Dataset<(K, U)> {
         let f = Arc::new(f);
-        self.pipe("map_values", true, move |_, _, it| {
+        self.map_batches_of_partitions("map_values", true, move |_, _, it| {
             let f = f.clone();
             Box::new(it.map(move |b| b.map(|b| b.map_vec(|(k, v)| (k, f(v))).into())))
         })
@@ -310,7 +310,7 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
         I::IntoIter: 'static,
     {
         let f = Arc::new(f);
-        self.pipe("flat_map_values", true, move |_, _, it| {
+        self.map_batches_of_partitions("flat_map_values", true, move |_, _, it| {
             let f = f.clone();
             crate::rdd::flat_map_batches(it, move |(k, v)| {
                 f(v).into_iter().map(move |u| (k.clone(), u))
@@ -337,7 +337,7 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
         I::IntoIter: 'static,
     {
         let f = Arc::new(f);
-        self.pipe("flat_map_values_with_key", true, move |_, _, it| {
+        self.map_batches_of_partitions("flat_map_values_with_key", true, move |_, _, it| {
             let f = f.clone();
             crate::rdd::flat_map_batches(it, move |(k, v)| {
                 let values = f(&k, v).into_iter();
@@ -562,12 +562,14 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
             ))
         };
         let shuffled = self.shuffle_plain("sort_by_key", "ShuffledDataset", p);
-        Ok(shuffled.pipe("sort_by_key", true, move |tc, _, it| {
-            match external_sort(tc, it, ascending) {
-                Ok(it) => it,
-                Err(e) => Box::new(std::iter::once(Err(e))),
-            }
-        }))
+        Ok(
+            shuffled.map_batches_of_partitions("sort_by_key", true, move |tc, _, it| {
+                match external_sort(tc, it, ascending) {
+                    Ok(it) => it,
+                    Err(e) => Box::new(std::iter::once(Err(e))),
+                }
+            }),
+        )
     }
 
     /// Shuffles the pairs into `partitioning` and sorts each partition by key, as Spark's
@@ -602,7 +604,7 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
             "ShuffledDataset",
             p,
         )
-        .pipe(
+        .map_batches_of_partitions(
             "repartition_and_sort_within_partitions",
             true,
             move |tc, _, it| match external_sort(tc, it, ascending) {

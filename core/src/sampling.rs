@@ -169,25 +169,27 @@ impl<K: Data + Hash + Eq + std::fmt::Debug, V: Data> Dataset<(K, V)> {
     ) -> Result<Dataset<(K, V)>> {
         check_fractions(fractions, with_replacement)?;
         let fractions = Arc::new(fractions.clone());
-        Ok(self.pipe("sample_by_key", true, move |_, split, it| {
-            let fractions = fractions.clone();
-            let mut rng = partition_rng(seed, split);
-            Box::new(it.map(move |b| {
-                let mut out = Vec::new();
-                for (k, v) in b? {
-                    let f = fraction_of(&fractions, &k)?;
-                    let copies = if with_replacement {
-                        crate::dataset::poisson(&mut rng, f)
-                    } else {
-                        usize::from(rng.random::<f64>() < f)
-                    };
-                    for _ in 0..copies {
-                        out.push((k.clone(), v.clone()));
+        Ok(
+            self.map_batches_of_partitions("sample_by_key", true, move |_, split, it| {
+                let fractions = fractions.clone();
+                let mut rng = partition_rng(seed, split);
+                Box::new(it.map(move |b| {
+                    let mut out = Vec::new();
+                    for (k, v) in b? {
+                        let f = fraction_of(&fractions, &k)?;
+                        let copies = if with_replacement {
+                            crate::dataset::poisson(&mut rng, f)
+                        } else {
+                            usize::from(rng.random::<f64>() < f)
+                        };
+                        for _ in 0..copies {
+                            out.push((k.clone(), v.clone()));
+                        }
                     }
-                }
-                Ok(out.into())
-            }))
-        }))
+                    Ok(out.into())
+                }))
+            }),
+        )
     }
 
     /// A sample with exactly `ceil(fraction * count)` pairs of each key, as Spark's
@@ -274,20 +276,22 @@ impl<K: Data + Hash + Eq + std::fmt::Debug, V: Data> Dataset<(K, V)> {
             }
         }
         let cuts = Arc::new(cuts);
-        Ok(self.pipe("sample_by_key_exact", true, move |_, split, it| {
-            let cuts = cuts.clone();
-            let mut rng = partition_rng(seed, split);
-            Box::new(it.map(move |b| {
-                let mut out = Vec::new();
-                for (k, v) in b? {
-                    let u = rng.random::<f64>();
-                    if cuts.get(&k).is_some_and(|&c| u < c) {
-                        out.push((k, v));
+        Ok(
+            self.map_batches_of_partitions("sample_by_key_exact", true, move |_, split, it| {
+                let cuts = cuts.clone();
+                let mut rng = partition_rng(seed, split);
+                Box::new(it.map(move |b| {
+                    let mut out = Vec::new();
+                    for (k, v) in b? {
+                        let u = rng.random::<f64>();
+                        if cuts.get(&k).is_some_and(|&c| u < c) {
+                            out.push((k, v));
+                        }
                     }
-                }
-                Ok(out.into())
-            }))
-        }))
+                    Ok(out.into())
+                }))
+            }),
+        )
     }
 
     /// Each key's records counted locally (no shuffle), as a map.

@@ -320,3 +320,43 @@ fn sample_by_key() {
         .to_string();
     assert!(err.contains("no fraction for key 'b'"), "{err}");
 }
+
+#[test]
+fn pipe() {
+    let sc = sc();
+    // sc.parallelize(['1', '2', '', '3']).pipe('cat').collect() ['1', '2', '', '3']
+    let rdd = sc.parallelize(vec!["1".to_string(), "2".into(), "".into(), "3".into()], 4);
+    assert_eq!(rdd.pipe("cat").collect().unwrap(), vec!["1", "2", "", "3"]);
+    // One process per partition, with the environment given.
+    let counted = sc.parallelize((0..10).collect::<Vec<i32>>(), 3).pipe_with(
+        vec!["sh".into(), "-c".into(), "echo \"$TAG $(wc -l)\"".into()],
+        vec![("TAG".into(), "lines".into())],
+    );
+    let out: Vec<String> = counted
+        .collect()
+        .unwrap()
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(out, vec!["lines 3", "lines 3", "lines 4"]);
+    // A command that stops reading early is not an error.
+    let first = sc
+        .parallelize((0..100_000).collect::<Vec<i32>>(), 1)
+        .pipe("head -1");
+    assert_eq!(first.collect().unwrap(), vec!["0"]);
+    // A non-zero exit names the command, its status and what it said.
+    let failing = rdd.pipe_with(
+        vec!["sh".into(), "-c".into(), "echo broken >&2; exit 3".into()],
+        Vec::new(),
+    );
+    let err = failing.collect().unwrap_err().to_string();
+    assert!(err.contains("exited with status 3"), "{err}");
+    assert!(err.contains("broken"), "{err}");
+    assert!(err.contains("failed 1 time(s)"), "not retried: {err}");
+    let missing = rdd.pipe("/nonexistent/firesteel-command");
+    let err = missing.count().unwrap_err().to_string();
+    assert!(
+        err.contains("/nonexistent/firesteel-command") && err.contains("could not start"),
+        "{err}"
+    );
+}
