@@ -994,6 +994,29 @@ impl<T: Data> Dataset<T> {
         crate::io::save_as_text_file(self, path.as_ref(), None)
     }
 
+    /// Writes the records to part files in the directory `path` in Firesteel's binary
+    /// record format (length-prefixed postcard, the format of checkpoints), as Spark's
+    /// `saveAsObjectFile` (whose format is Java serialization);
+    /// [`Context::object_file`] reads them back. Committed all at once with `_SUCCESS`.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let out = dir.path().join("pairs");
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![(1u8, "one".to_string()), (2, "two".into())], 2);
+    ///     d.save_as_object_file(&out).unwrap();
+    ///     let back = ctx.object_file::<(u8, String)>(&out).unwrap();
+    ///     assert_eq!(back.collect().unwrap(), d.collect().unwrap());
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// As [`save_as_text_file`](Self::save_as_text_file): an existing `path` is
+    /// [`Error::OutputExists`].
+    pub fn save_as_object_file(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::io::save_as_object_file(self, path.as_ref())
+    }
+
     /// [`save_as_text_file`](Self::save_as_text_file), compressing each part file with
     /// `codec` (`part-00000.gz`, ...), as Spark's `saveAsTextFile(path, codec)`.
     /// [`Context::text_file`] reads such a directory back.
@@ -1127,10 +1150,28 @@ impl Context {
     /// # Errors
     /// The directory is missing, unreadable, or has no `_SUCCESS` marker.
     pub fn read_checkpoint<T: Data>(&self, dir: impl AsRef<Path>) -> Result<Dataset<T>> {
-        let dir = dir.as_ref();
+        self.record_files(dir.as_ref(), "read_checkpoint", "checkpoint")
+    }
+
+    /// The records of a directory written by [`Dataset::save_as_object_file`], one
+    /// partition per part file, as Spark's `objectFile`.
+    ///
+    /// # Errors
+    /// The directory is missing, unreadable, or has no `_SUCCESS` marker. A part file
+    /// that does not decode as records of `T` fails the job that reads it, naming it.
+    pub fn object_file<T: Data>(&self, dir: impl AsRef<Path>) -> Result<Dataset<T>> {
+        self.record_files(dir.as_ref(), "object_file", "object file output")
+    }
+
+    fn record_files<T: Data>(
+        &self,
+        dir: &Path,
+        op: &'static str,
+        what: &str,
+    ) -> Result<Dataset<T>> {
         if !dir.join("_SUCCESS").exists() {
             return Err(Error::InvalidArgument(format!(
-                "{} is not a complete checkpoint (no _SUCCESS)",
+                "{} is not a complete {what} (no _SUCCESS)",
                 dir.display()
             )));
         }
@@ -1147,7 +1188,7 @@ impl Context {
         Ok(Dataset::from_rdd(
             self,
             Arc::new(CheckpointRdd {
-                meta: RddMeta::new(&self.inner, "read_checkpoint"),
+                meta: RddMeta::new(&self.inner, op),
                 files,
                 partitioner: None,
                 _t: std::marker::PhantomData,

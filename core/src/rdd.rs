@@ -698,8 +698,9 @@ impl<T: crate::Data> Rdd<T> for CheckpointRdd<T> {
         let path = &self.files[split];
         let bytes =
             std::fs::read(path).map_err(|e| crate::Error::io("reading checkpoint", path, e))?;
-        let recs = crate::ser::decode_all::<T>(&bytes)
-            .map_err(|e| crate::Error::parse(path, 0, format!("corrupt checkpoint file: {e}")))?;
+        let recs = crate::ser::decode_all::<T>(&bytes).map_err(|e| {
+            crate::Error::parse(path, 0, format!("not a file of records of this type: {e}"))
+        })?;
         Ok(batches_from_vec(recs))
     }
 }

@@ -360,3 +360,35 @@ fn pipe() {
         "{err}"
     );
 }
+
+#[test]
+fn object_files_round_trip_and_refuse_what_they_cannot_read() {
+    let sc = sc();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("objects");
+    let d = sc.parallelize(
+        (0..1000)
+            .map(|i| (i, format!("r{i}")))
+            .collect::<Vec<(u32, String)>>(),
+        3,
+    );
+    d.save_as_object_file(&out).unwrap();
+    let back = sc.object_file::<(u32, String)>(&out).unwrap();
+    assert_eq!(back.num_partitions(), 3);
+    assert_eq!(back.collect().unwrap(), d.collect().unwrap());
+    // Never over an existing output.
+    assert!(matches!(
+        d.save_as_object_file(&out),
+        Err(firesteel_core::Error::OutputExists(_))
+    ));
+    // An incomplete directory is refused; a damaged part is an error naming it.
+    assert!(sc.object_file::<u32>(dir.path()).is_err());
+    std::fs::write(out.join("part-00001"), b"\xff\xff\xff\x7f").unwrap();
+    let err = sc
+        .object_file::<(u32, String)>(&out)
+        .unwrap()
+        .count()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("part-00001"), "{err}");
+}

@@ -42,7 +42,7 @@ pub use source::{DataSink, DataSource, RecordBatches};
 pub use text::{line_number, LineOrigin, Lines};
 
 #[cfg_attr(not(any(feature = "csv", feature = "json")), allow(unused_imports))]
-pub(crate) use output::{save_as_text_file, write_part_files};
+pub(crate) use output::{save_as_object_file, save_as_text_file, write_part_files};
 pub(crate) use source::{read_source, write_to_sink};
 pub(crate) use text::{parse_text_file, read_text_chunks};
 pub(crate) use whole::{binary_files, whole_text_files};

@@ -134,3 +134,21 @@ pub(crate) fn save_as_text_file<T: Data + fmt::Display>(
         Ok(())
     })
 }
+
+/// Writes `ds` as part files of length-prefixed postcard records: the format of
+/// checkpoints and spill files, which [`Context::object_file`](crate::Context::object_file)
+/// reads.
+pub(crate) fn save_as_object_file<T: Data>(ds: &Dataset<T>, path: &Path) -> Result<()> {
+    write_part_files(ds, path, "", None, |w, it, attempt| {
+        let mut buf = Vec::new();
+        for b in it {
+            buf.clear();
+            for r in b? {
+                crate::ser::encode_into(&r, &mut buf)?;
+            }
+            w.write_all(&buf)
+                .map_err(|e| Error::io("writing", attempt, e))?;
+        }
+        Ok(())
+    })
+}
