@@ -238,6 +238,27 @@ impl<T: Data> Dataset<T> {
         })
     }
 
+    /// Names the dataset, as Spark's `setName`: the name appears in
+    /// [`to_debug_string`](Self::to_debug_string) and in the names of the jobs and stages
+    /// that compute it (metrics and listeners). Returns the dataset.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3], 2).map(|x| x * 2).set_name("doubled");
+    ///     assert_eq!(d.name().as_deref(), Some("doubled"));
+    ///     assert!(d.to_debug_string().contains("doubled MapPartitionsDataset["));
+    /// });
+    /// ```
+    pub fn set_name(&self, name: &str) -> Dataset<T> {
+        self.rdd.meta().set_name(name);
+        self.clone()
+    }
+
+    /// The dataset's name, if the program gave it one (Spark's `name`).
+    pub fn name(&self) -> Option<String> {
+        self.rdd.meta().name().map(|n| n.to_string())
+    }
+
     /// One `Vec` per partition holding its records.
     pub fn glom(&self) -> Dataset<Vec<T>> {
         self.map_batches_of_partitions("glom", false, |_, _, it| {

@@ -46,6 +46,8 @@ pub(crate) struct RddMeta {
     pub op: &'static str,
     pub ctx: Weak<ContextInner>,
     storage: AtomicU8,
+    /// The name the program gave the dataset (`set_name`).
+    name: std::sync::Mutex<Option<Arc<str>>>,
 }
 
 impl RddMeta {
@@ -55,7 +57,16 @@ impl RddMeta {
             op,
             ctx: Arc::downgrade(ctx),
             storage: AtomicU8::new(0),
+            name: std::sync::Mutex::new(None),
         }
+    }
+
+    pub(crate) fn name(&self) -> Option<Arc<str>> {
+        self.name.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_name(&self, name: &str) {
+        *self.name.lock().unwrap_or_else(|e| e.into_inner()) = Some(name.into());
     }
 
     pub(crate) fn storage_level(&self) -> Option<StorageLevel> {
@@ -107,8 +118,11 @@ pub(crate) trait RddBase: Send + Sync + 'static {
     fn id(&self) -> usize {
         self.meta().id
     }
+    /// Spark's form: `[name ]Kind[id] at op`.
     fn describe(&self) -> String {
-        format!("{}[{}] at {}", self.kind(), self.meta().id, self.meta().op)
+        let meta = self.meta();
+        let named = meta.name().map_or(String::new(), |n| format!("{n} "));
+        format!("{named}{}[{}] at {}", self.kind(), meta.id, meta.op)
     }
 }
 

@@ -105,3 +105,20 @@ fn metrics_count_records_and_shuffle_bytes() {
     assert_eq!((snap.jobs_run, snap.stages_run), (1, 2));
     assert!(snap.to_string().contains("shuffle written"));
 }
+
+#[test]
+fn a_named_dataset_names_its_jobs_and_stages() {
+    let ctx = firesteel_core::Context::local(2).unwrap();
+    let counts = ctx
+        .parallelize(vec![1u32, 2, 2, 3], 2)
+        .map(|x| (x, 1u64))
+        .set_name("pairs")
+        .reduce_by_key(|a, b| a + b)
+        .set_name("counts");
+    assert_eq!(counts.count().unwrap(), 3);
+    let job = ctx.last_job_metrics().unwrap();
+    assert!(job.name.starts_with("counts "), "{}", job.name);
+    let names: Vec<&str> = job.stages.iter().map(|s| s.name.as_str()).collect();
+    assert!(names.iter().any(|n| n.starts_with("pairs ")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("counts ")), "{names:?}");
+}
