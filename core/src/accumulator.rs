@@ -216,6 +216,7 @@ impl<T: Send + Sync + Clone + Serialize + 'static> Accumulator<T> {
 pub struct Broadcast<T> {
     id: usize,
     value: Arc<T>,
+    destroyed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<T> Clone for Broadcast<T> {
@@ -223,14 +224,59 @@ impl<T> Clone for Broadcast<T> {
         Broadcast {
             id: self.id,
             value: self.value.clone(),
+            destroyed: self.destroyed.clone(),
         }
     }
 }
 
 impl<T> Broadcast<T> {
     /// The value.
+    ///
+    /// # Panics
+    /// After [`destroy`](Self::destroy), with Spark's message (inside a task the panic
+    /// fails the task, as Spark's exception does).
     pub fn value(&self) -> &T {
-        &self.value
+        match self.try_value() {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The value, or an error after [`destroy`](Self::destroy).
+    pub fn try_value(&self) -> Result<&T> {
+        if self.destroyed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(Error::InvalidArgument(format!(
+                "attempted to use Broadcast({}) after it was destroyed",
+                self.id
+            )));
+        }
+        Ok(&self.value)
+    }
+
+    /// Spark's `unpersist`: drops the copies cached on executors. Tasks here share the
+    /// driver's value (and each process of a cluster builds its own), so there are no
+    /// copies to drop and the value stays usable.
+    pub fn unpersist(&self) {}
+
+    /// Spark's `destroy`: the broadcast can no longer be used, by this handle or any clone
+    /// ([`value`](Self::value) panics, [`try_value`](Self::try_value) errs). The value is
+    /// freed when the last handle (the program's and those captured by datasets' closures)
+    /// is dropped.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let b = ctx.broadcast(vec![1, 2, 3]);
+    ///     let in_tasks = b.clone();
+    ///     let d = ctx.parallelize(vec![0usize, 2], 2).map(move |i| in_tasks.value()[i]);
+    ///     assert_eq!(d.collect().unwrap(), vec![1, 3]);
+    ///     b.destroy();
+    ///     assert!(b.try_value().is_err());
+    ///     assert!(d.collect().unwrap_err().to_string().contains("after it was destroyed"));
+    /// });
+    /// ```
+    pub fn destroy(&self) {
+        self.destroyed
+            .store(true, std::sync::atomic::Ordering::Release);
     }
     /// The broadcast id.
     pub fn id(&self) -> usize {
@@ -329,6 +375,7 @@ impl Context {
                 .next_accumulator
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             value: Arc::new(value),
+            destroyed: Arc::default(),
         }
     }
 }
