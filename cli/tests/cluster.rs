@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::{batch_counts, files_under, totals};
+
 const BIN: &str = env!("CARGO_BIN_EXE_firesteel");
 
 /// Waits for `child` at most `limit` (reading its output meanwhile), killing it past that.
@@ -352,24 +355,6 @@ fn the_demo_matches_spark_on_two_processes() {
     assert!(!text.contains("  NO  "), "{text}");
 }
 
-/// Every file under `dir`, by path relative to it, with its bytes.
-fn files_under(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn streaming_word_counts_write_the_same_batches_on_2_processes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -412,32 +397,6 @@ fn streaming_word_counts_write_the_same_batches_on_2_processes() {
             "{job}: outputs differ"
         );
     }
-}
-
-/// The `word<TAB>count` lines of every complete batch directory under `dir`, by batch.
-fn batch_counts(dir: &Path) -> Vec<std::collections::BTreeMap<String, u64>> {
-    let mut batches: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    batches.sort();
-    batches
-        .iter()
-        .map(|b| {
-            assert!(b.join("_SUCCESS").exists(), "{} is incomplete", b.display());
-            let mut counts = std::collections::BTreeMap::new();
-            for (name, bytes) in files_under(b) {
-                if !name.starts_with("part-") {
-                    continue;
-                }
-                for line in String::from_utf8(bytes).unwrap().lines() {
-                    let (w, c) = line.split_once('\t').unwrap();
-                    *counts.entry(w.to_owned()).or_insert(0) += c.parse::<u64>().unwrap();
-                }
-            }
-            counts
-        })
-        .collect()
 }
 
 /// Launches `firesteel stream ARGS` on 2 processes.
@@ -547,15 +506,5 @@ fn a_socket_stream_is_received_once_by_rank_0() {
     );
     assert!(server.accept().is_err(), "a second process connected");
     drop(conn);
-    let mut total = std::collections::BTreeMap::new();
-    for b in batch_counts(tmp.path()) {
-        for (w, c) in b {
-            *total.entry(w).or_insert(0) += c;
-        }
-    }
-    let mut want = std::collections::BTreeMap::new();
-    for w in text.split_whitespace() {
-        *want.entry(w.to_owned()).or_insert(0u64) += 1;
-    }
-    assert_eq!(total, want);
+    assert_eq!(totals(tmp.path()), common::count(&[text]));
 }

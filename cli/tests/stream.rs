@@ -1,9 +1,13 @@
 //! `firesteel stream`: the word-count jobs on a replayable directory of batches, checked
 //! against counts computed here from the same files, and on a watched directory.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
+
+use common::{count, read_output, totals};
 
 fn firesteel() -> Command {
     Command::new(env!("CARGO_BIN_EXE_firesteel"))
@@ -15,49 +19,6 @@ fn write_batches(dir: &Path, texts: &[&str]) {
     for (i, t) in texts.iter().enumerate() {
         std::fs::write(dir.join(format!("{i:02}.txt")), t).unwrap();
     }
-}
-
-fn count(texts: &[&str]) -> BTreeMap<String, u64> {
-    let mut m = BTreeMap::new();
-    for t in texts {
-        for w in t.split_whitespace() {
-            *m.entry(w.to_owned()).or_insert(0) += 1;
-        }
-    }
-    m
-}
-
-/// The `word<TAB>count` lines of an output directory, in file order.
-fn read_output(dir: &Path) -> Vec<(String, u64)> {
-    assert!(
-        dir.join("_SUCCESS").exists(),
-        "{} is incomplete",
-        dir.display()
-    );
-    let mut parts: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("part-")
-        })
-        .collect();
-    parts.sort();
-    parts
-        .iter()
-        .flat_map(|p| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .lines()
-                .map(|l| {
-                    let (w, c) = l.split_once('\t').unwrap();
-                    (w.to_owned(), c.parse().unwrap())
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 const TEXTS: [&str; 6] = [
@@ -240,7 +201,7 @@ fn network_word_count_counts_lines_from_a_tcp_server() {
     let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = server.local_addr().unwrap().port().to_string();
     let tmp = tempfile::tempdir().unwrap();
-    let prefix = tmp.path().join("wc");
+    let prefix = tmp.path().join("out/wc");
     let mut child = firesteel()
         .args([
             "stream",
@@ -279,16 +240,7 @@ fn network_word_count_counts_lines_from_a_tcp_server() {
     assert!(child.wait().unwrap().success());
     drop(conn);
     // Whichever batches the lines fell into, together they hold every word once.
-    let mut total: BTreeMap<String, u64> = BTreeMap::new();
-    for e in std::fs::read_dir(tmp.path()).unwrap() {
-        let e = e.unwrap();
-        if e.file_name() == "checkpoint" {
-            continue;
-        }
-        for (w, c) in read_output(&e.path()) {
-            *total.entry(w).or_insert(0) += c;
-        }
-    }
+    let total: BTreeMap<String, u64> = totals(&tmp.path().join("out"));
     assert_eq!(total, count(&["to be or not\nto be\n"]));
 }
 

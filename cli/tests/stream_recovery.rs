@@ -6,10 +6,14 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Command;
+
+use common::{files_under, totals};
 
 const BATCHES: usize = 24;
 
@@ -32,24 +36,6 @@ fn write_batches(dir: &Path) {
         }
         std::fs::write(dir.join(format!("{b:02}.txt")), text).unwrap();
     }
-}
-
-/// Every file under `dir` (hidden ones included), by relative path, with its bytes.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    for batch in std::fs::read_dir(dir).unwrap() {
-        let batch = batch.unwrap().path();
-        for f in std::fs::read_dir(&batch).unwrap() {
-            let f = f.unwrap().path();
-            let rel = format!(
-                "{}/{}",
-                batch.file_name().unwrap().to_string_lossy(),
-                f.file_name().unwrap().to_string_lossy()
-            );
-            out.insert(rel, std::fs::read(&f).unwrap());
-        }
-    }
-    out
 }
 
 fn stream(job: &str, input: &Path, out: &Path, checkpoint: Option<&Path>) -> Command {
@@ -81,7 +67,7 @@ fn check_recovery(job: &str) {
     let reference = tmp.path().join("reference");
     let st = stream(job, &input, &reference, None).status().unwrap();
     assert!(st.success());
-    let want = tree(&reference);
+    let want = files_under(&reference);
     assert!(want.len() >= 2 * BATCHES, "{} files", want.len());
 
     // Before the first state checkpoint (10 s), just after one, and on one.
@@ -105,7 +91,7 @@ fn check_recovery(job: &str) {
                 "{job} {at} {phase}: {}",
                 String::from_utf8_lossy(&restarted.stderr)
             );
-            let got = tree(&out);
+            let got = files_under(&out);
             assert_eq!(
                 got.keys().collect::<Vec<_>>(),
                 want.keys().collect::<Vec<_>>(),
@@ -157,7 +143,7 @@ fn a_checkpoint_of_another_program_is_refused() {
     assert!(err.contains("belongs to a different stream graph"), "{err}");
     // Running the finished program again recovers past its last batch and writes nothing
     // new.
-    let before = tree(&tmp.path().join("a"));
+    let before = files_under(&tmp.path().join("a"));
     let again = stream(
         "stateful-word-count",
         &input,
@@ -171,32 +157,7 @@ fn a_checkpoint_of_another_program_is_refused() {
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
-    assert!(tree(&tmp.path().join("a")) == before);
-}
-
-/// The summed `word<TAB>count` lines of the batch directories under `dir`, which must all
-/// be complete, with no temporary files left beside them.
-fn complete_totals(dir: &Path) -> BTreeMap<String, u64> {
-    let mut out = BTreeMap::new();
-    for (name, bytes) in tree(dir) {
-        let (batch, file) = name.split_once('/').unwrap();
-        assert!(
-            !batch.starts_with('.'),
-            "a temporary directory is left: {name}"
-        );
-        assert!(
-            dir.join(batch).join("_SUCCESS").exists(),
-            "{batch} is incomplete"
-        );
-        if !file.starts_with("part-") {
-            continue;
-        }
-        for line in String::from_utf8(bytes).unwrap().lines() {
-            let (w, c) = line.split_once('\t').unwrap();
-            *out.entry(w.to_owned()).or_insert(0) += c.parse::<u64>().unwrap();
-        }
-    }
-    out
+    assert!(files_under(&tmp.path().join("a")) == before);
 }
 
 #[test]
@@ -263,6 +224,6 @@ fn a_watched_directory_is_exactly_once_across_kills() {
             .iter()
             .map(|(w, c)| (w.to_string(), *c))
             .collect();
-        assert_eq!(complete_totals(&out), want, "killed {phase}");
+        assert_eq!(totals(&out), want, "killed {phase}");
     }
 }
