@@ -156,6 +156,15 @@ impl<T: Send + Sync + fmt::Debug + 'static> fmt::Debug for Accumulator<T> {
 
 impl<T: Send + Sync + Clone + Serialize + 'static> Accumulator<T> {
     /// Adds `v`: buffered per task inside a task, applied at once on the driver.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let total = ctx.long_accumulator("total");
+    ///     ctx.parallelize(vec![1, 2, 3], 2).foreach(|x| total.add(x)).unwrap();
+    ///     total.add(10); // on the driver
+    ///     assert_eq!(total.value(), 16);
+    /// });
+    /// ```
     pub fn add(&self, v: T) {
         let leftover = TASK_UPDATES.with(|t| {
             let mut t = t.borrow_mut();
@@ -182,6 +191,15 @@ impl<T: Send + Sync + Clone + Serialize + 'static> Accumulator<T> {
     }
 
     /// The merged value of all finished tasks' updates.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let total = ctx.double_accumulator("total");
+    ///     assert_eq!(total.value(), 0.0);
+    ///     ctx.parallelize(vec![0.5, 1.5, 2.0], 2).foreach(|x| total.add(x)).unwrap();
+    ///     assert_eq!(total.value(), 4.0);
+    /// });
+    /// ```
     pub fn value(&self) -> T {
         self.shared
             .value
@@ -191,16 +209,42 @@ impl<T: Send + Sync + Clone + Serialize + 'static> Accumulator<T> {
     }
 
     /// Sets the value back to the zero value (not the initial one), as Spark's `reset`.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let acc = ctx.accumulator(None, 9u64, 0, |acc, x| *acc += x);
+    ///     acc.add(1);
+    ///     assert_eq!(acc.value(), 10);
+    ///     acc.reset();
+    ///     assert_eq!(acc.value(), 0);
+    /// });
+    /// ```
     pub fn reset(&self) {
         *self.shared.value.lock().unwrap_or_else(|e| e.into_inner()) = self.shared.zero.clone();
     }
 
     /// The accumulator's name, if it has one.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     assert_eq!(ctx.long_accumulator("seen").name(), Some("seen"));
+    ///     assert_eq!(ctx.accumulator(None, 0u64, 0, |a, b| *a += b).name(), None);
+    /// });
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.shared.name.as_deref()
     }
 
     /// Whether the value is the zero value, as Spark's `isZero`.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let acc = ctx.long_accumulator("n");
+    ///     assert!(acc.is_zero());
+    ///     acc.add(2);
+    ///     assert!(!acc.is_zero());
+    /// });
+    /// ```
     pub fn is_zero(&self) -> bool
     where
         T: PartialEq,
@@ -232,6 +276,16 @@ impl<T> Clone for Broadcast<T> {
 impl<T> Broadcast<T> {
     /// The value.
     ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let names = ctx.broadcast(vec!["zero".to_string(), "one".into(), "two".into()]);
+    ///     assert_eq!(names.value()[1], "one");
+    ///     let in_tasks = names.clone();
+    ///     let d = ctx.parallelize(vec![2, 0, 1], 2).map(move |i: usize| in_tasks.value()[i].clone());
+    ///     assert_eq!(d.collect().unwrap(), vec!["two", "zero", "one"]);
+    /// });
+    /// ```
+    ///
     /// # Panics
     /// After [`destroy`](Self::destroy), with Spark's message (inside a task the panic
     /// fails the task, as Spark's exception does).
@@ -243,6 +297,15 @@ impl<T> Broadcast<T> {
     }
 
     /// The value, or an error after [`destroy`](Self::destroy).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let b = ctx.broadcast(42);
+    ///     assert_eq!(b.try_value().unwrap(), &42);
+    ///     b.destroy();
+    ///     assert!(b.try_value().is_err());
+    /// });
+    /// ```
     pub fn try_value(&self) -> Result<&T> {
         if self.destroyed.load(std::sync::atomic::Ordering::Acquire) {
             return Err(Error::InvalidArgument(format!(
@@ -256,6 +319,14 @@ impl<T> Broadcast<T> {
     /// Spark's `unpersist`: drops the copies cached on executors. Tasks here share the
     /// driver's value (and each process of a cluster builds its own), so there are no
     /// copies to drop and the value stays usable.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let b = ctx.broadcast(vec![1, 2, 3]);
+    ///     b.unpersist();
+    ///     assert_eq!(b.value(), &vec![1, 2, 3]);
+    /// });
+    /// ```
     pub fn unpersist(&self) {}
 
     /// Spark's `destroy`: the broadcast can no longer be used, by this handle or any clone
@@ -279,6 +350,14 @@ impl<T> Broadcast<T> {
             .store(true, std::sync::atomic::Ordering::Release);
     }
     /// The broadcast id.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let (a, b) = (ctx.broadcast(1), ctx.broadcast(2));
+    ///     assert_eq!(a.clone().id(), a.id());
+    ///     assert_ne!(a.id(), b.id());
+    /// });
+    /// ```
     pub fn id(&self) -> usize {
         self.id
     }
@@ -345,17 +424,42 @@ impl Context {
     }
 
     /// A `u64` sum (Spark's `longAccumulator`).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let seen = ctx.long_accumulator("seen");
+    ///     ctx.parallelize(vec!['a', 'b', 'c'], 2).foreach(|_| seen.add(1)).unwrap();
+    ///     assert_eq!((seen.name(), seen.value()), (Some("seen"), 3));
+    /// });
+    /// ```
     pub fn long_accumulator(&self, name: &str) -> Accumulator<u64> {
         self.accumulator(Some(name), 0u64, 0, |a, b| *a += b)
     }
 
     /// An `f64` sum (Spark's `doubleAccumulator`).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let total = ctx.double_accumulator("total");
+    ///     ctx.parallelize(vec![1.0, 2.5, 3.5], 2).foreach(|x| total.add(x)).unwrap();
+    ///     assert_eq!(total.value(), 7.0);
+    /// });
+    /// ```
     pub fn double_accumulator(&self, name: &str) -> Accumulator<f64> {
         self.accumulator(Some(name), 0.0f64, 0.0, |a, b| *a += b)
     }
 
     /// A list of values, concatenated in partition order (Spark's `collectionAccumulator`).
     /// Add with `acc.add(vec![x])`.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let odd = ctx.collection_accumulator("odd");
+    ///     let d = ctx.parallelize(vec![1, 2, 3, 4, 5], 2);
+    ///     d.foreach(|x| if x % 2 == 1 { odd.add(vec![x]) }).unwrap();
+    ///     assert_eq!(odd.value(), vec![1, 3, 5]);
+    /// });
+    /// ```
     pub fn collection_accumulator<
         T: Send + Sync + Clone + Serialize + DeserializeOwned + 'static,
     >(
@@ -368,6 +472,16 @@ impl Context {
     }
 
     /// Shares a read-only value with all tasks.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let b = ctx.broadcast(vec![1, 2, 3, 4, 5]);
+    ///     assert_eq!(b.value(), &vec![1, 2, 3, 4, 5]);
+    ///     let in_tasks = b.clone();
+    ///     let d = ctx.parallelize(vec![0, 0], 2).flat_map(move |_| in_tasks.value().clone());
+    ///     assert_eq!(d.collect().unwrap(), vec![1, 2, 3, 4, 5, 1, 2, 3, 4, 5]);
+    /// });
+    /// ```
     pub fn broadcast<T: Send + Sync + 'static>(&self, value: T) -> Broadcast<T> {
         Broadcast {
             id: self

@@ -67,24 +67,50 @@ impl ContextBuilder {
     pub const DEFAULT_MAX_TASK_ATTEMPTS: usize = 4;
 
     /// The application name shown in metrics and debug output.
+    ///
+    /// ```
+    /// let ctx = firesteel_core::Context::builder().app_name("nightly report").build().unwrap();
+    /// assert_eq!(ctx.app_name(), "nightly report");
+    /// ```
     pub fn app_name(mut self, name: impl Into<String>) -> Self {
         self.app_name = name.into();
         self
     }
 
     /// Worker threads of the local executor (default: available cores).
+    ///
+    /// ```
+    /// let ctx = firesteel_core::Context::builder().threads(3).build().unwrap();
+    /// assert_eq!((ctx.threads(), ctx.default_parallelism()), (3, 3));
+    /// ```
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = Some(n);
         self
     }
 
     /// Partitions of `parallelize`, `range` and shuffles when none is given (default: threads).
+    ///
+    /// ```
+    /// use firesteel_core::Context;
+    /// let ctx = Context::builder().threads(2).default_parallelism(6).build().unwrap();
+    /// let pairs = ctx.parallelize(vec![('a', 1), ('b', 2), ('a', 3)], 2);
+    /// assert_eq!(pairs.reduce_by_key(|a, b| a + b).num_partitions(), 6);
+    /// ```
     pub fn default_parallelism(mut self, n: usize) -> Self {
         self.default_parallelism = Some(n);
         self
     }
 
     /// Cache budget in bytes: cached partitions beyond it evict least-recently-used blocks.
+    ///
+    /// ```
+    /// use firesteel_core::Context;
+    /// // No room at all: cached partitions are not kept, and are recomputed when needed.
+    /// let ctx = Context::builder().threads(2).memory(0).build().unwrap();
+    /// let nums = ctx.parallelize((0..1000u64).collect(), 2).cache();
+    /// assert_eq!(nums.count().unwrap(), 1000);
+    /// assert_eq!(nums.cached_bytes(), 0);
+    /// ```
     pub fn memory(mut self, bytes: usize) -> Self {
         self.memory = bytes;
         self
@@ -92,6 +118,14 @@ impl ContextBuilder {
 
     /// Shuffle budget in bytes. A map or reduce task that buffers more than this spills sorted
     /// runs to disk, and map outputs kept in memory never total more than this.
+    ///
+    /// ```
+    /// use firesteel_core::Context;
+    /// let ctx = Context::builder().threads(2).shuffle_memory(1 << 10).build().unwrap();
+    /// let pairs = ctx.parallelize((0..10_000u32).map(|x| (x, x)).collect(), 2);
+    /// assert_eq!(pairs.group_by_key().count().unwrap(), 10_000);
+    /// assert!(ctx.metrics().totals.bytes_spilled > 0);
+    /// ```
     pub fn shuffle_memory(mut self, bytes: usize) -> Self {
         self.shuffle_memory = bytes;
         self
@@ -99,12 +133,29 @@ impl ContextBuilder {
 
     /// Directory under which the context creates its scratch directory (default: the
     /// system temp dir). The scratch directory is removed when the context is dropped.
+    ///
+    /// ```
+    /// let base = tempfile::tempdir().unwrap();
+    /// let ctx = firesteel_core::Context::builder().scratch_dir(base.path()).build().unwrap();
+    /// assert!(ctx.scratch_dir().starts_with(base.path()));
+    /// ```
     pub fn scratch_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.scratch_dir = Some(dir.into());
         self
     }
 
     /// Attempts per task before its job fails (default 4, as in Spark).
+    ///
+    /// ```
+    /// use firesteel_core::{Context, Error};
+    /// let ctx = Context::builder().threads(2).max_task_attempts(1).build().unwrap();
+    /// let flaky = ctx.parallelize(vec![1, 2, 3], 3).try_map(|x| match x {
+    ///     2 => Err(Error::task_failed("connection reset")),
+    ///     x => Ok(x),
+    /// });
+    /// assert!(flaky.collect().is_err());
+    /// assert_eq!(ctx.metrics().task_failures, 1);
+    /// ```
     pub fn max_task_attempts(mut self, n: usize) -> Self {
         self.max_task_attempts = n;
         self
@@ -138,6 +189,13 @@ impl ContextBuilder {
     }
 
     /// Builds the context.
+    ///
+    /// ```
+    /// use firesteel_core::Context;
+    /// let ctx = Context::builder().threads(2).build().unwrap();
+    /// assert_eq!(ctx.threads(), 2);
+    /// assert!(Context::builder().threads(0).build().is_err());
+    /// ```
     ///
     /// # Errors
     /// An invalid setting, a thread pool that cannot start, or a scratch directory that
@@ -292,6 +350,11 @@ pub struct Context {
 
 impl Context {
     /// A builder with default settings.
+    ///
+    /// ```
+    /// let ctx = firesteel_core::Context::builder().app_name("etl").threads(2).build().unwrap();
+    /// assert_eq!((ctx.app_name(), ctx.threads()), ("etl", 2));
+    /// ```
     pub fn builder() -> ContextBuilder {
         ContextBuilder {
             app_name: "firesteel".into(),
@@ -308,6 +371,11 @@ impl Context {
 
     /// A context with `threads` worker threads and default settings (Spark's `local[n]`).
     ///
+    /// ```
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// assert_eq!((ctx.threads(), ctx.default_parallelism(), ctx.app_name()), (2, 2, "firesteel"));
+    /// ```
+    ///
     /// # Errors
     /// As [`ContextBuilder::build`].
     pub fn local(threads: usize) -> Result<Context> {
@@ -315,21 +383,40 @@ impl Context {
     }
 
     /// Partitions used when an operation is given none.
+    ///
+    /// ```
+    /// use firesteel_core::Context;
+    /// assert_eq!(Context::local(2).unwrap().default_parallelism(), 2);
+    /// let ctx = Context::builder().threads(2).default_parallelism(8).build().unwrap();
+    /// assert_eq!(ctx.default_parallelism(), 8);
+    /// ```
     pub fn default_parallelism(&self) -> usize {
         self.inner.config.default_parallelism
     }
 
     /// Worker threads of the executor.
+    ///
+    /// ```
+    /// assert_eq!(firesteel_core::Context::local(3).unwrap().threads(), 3);
+    /// ```
     pub fn threads(&self) -> usize {
         self.inner.config.threads
     }
 
     /// This process's rank in its cluster (0 when running locally).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| assert_eq!(ctx.process_rank(), 0));
+    /// ```
     pub fn process_rank(&self) -> usize {
         self.inner.backend.rank()
     }
 
     /// The number of processes running this program (1 when running locally).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| assert_eq!(ctx.num_processes(), 1));
+    /// ```
     pub fn num_processes(&self) -> usize {
         self.inner.backend.world()
     }
@@ -367,17 +454,41 @@ impl Context {
     }
 
     /// The application name.
+    ///
+    /// ```
+    /// use firesteel_core::Context;
+    /// assert_eq!(Context::local(1).unwrap().app_name(), "firesteel");
+    /// let ctx = Context::builder().app_name("word count").build().unwrap();
+    /// assert_eq!(ctx.app_name(), "word count");
+    /// ```
     pub fn app_name(&self) -> &str {
         &self.inner.config.app_name
     }
 
     /// The scratch directory, removed when the last clone of the context is dropped.
+    ///
+    /// ```
+    /// let ctx = firesteel_core::Context::local(1).unwrap();
+    /// let dir = ctx.scratch_dir().to_path_buf();
+    /// assert!(dir.is_dir());
+    /// drop(ctx);
+    /// assert!(!dir.exists());
+    /// ```
     pub fn scratch_dir(&self) -> &Path {
         self.inner.scratch_dir()
     }
 
     /// Distributes a local collection over `num_slices` partitions (at least 1), slicing
     /// it into contiguous runs as Spark does.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![0, 2, 3, 4, 6], 5);
+    ///     assert_eq!(d.glom().collect().unwrap(), vec![vec![0], vec![2], vec![3], vec![4], vec![6]]);
+    ///     let d = ctx.parallelize(vec![0, 2, 4], 5);
+    ///     assert_eq!(d.glom().collect().unwrap(), vec![vec![], vec![0], vec![], vec![2], vec![4]]);
+    /// });
+    /// ```
     pub fn parallelize<T: Data>(&self, data: Vec<T>, num_slices: usize) -> Dataset<T> {
         let n = num_slices.max(1);
         let len = data.len();
@@ -398,6 +509,16 @@ impl Context {
 
     /// `start, start + step, ...` up to but excluding `end`, over `num_slices` partitions,
     /// as Spark's `range`.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     assert_eq!(ctx.range(0, 5, 1, 2).unwrap().collect().unwrap(), vec![0, 1, 2, 3, 4]);
+    ///     assert_eq!(ctx.range(2, 4, 1, 2).unwrap().collect().unwrap(), vec![2, 3]);
+    ///     assert_eq!(ctx.range(1, 7, 2, 2).unwrap().collect().unwrap(), vec![1, 3, 5]);
+    ///     assert_eq!(ctx.range(5, 0, -2, 2).unwrap().collect().unwrap(), vec![5, 3, 1]);
+    ///     assert!(ctx.range(0, 5, 0, 2).is_err());
+    /// });
+    /// ```
     ///
     /// # Errors
     /// A zero step.
@@ -607,11 +728,59 @@ impl Context {
 
     /// A dataset read from a [`DataSource`](crate::io::DataSource): a database table, an
     /// object store, a file format. See the trait for an example.
+    ///
+    /// ```
+    /// use firesteel_core::io::{DataSource, RecordBatches};
+    ///
+    /// // Ten digits, five per partition.
+    /// struct Digits;
+    ///
+    /// impl DataSource<u8> for Digits {
+    ///     fn name(&self) -> String {
+    ///         "digits".into()
+    ///     }
+    ///     fn num_partitions(&self) -> usize {
+    ///         2
+    ///     }
+    ///     fn read_partition(&self, p: usize) -> firesteel_core::Result<RecordBatches<u8>> {
+    ///         let first = p as u8 * 5;
+    ///         Ok(Box::new(std::iter::once(Ok((first..first + 5).collect()))))
+    ///     }
+    /// }
+    ///
+    /// firesteel_core::example(|ctx| {
+    ///     let digits = ctx.read_source(Digits);
+    ///     assert_eq!(digits.glom().collect().unwrap(), vec![vec![0, 1, 2, 3, 4], vec![5, 6, 7, 8, 9]]);
+    /// });
+    /// ```
     pub fn read_source<T: Data, S: crate::io::DataSource<T>>(&self, source: S) -> Dataset<T> {
         crate::io::read_source(self, source)
     }
 
     /// Registers a listener of scheduler events.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use firesteel_core::Listener;
+    ///
+    /// // Counts the jobs that start.
+    /// #[derive(Default)]
+    /// struct Jobs(AtomicUsize);
+    ///
+    /// impl Listener for Jobs {
+    ///     fn on_job_start(&self, _job_id: usize, _name: &str) {
+    ///         self.0.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    /// }
+    ///
+    /// firesteel_core::example(|ctx| {
+    ///     let jobs = Arc::new(Jobs::default());
+    ///     ctx.add_listener(jobs.clone());
+    ///     assert_eq!(ctx.parallelize(vec![1, 2, 3], 2).count().unwrap(), 3);
+    ///     assert_eq!(jobs.0.load(Ordering::Relaxed), 1);
+    /// });
+    /// ```
     pub fn add_listener(&self, listener: Arc<dyn Listener>) {
         self.inner
             .listeners
@@ -621,6 +790,15 @@ impl Context {
     }
 
     /// A snapshot of the engine's metrics so far.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![('a', 1), ('b', 1), ('a', 1)], 2);
+    ///     assert_eq!(d.reduce_by_key(|a, b| a + b).count().unwrap(), 2);
+    ///     let m = ctx.metrics();
+    ///     assert_eq!((m.jobs_run, m.jobs_failed, m.stages_run), (1, 0, 2));
+    /// });
+    /// ```
     pub fn metrics(&self) -> MetricsSnapshot {
         let st = self.inner.metrics.lock().unwrap_or_else(|e| e.into_inner());
         let (cache_memory_used, cached_blocks) = self.inner.blocks.usage();
@@ -637,6 +815,15 @@ impl Context {
     }
 
     /// Metrics of the most recent job, if any ran.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     assert!(ctx.last_job_metrics().is_none());
+    ///     assert_eq!(ctx.parallelize(vec![1, 2, 3], 3).count().unwrap(), 3);
+    ///     let job = ctx.last_job_metrics().map(|j| (j.success, j.stages.len(), j.stages[0].tasks));
+    ///     assert_eq!(job, Some((true, 1, 3)));
+    /// });
+    /// ```
     pub fn last_job_metrics(&self) -> Option<JobMetrics> {
         let st = self.inner.metrics.lock().unwrap_or_else(|e| e.into_inner());
         st.recent.back().cloned()

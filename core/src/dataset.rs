@@ -89,22 +89,53 @@ impl<T: Data> Dataset<T> {
     }
 
     /// The dataset's id, unique within its context and allocated in program order.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let nums = ctx.parallelize(vec![1, 2, 3], 2);
+    ///     let doubled = nums.map(|x| x * 2);
+    ///     assert_eq!((nums.id(), doubled.id(), doubled.clone().id()), (0, 1, 1));
+    /// });
+    /// ```
     pub fn id(&self) -> usize {
         self.rdd.id()
     }
 
     /// The context the dataset belongs to.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.range(0, 5, 1, 2).unwrap();
+    ///     assert_eq!(d.context().scratch_dir(), ctx.scratch_dir());
+    /// });
+    /// ```
     pub fn context(&self) -> &Context {
         &self.ctx
     }
 
     /// Number of partitions.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     assert_eq!(ctx.parallelize(vec![1, 2, 3, 4], 2).num_partitions(), 2);
+    /// });
+    /// ```
     pub fn num_partitions(&self) -> usize {
         self.rdd.num_partitions()
     }
 
     /// Whether the dataset knows a partitioner (it was produced by a shuffle, or by a
     /// transformation that keeps the partitioning, such as `map_values` or `filter`).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let pairs = ctx.parallelize(vec![(1, 'a'), (2, 'b')], 2);
+    ///     let by_key = pairs.partition_by(2);
+    ///     assert_eq!((pairs.is_partitioned(), by_key.is_partitioned()), (false, true));
+    ///     let (kept, lost) = (by_key.map_values(|c| c), by_key.map(|p| p));
+    ///     assert_eq!((kept.is_partitioned(), lost.is_partitioned()), (true, false));
+    /// });
+    /// ```
     pub fn is_partitioned(&self) -> bool {
         self.rdd.partitioner().is_some()
     }
@@ -133,6 +164,15 @@ impl<T: Data> Dataset<T> {
     }
 
     /// Applies `f` to every record.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec!['b', 'a', 'c'], 2);
+    ///     let mut pairs = d.map(|x| (x, 1)).collect().unwrap();
+    ///     pairs.sort();
+    ///     assert_eq!(pairs, vec![('a', 1), ('b', 1), ('c', 1)]);
+    /// });
+    /// ```
     pub fn map<U: Data>(&self, f: impl Fn(T) -> U + Send + Sync + 'static) -> Dataset<U> {
         let f = Arc::new(f);
         self.map_batches_of_partitions("map", false, move |_, _, it| {
@@ -144,6 +184,18 @@ impl<T: Data> Dataset<T> {
     /// Applies a fallible `f` to every record. The first error fails the task (and, once its
     /// attempts run out, the job, with this error as the cause): use it to parse input and
     /// report bad records, for example as [`Error::parse`] naming the file and line.
+    ///
+    /// ```
+    /// use firesteel_core::Error;
+    /// firesteel_core::example(|ctx| {
+    ///     let parse = |s: String| s.parse::<u32>().map_err(|e| Error::InvalidArgument(e.to_string()));
+    ///     let good = ctx.parallelize(vec!["1".to_string(), "22".into()], 2);
+    ///     assert_eq!(good.try_map(parse).collect().unwrap(), vec![1, 22]);
+    ///     let bad = ctx.parallelize(vec!["1".to_string(), "x".into()], 2).try_map(parse);
+    ///     let err = bad.collect().unwrap_err();
+    ///     assert_eq!(err.root_cause().to_string(), "invalid argument: invalid digit found in string");
+    /// });
+    /// ```
     pub fn try_map<U: Data>(
         &self,
         f: impl Fn(T) -> Result<U> + Send + Sync + 'static,
@@ -164,6 +216,14 @@ impl<T: Data> Dataset<T> {
 
     /// As [`map_partitions`](Self::map_partitions) with a fallible `f`, which gets the
     /// partition index and its records and returns all its output at once.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3, 4], 2);
+    ///     let sums = d.try_map_partitions(|i, recs| Ok(vec![(i, recs.sum::<i32>())]));
+    ///     assert_eq!(sums.collect().unwrap(), vec![(0, 3), (1, 7)]);
+    /// });
+    /// ```
     pub fn try_map_partitions<U: Data>(
         &self,
         f: impl Fn(usize, Records<T>) -> Result<Vec<U>> + Send + Sync + 'static,
@@ -181,6 +241,13 @@ impl<T: Data> Dataset<T> {
     }
 
     /// Keeps the records for which `f` is true. Keeps the partitioner.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3, 4, 5], 2);
+    ///     assert_eq!(d.filter(|x| x % 2 == 0).collect().unwrap(), vec![2, 4]);
+    /// });
+    /// ```
     pub fn filter(&self, f: impl Fn(&T) -> bool + Send + Sync + 'static) -> Dataset<T> {
         let f = Arc::new(f);
         self.map_batches_of_partitions("filter", true, move |_, _, it| {
@@ -193,6 +260,15 @@ impl<T: Data> Dataset<T> {
     }
 
     /// Maps each record to any number of records.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![2, 3, 4], 2);
+    ///     let mut out = d.flat_map(|x| 1..x).collect().unwrap();
+    ///     out.sort();
+    ///     assert_eq!(out, vec![1, 1, 1, 2, 2, 3]);
+    /// });
+    /// ```
     pub fn flat_map<U: Data, I>(&self, f: impl Fn(T) -> I + Send + Sync + 'static) -> Dataset<U>
     where
         I: IntoIterator<Item = U> + 'static,
@@ -207,6 +283,14 @@ impl<T: Data> Dataset<T> {
 
     /// Transforms each partition as a whole: `f` gets an iterator over the partition's
     /// records and returns the new records (lazily, if it likes).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3, 4], 2);
+    ///     let sums = d.map_partitions(|recs| [recs.sum::<i32>()]);
+    ///     assert_eq!(sums.collect().unwrap(), vec![3, 7]);
+    /// });
+    /// ```
     pub fn map_partitions<U: Data, I>(
         &self,
         f: impl Fn(Records<T>) -> I + Send + Sync + 'static,
@@ -223,6 +307,13 @@ impl<T: Data> Dataset<T> {
     }
 
     /// As [`map_partitions`](Self::map_partitions), also passing the partition index.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3, 4], 4);
+    ///     assert_eq!(d.map_partitions_with_index(|i, _| [i]).sum().unwrap(), 6);
+    /// });
+    /// ```
     pub fn map_partitions_with_index<U: Data, I>(
         &self,
         f: impl Fn(usize, Records<T>) -> I + Send + Sync + 'static,
@@ -255,11 +346,26 @@ impl<T: Data> Dataset<T> {
     }
 
     /// The dataset's name, if the program gave it one (Spark's `name`).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2], 2);
+    ///     assert_eq!(d.name(), None);
+    ///     assert_eq!(d.set_name("I am a dataset").name().as_deref(), Some("I am a dataset"));
+    /// });
+    /// ```
     pub fn name(&self) -> Option<String> {
         self.rdd.meta().name().map(|n| n.to_string())
     }
 
     /// One `Vec` per partition holding its records.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3, 4], 2);
+    ///     assert_eq!(d.glom().collect().unwrap(), vec![vec![1, 2], vec![3, 4]]);
+    /// });
+    /// ```
     pub fn glom(&self) -> Dataset<Vec<T>> {
         self.map_batches_of_partitions("glom", false, |_, _, it| {
             let mut all: Vec<T> = Vec::new();
@@ -274,6 +380,15 @@ impl<T: Data> Dataset<T> {
     }
 
     /// The records of both datasets (duplicates kept), with their partitions side by side.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 1, 2, 3], 2);
+    ///     let twice = d.union(&d);
+    ///     assert_eq!(twice.num_partitions(), 4);
+    ///     assert_eq!(twice.collect().unwrap(), vec![1, 1, 2, 3, 1, 1, 2, 3]);
+    /// });
+    /// ```
     pub fn union(&self, other: &Dataset<T>) -> Dataset<T> {
         self.ctx.union(&[self.clone(), other.clone()])
     }
@@ -281,6 +396,15 @@ impl<T: Data> Dataset<T> {
     /// A sample of the records: each kept with probability `fraction` (without
     /// replacement), or kept a Poisson(`fraction`) number of times (with replacement).
     /// The same seed and partitioning give the same sample.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize((0..100).collect::<Vec<u32>>(), 4);
+    ///     let n = d.sample(false, 0.1, 81).unwrap().count().unwrap();
+    ///     assert!((6..=14).contains(&n));
+    ///     assert_eq!(d.sample(false, 0.1, 81).unwrap().count().unwrap(), n);
+    /// });
+    /// ```
     pub fn sample(&self, with_replacement: bool, fraction: f64, seed: u64) -> Result<Dataset<T>> {
         if fraction.is_nan() || fraction < 0.0 || (!with_replacement && fraction > 1.0) {
             return Err(Error::InvalidArgument(format!(
@@ -311,6 +435,16 @@ impl<T: Data> Dataset<T> {
 
     /// Splits the records randomly by `weights` (normalized): every record lands in exactly
     /// one split, as with Spark's `randomSplit`.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize((0..500).collect::<Vec<u32>>(), 1);
+    ///     let parts = d.random_split(&[2.0, 3.0], 17).unwrap();
+    ///     let (a, b) = (parts[0].count().unwrap(), parts[1].count().unwrap());
+    ///     assert_eq!(a + b, 500);
+    ///     assert!(150 < a && a < 250 && 250 < b && b < 350);
+    /// });
+    /// ```
     pub fn random_split(&self, weights: &[f64], seed: u64) -> Result<Vec<Dataset<T>>> {
         if weights.is_empty() || weights.iter().any(|w| w.is_nan() || *w < 0.0) {
             return Err(Error::InvalidArgument(
@@ -350,6 +484,16 @@ impl<T: Data> Dataset<T> {
     /// Pairs records by position with another dataset that has the same number of
     /// partitions and of records in each partition.
     ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let a = ctx.parallelize((0..5).collect::<Vec<u32>>(), 2);
+    ///     let b = ctx.parallelize((1000..1005).collect::<Vec<u32>>(), 2);
+    ///     let pairs = a.zip(&b).unwrap().collect().unwrap();
+    ///     assert_eq!(pairs, vec![(0, 1000), (1, 1001), (2, 1002), (3, 1003), (4, 1004)]);
+    ///     assert!(a.zip(&ctx.parallelize(vec![1], 1)).is_err());
+    /// });
+    /// ```
+    ///
     /// # Errors
     /// Different partition counts (here); different record counts (when the job runs).
     pub fn zip<U: Data>(&self, other: &Dataset<U>) -> Result<Dataset<(T, U)>> {
@@ -373,6 +517,15 @@ impl<T: Data> Dataset<T> {
     /// Computes each partition from the matching partitions of `self` and `other`, which
     /// must have the same number of partitions (Spark's `zipPartitions`). With
     /// `preserves_partitioning`, the result keeps `self`'s partitioner.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let nums = ctx.parallelize(vec![1, 2, 3, 4], 2);
+    ///     let chars = ctx.parallelize(vec!['a', 'b', 'c'], 2);
+    ///     let sizes = nums.zip_partitions(&chars, false, |n, c| [(n.count(), c.count())]).unwrap();
+    ///     assert_eq!(sizes.collect().unwrap(), vec![(2, 1), (2, 2)]);
+    /// });
+    /// ```
     ///
     /// # Errors
     /// Different partition counts.
@@ -414,6 +567,14 @@ impl<T: Data> Dataset<T> {
 
     /// Pairs each record with its index: partition order, then position. Like Spark, this
     /// runs a job to count the records of all partitions but the last.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec!['a', 'b', 'c', 'd'], 3);
+    ///     let indexed = d.zip_with_index().unwrap().collect().unwrap();
+    ///     assert_eq!(indexed, vec![('a', 0), ('b', 1), ('c', 2), ('d', 3)]);
+    /// });
+    /// ```
     pub fn zip_with_index(&self) -> Result<Dataset<(T, u64)>> {
         let n = self.num_partitions();
         let counts = if n > 1 {
@@ -500,6 +661,17 @@ impl<T: Data> Dataset<T> {
     }
 
     /// As [`group_by`](Self::group_by), into the given partitioning.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 1, 2, 3, 5, 8], 2);
+    ///     let groups = d.group_by_with(|x| x % 2, 3);
+    ///     assert_eq!(groups.num_partitions(), 3);
+    ///     let mut groups = groups.collect().unwrap();
+    ///     groups.sort();
+    ///     assert_eq!(groups, vec![(0, vec![2, 8]), (1, vec![1, 1, 3, 5])]);
+    /// });
+    /// ```
     pub fn group_by_with<K: Data + Hash + Eq>(
         &self,
         f: impl Fn(&T) -> K + Send + Sync + 'static,
@@ -510,6 +682,14 @@ impl<T: Data> Dataset<T> {
 
     /// Fewer partitions. Without shuffle, runs of neighbouring partitions are merged (a
     /// count above the current one leaves it unchanged); with shuffle this is `repartition`.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3, 4, 5], 3);
+    ///     assert_eq!(d.glom().collect().unwrap(), vec![vec![1], vec![2, 3], vec![4, 5]]);
+    ///     assert_eq!(d.coalesce(1, false).glom().collect().unwrap(), vec![vec![1, 2, 3, 4, 5]]);
+    /// });
+    /// ```
     pub fn coalesce(&self, num_partitions: usize, shuffle: bool) -> Dataset<T> {
         let n = num_partitions.max(1);
         if shuffle {
@@ -532,6 +712,15 @@ impl<T: Data> Dataset<T> {
 
     /// Exactly `num_partitions` partitions, by a shuffle that deals each partition's records
     /// round-robin from a position derived from the partition index, as Spark does.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3, 4, 5, 6, 7], 4);
+    ///     assert_eq!(d.glom().collect().unwrap(), vec![vec![1], vec![2, 3], vec![4, 5], vec![6, 7]]);
+    ///     assert_eq!(d.repartition(2).glom().collect().unwrap().len(), 2);
+    ///     assert_eq!(d.repartition(10).glom().collect().unwrap().len(), 10);
+    /// });
+    /// ```
     pub fn repartition(&self, num_partitions: usize) -> Dataset<T> {
         let n = num_partitions.max(1);
         let keyed = self.map_partitions_with_index(move |i, recs| {
@@ -549,6 +738,15 @@ impl<T: Data> Dataset<T> {
     }
 
     /// Every pair of a record of `self` with a record of `other`.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2], 2);
+    ///     let mut pairs = d.cartesian(&d).collect().unwrap();
+    ///     pairs.sort();
+    ///     assert_eq!(pairs, vec![(1, 1), (1, 2), (2, 1), (2, 2)]);
+    /// });
+    /// ```
     pub fn cartesian<U: Data>(&self, other: &Dataset<U>) -> Dataset<(T, U)> {
         Dataset::from_rdd(
             &self.ctx,
@@ -561,11 +759,31 @@ impl<T: Data> Dataset<T> {
     }
 
     /// Pairs each record with the key `f` gives it.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let squares = ctx.parallelize(vec![0, 1, 2], 2).key_by(|x| x * x);
+    ///     assert_eq!(squares.collect().unwrap(), vec![(0, 0), (1, 1), (4, 2)]);
+    ///     let pairs = ctx.parallelize((0..5).map(|x| (x, x)).collect(), 2);
+    ///     let mut groups = squares.cogroup(&pairs).collect().unwrap();
+    ///     groups.sort();
+    ///     assert_eq!(groups[2], (2, (vec![], vec![2])));
+    ///     assert_eq!(groups[4], (4, (vec![2], vec![4])));
+    /// });
+    /// ```
     pub fn key_by<K: Data>(&self, f: impl Fn(&T) -> K + Send + Sync + 'static) -> Dataset<(K, T)> {
         self.map(move |x| (f(&x), x))
     }
 
     /// The distinct records (by shuffle, so their order is not the input's).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let mut d = ctx.parallelize(vec![1, 1, 2, 3], 2).distinct().collect().unwrap();
+    ///     d.sort();
+    ///     assert_eq!(d, vec![1, 2, 3]);
+    /// });
+    /// ```
     pub fn distinct(&self) -> Dataset<T>
     where
         T: Hash + Eq,
@@ -576,12 +794,35 @@ impl<T: Data> Dataset<T> {
     // ----- persistence -----
 
     /// Keeps computed partitions in memory (`persist(StorageLevel::MemoryOnly)`).
+    ///
+    /// ```
+    /// use firesteel_core::StorageLevel;
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.range(0, 5, 1, 2).unwrap();
+    ///     let cached = d.cache();
+    ///     assert_eq!(cached.id(), d.id()); // the same dataset
+    ///     assert_eq!(d.storage_level(), Some(StorageLevel::MemoryOnly));
+    ///     assert_eq!(d.count().unwrap(), 5);
+    ///     assert!(d.cached_bytes() > 0);
+    /// });
+    /// ```
     pub fn cache(&self) -> Dataset<T> {
         self.persist(StorageLevel::MemoryOnly)
     }
 
     /// Keeps computed partitions at `level` from the next action on. Changing the level of
     /// a persisted dataset drops the blocks stored at the old level.
+    ///
+    /// ```
+    /// use firesteel_core::StorageLevel;
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.range(0, 5, 1, 2).unwrap().persist(StorageLevel::MemoryAndDisk);
+    ///     assert_eq!(d.storage_level(), Some(StorageLevel::MemoryAndDisk));
+    ///     assert_eq!(d.collect().unwrap(), vec![0, 1, 2, 3, 4]);
+    ///     let on_disk = d.persist(StorageLevel::DiskOnly);
+    ///     assert_eq!(on_disk.storage_level(), Some(StorageLevel::DiskOnly));
+    /// });
+    /// ```
     pub fn persist(&self, level: StorageLevel) -> Dataset<T> {
         let meta = self.rdd.meta();
         if let Some(old) = meta.storage_level() {
@@ -594,6 +835,15 @@ impl<T: Data> Dataset<T> {
     }
 
     /// Stops caching and drops the stored partitions.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.range(0, 5, 1, 2).unwrap().cache();
+    ///     assert_eq!(d.count().unwrap(), 5);
+    ///     assert_eq!(d.unpersist().storage_level(), None);
+    ///     assert_eq!(d.cached_bytes(), 0);
+    /// });
+    /// ```
     pub fn unpersist(&self) -> Dataset<T> {
         self.rdd.meta().set_storage_level(None);
         self.ctx.inner.blocks.remove_rdd(self.rdd.id());
@@ -601,11 +851,29 @@ impl<T: Data> Dataset<T> {
     }
 
     /// The storage level, if persisted.
+    ///
+    /// ```
+    /// use firesteel_core::StorageLevel;
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2], 2);
+    ///     assert_eq!(d.storage_level(), None);
+    ///     assert_eq!(d.cache().storage_level(), Some(StorageLevel::MemoryOnly));
+    /// });
+    /// ```
     pub fn storage_level(&self) -> Option<StorageLevel> {
         self.rdd.meta().storage_level()
     }
 
     /// Estimated bytes this dataset's cached blocks hold in memory now.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize((0..1000u64).collect(), 2).cache();
+    ///     assert_eq!(d.cached_bytes(), 0);
+    ///     assert_eq!(d.count().unwrap(), 1000);
+    ///     assert!(d.cached_bytes() >= 1000 * 8);
+    /// });
+    /// ```
     pub fn cached_bytes(&self) -> usize {
         self.ctx.inner.blocks.rdd_memory(self.rdd.id())
     }
@@ -616,6 +884,15 @@ impl<T: Data> Dataset<T> {
     /// Unlike Spark's `RDD.checkpoint()`, which marks the RDD and writes it after the next
     /// job, this is eager and returns the truncated dataset, like Spark SQL's
     /// `Dataset.checkpoint(eager = true)`: the lineage cut is explicit in the program.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3], 2).map(|x| x * 10);
+    ///     let saved = d.checkpoint().unwrap();
+    ///     assert_eq!(saved.collect().unwrap(), vec![10, 20, 30]);
+    ///     assert_eq!(saved.to_debug_string(), "(2) ReliableCheckpointDataset[2] at checkpoint []");
+    /// });
+    /// ```
     pub fn checkpoint(&self) -> Result<Dataset<T>> {
         let dir = self
             .ctx
@@ -627,6 +904,15 @@ impl<T: Data> Dataset<T> {
     /// As [`checkpoint`](Self::checkpoint), into `dir` (created; the files are named
     /// `part-00000` and so on). A dataset can be rebuilt from such a directory with
     /// [`Context::read_checkpoint`].
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3], 2).checkpoint_to(dir.path().join("nums")).unwrap();
+    ///     assert!(dir.path().join("nums/part-00001").exists());
+    ///     assert_eq!(d.collect().unwrap(), vec![1, 2, 3]);
+    /// });
+    /// ```
     pub fn checkpoint_to(&self, dir: impl AsRef<Path>) -> Result<Dataset<T>> {
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
@@ -659,6 +945,16 @@ impl<T: Data> Dataset<T> {
 
     /// The lineage, one dataset per line, with stage boundaries (shuffles) marked `+-`,
     /// as Spark's `toDebugString`.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![('a', 1), ('b', 1), ('a', 1)], 2);
+    ///     let lineage = d.reduce_by_key(|a, b| a + b).to_debug_string();
+    ///     let lines: Vec<&str> = lineage.lines().collect();
+    ///     assert_eq!(lines[0], "(2) ShuffledDataset[1] at reduce_by_key []");
+    ///     assert_eq!(lines[1], " +-(2) ParallelCollectionDataset[0] at parallelize []");
+    /// });
+    /// ```
     pub fn to_debug_string(&self) -> String {
         let mut out = String::new();
         let root: Arc<dyn RddBase> = self.rdd.clone();
@@ -707,11 +1003,25 @@ impl<T: Data> Dataset<T> {
     /// once instead of to every process. In local mode it is [`collect`](Self::collect)
     /// wrapped in `Some`. Use it where only rank 0 goes on to use the records (to write
     /// them out, say); every process must still call it, as with any action.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3], 2);
+    ///     assert_eq!(d.collect_to_leader().unwrap(), Some(vec![1, 2, 3]));
+    /// });
+    /// ```
     pub fn collect_to_leader(&self) -> Result<Option<Vec<T>>> {
         self.gather_records(crate::backend::Gather::Leader)
     }
 
     /// All records, in partition order.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     assert_eq!(ctx.range(0, 5, 1, 2).unwrap().collect().unwrap(), vec![0, 1, 2, 3, 4]);
+    ///     assert_eq!(ctx.parallelize(vec!['x', 'y', 'z'], 2).collect().unwrap(), vec!['x', 'y', 'z']);
+    /// });
+    /// ```
     pub fn collect(&self) -> Result<Vec<T>> {
         Ok(self
             .gather_records(crate::backend::Gather::All)?
@@ -737,6 +1047,12 @@ impl<T: Data> Dataset<T> {
     }
 
     /// Number of records.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     assert_eq!(ctx.parallelize(vec![2, 3, 4], 2).count().unwrap(), 3);
+    /// });
+    /// ```
     pub fn count(&self) -> Result<u64> {
         Ok(self
             .fold_partitions(|| 0u64, |c, b| c + b.len() as u64)?
@@ -760,6 +1076,13 @@ impl<T: Data> Dataset<T> {
 
     /// The first record.
     ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     assert_eq!(ctx.parallelize(vec![2, 3, 4], 2).first().unwrap(), 2);
+    ///     assert!(ctx.parallelize(Vec::<i32>::new(), 2).first().is_err());
+    /// });
+    /// ```
+    ///
     /// # Errors
     /// [`Error::EmptyDataset`] on an empty dataset.
     pub fn first(&self) -> Result<T> {
@@ -771,6 +1094,16 @@ impl<T: Data> Dataset<T> {
 
     /// The first `n` records, scanning one partition, then four times as many as scanned so
     /// far, and so on, as Spark's `take` does.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![2, 3, 4, 5, 6], 2).cache();
+    ///     assert_eq!(d.take(2).unwrap(), vec![2, 3]);
+    ///     assert_eq!(d.take(10).unwrap(), vec![2, 3, 4, 5, 6]);
+    ///     let d = ctx.parallelize((0..100).collect::<Vec<u32>>(), 100);
+    ///     assert_eq!(d.filter(|&x| x > 90).take(3).unwrap(), vec![91, 92, 93]);
+    /// });
+    /// ```
     pub fn take(&self, n: usize) -> Result<Vec<T>> {
         let total = self.num_partitions();
         let mut out = Vec::new();
@@ -804,6 +1137,13 @@ impl<T: Data> Dataset<T> {
     }
 
     /// The `n` smallest records, ascending.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![10, 1, 2, 9, 3, 4, 5, 6, 7], 2);
+    ///     assert_eq!(d.take_ordered(6).unwrap(), vec![1, 2, 3, 4, 5, 6]);
+    /// });
+    /// ```
     pub fn take_ordered(&self, n: usize) -> Result<Vec<T>>
     where
         T: Ord,
@@ -812,6 +1152,13 @@ impl<T: Data> Dataset<T> {
     }
 
     /// The `n` largest records, descending.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     assert_eq!(ctx.parallelize(vec![10, 4, 2, 12, 3], 2).top(1).unwrap(), vec![12]);
+    ///     assert_eq!(ctx.parallelize(vec![2, 3, 4, 5, 6], 2).top(2).unwrap(), vec![6, 5]);
+    /// });
+    /// ```
     pub fn top(&self, n: usize) -> Result<Vec<T>>
     where
         T: Ord,
@@ -840,6 +1187,14 @@ impl<T: Data> Dataset<T> {
 
     /// Combines all records with an associative function.
     ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3, 4, 5], 2);
+    ///     assert_eq!(d.reduce(|a, b| a + b).unwrap(), 15);
+    ///     assert!(ctx.parallelize(Vec::<i32>::new(), 2).reduce(|a, b| a + b).is_err());
+    /// });
+    /// ```
+    ///
     /// # Errors
     /// [`Error::EmptyDataset`] on an empty dataset (Spark throws "empty collection").
     pub fn reduce(&self, f: impl Fn(T, T) -> T + Sync) -> Result<T> {
@@ -862,6 +1217,15 @@ impl<T: Data> Dataset<T> {
     }
 
     /// Folds each partition starting from `zero`, then the partition results from `zero`.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3, 4, 5], 2);
+    ///     assert_eq!(d.fold(0, |a, b| a + b).unwrap(), 15);
+    ///     // `zero` counts once per partition and once more for the partition results.
+    ///     assert_eq!(d.fold(10, |a, b| a + b).unwrap(), 45);
+    /// });
+    /// ```
     pub fn fold(&self, zero: T, f: impl Fn(T, T) -> T + Sync) -> Result<T> {
         let f = &f;
         let parts = self.fold_partitions(|| zero.clone(), |acc, b| b.fold(acc, f))?;
@@ -869,6 +1233,12 @@ impl<T: Data> Dataset<T> {
     }
 
     /// Sums the records.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     assert_eq!(ctx.parallelize(vec![1.0, 2.0, 3.0], 2).sum().unwrap(), 6.0);
+    /// });
+    /// ```
     pub fn sum(&self) -> Result<T>
     where
         T: std::iter::Sum<T>,
@@ -882,6 +1252,16 @@ impl<T: Data> Dataset<T> {
 
     /// Aggregates each partition with `seq` from `zero`, then the partition results with
     /// `comb` from `zero`.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let seq = |(sum, n): (i32, i32), x: i32| (sum + x, n + 1);
+    ///     let comb = |a: (i32, i32), b: (i32, i32)| (a.0 + b.0, a.1 + b.1);
+    ///     let d = ctx.parallelize(vec![1, 2, 3, 4], 2);
+    ///     assert_eq!(d.aggregate((0, 0), seq, comb).unwrap(), (10, 4));
+    ///     assert_eq!(ctx.parallelize(vec![], 2).aggregate((0, 0), seq, comb).unwrap(), (0, 0));
+    /// });
+    /// ```
     pub fn aggregate<U: Send + Sync + Clone + serde::Serialize + serde::de::DeserializeOwned>(
         &self,
         zero: U,
@@ -896,6 +1276,16 @@ impl<T: Data> Dataset<T> {
     /// As [`aggregate`](Self::aggregate), but partition results are combined in a tree of
     /// the given depth (at least 1), in parallel on the executor, as Spark's
     /// `treeAggregate`. The combining order is fixed, so results do not depend on timing.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let add = |a: i32, b: i32| a + b;
+    ///     let d = ctx.parallelize(vec![-5, -4, -3, -2, -1, 1, 2, 3, 4], 10);
+    ///     for depth in [1, 2, 5, 10] {
+    ///         assert_eq!(d.tree_aggregate(0, add, add, depth).unwrap(), -5);
+    ///     }
+    /// });
+    /// ```
     pub fn tree_aggregate<
         U: Send + Sync + Clone + serde::Serialize + serde::de::DeserializeOwned,
     >(
@@ -946,6 +1336,15 @@ impl<T: Data> Dataset<T> {
     }
 
     /// As [`reduce`](Self::reduce), combining partition results in a tree.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![-5, -4, -3, -2, -1, 1, 2, 3, 4], 10);
+    ///     for depth in [1, 2, 5, 10] {
+    ///         assert_eq!(d.tree_reduce(|a, b| a + b, depth).unwrap(), -5);
+    ///     }
+    /// });
+    /// ```
     pub fn tree_reduce(&self, f: impl Fn(T, T) -> T + Sync, depth: usize) -> Result<T> {
         let f = &f;
         let merged = self.tree_aggregate(
@@ -966,6 +1365,14 @@ impl<T: Data> Dataset<T> {
     }
 
     /// Runs `f` on every record, for its side effects (accumulators, output).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let total = ctx.long_accumulator("total");
+    ///     ctx.parallelize(vec![1, 2, 3, 4, 5], 2).foreach(|x| total.add(x)).unwrap();
+    ///     assert_eq!(total.value(), 15);
+    /// });
+    /// ```
     pub fn foreach(&self, f: impl Fn(T) + Sync) -> Result<()> {
         self.run_all(|_, it| {
             for b in it {
@@ -977,6 +1384,15 @@ impl<T: Data> Dataset<T> {
     }
 
     /// Runs `f` on each partition's records.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let sizes = ctx.collection_accumulator("sizes");
+    ///     let d = ctx.parallelize(vec![1, 2, 3, 4, 5], 2);
+    ///     d.foreach_partition(|records| sizes.add(vec![records.count()])).unwrap();
+    ///     assert_eq!(sizes.value(), vec![2, 3]);
+    /// });
+    /// ```
     pub fn foreach_partition(&self, f: impl Fn(Records<T>) + Sync) -> Result<()> {
         self.run_all(|_, it| {
             let slot = crate::rdd::ErrorSlot::default();
@@ -988,6 +1404,13 @@ impl<T: Data> Dataset<T> {
     }
 
     /// How many times each distinct record occurs.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let counts = ctx.parallelize(vec![1, 2, 1, 2, 2], 2).count_by_value().unwrap();
+    ///     assert_eq!((counts.len(), counts[&1], counts[&2]), (2, 2, 3));
+    /// });
+    /// ```
     pub fn count_by_value(&self) -> Result<HashMap<T, u64>>
     where
         T: Hash + Eq,
@@ -1004,6 +1427,18 @@ impl<T: Data> Dataset<T> {
     /// plus an empty `_SUCCESS`. The files are written to a hidden temporary directory that
     /// is renamed to `path` only when every task succeeded, so a failed job leaves nothing
     /// that looks complete.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let out = dir.path().join("nums");
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize((0..10).collect::<Vec<u32>>(), 2);
+    ///     d.save_as_text_file(&out).unwrap();
+    ///     assert_eq!(std::fs::read_to_string(out.join("part-00001")).unwrap(), "5\n6\n7\n8\n9\n");
+    ///     assert!(out.join("_SUCCESS").exists());
+    ///     assert!(d.save_as_text_file(&out).is_err());
+    /// });
+    /// ```
     ///
     /// # Errors
     /// `path` exists already ([`Error::OutputExists`], as Spark refuses too), or writing
@@ -1070,6 +1505,29 @@ impl<T: Data> Dataset<T> {
     /// Writes the dataset to a [`DataSink`](crate::io::DataSink), one task per partition:
     /// the sink prepares, writes each partition (again for a retried task) and commits, or
     /// aborts if the job fails.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use std::sync::{Arc, Mutex};
+    /// use firesteel_core::{io::DataSink, Records, Result};
+    ///
+    /// // Keeps each partition's records in memory; a retried task replaces its partition.
+    /// #[derive(Clone, Default)]
+    /// struct Memory(Arc<Mutex<BTreeMap<usize, Vec<u32>>>>);
+    ///
+    /// impl DataSink<u32> for Memory {
+    ///     fn write_partition(&self, p: usize, _attempt: usize, recs: &mut Records<u32>) -> Result<()> {
+    ///         self.0.lock().unwrap().insert(p, recs.collect());
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// firesteel_core::example(|ctx| {
+    ///     let sink = Memory::default();
+    ///     ctx.parallelize(vec![1, 2, 3], 2).write_to(sink.clone()).unwrap();
+    ///     assert_eq!(*sink.0.lock().unwrap(), BTreeMap::from([(0, vec![1]), (1, vec![2, 3])]));
+    /// });
+    /// ```
     ///
     /// # Errors
     /// The sink's errors, or a failed upstream task.
@@ -1168,6 +1626,16 @@ impl Context {
     /// Rebuilds a dataset from a directory written by
     /// [`Dataset::checkpoint_to`] (without its partitioner).
     ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// firesteel_core::example(|ctx| {
+    ///     let saved = ctx.parallelize(vec![1, 2, 3], 2).checkpoint_to(dir.path()).unwrap();
+    ///     let back = ctx.read_checkpoint::<i32>(dir.path()).unwrap();
+    ///     assert_eq!(back.num_partitions(), saved.num_partitions());
+    ///     assert_eq!(back.collect().unwrap(), vec![1, 2, 3]);
+    /// });
+    /// ```
+    ///
     /// # Errors
     /// The directory is missing, unreadable, or has no `_SUCCESS` marker.
     pub fn read_checkpoint<T: Data>(&self, dir: impl AsRef<Path>) -> Result<Dataset<T>> {
@@ -1176,6 +1644,17 @@ impl Context {
 
     /// The records of a directory written by [`Dataset::save_as_object_file`], one
     /// partition per part file, as Spark's `objectFile`.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let out = dir.path().join("nums");
+    /// firesteel_core::example(|ctx| {
+    ///     ctx.parallelize((0..10).collect::<Vec<u32>>(), 3).save_as_object_file(&out).unwrap();
+    ///     let back = ctx.object_file::<u32>(&out).unwrap();
+    ///     assert_eq!(back.num_partitions(), 3);
+    ///     assert_eq!(back.collect().unwrap(), (0..10).collect::<Vec<u32>>());
+    /// });
+    /// ```
     ///
     /// # Errors
     /// The directory is missing, unreadable, or has no `_SUCCESS` marker. A part file

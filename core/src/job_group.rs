@@ -97,6 +97,21 @@ impl Context {
     /// Puts the jobs this thread starts from now on into the group `group_id`, with a
     /// description, as Spark's `setJobGroup` (until [`clear_job_group`](Self::clear_job_group)
     /// or another call).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     // A job whose tasks cancel the group "etl": it fails only when it is in that group.
+    ///     let c = ctx.clone();
+    ///     let d = ctx.parallelize(vec![1, 2, 3], 2).map(move |x| {
+    ///         c.cancel_job_group("etl");
+    ///         x
+    ///     });
+    ///     ctx.set_job_group("etl", "the nightly load");
+    ///     assert!(matches!(d.count(), Err(firesteel_core::Error::Cancelled(_))));
+    ///     ctx.set_job_group("reports", "the nightly reports");
+    ///     assert_eq!(d.count().unwrap(), 3);
+    /// });
+    /// ```
     pub fn set_job_group(&self, group_id: &str, description: &str) {
         self.inner
             .job_groups
@@ -110,6 +125,20 @@ impl Context {
     }
 
     /// Takes this thread's jobs out of their group, as Spark's `clearJobGroup`.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let c = ctx.clone();
+    ///     let d = ctx.parallelize(vec![1, 2, 3], 2).map(move |x| {
+    ///         c.cancel_job_group("etl");
+    ///         x
+    ///     });
+    ///     ctx.set_job_group("etl", "the nightly load");
+    ///     ctx.clear_job_group();
+    ///     // No longer in "etl": cancelling that group does not reach the job.
+    ///     assert_eq!(d.count().unwrap(), 3);
+    /// });
+    /// ```
     pub fn clear_job_group(&self) {
         self.inner
             .job_groups
@@ -151,6 +180,19 @@ impl Context {
     }
 
     /// Cancels every running job, as Spark's `cancelAllJobs`; how many were running.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     // A job whose tasks cancel every running job, itself included.
+    ///     let c = ctx.clone();
+    ///     let d = ctx.parallelize(vec![1, 2, 3], 2).map(move |x| {
+    ///         c.cancel_all_jobs();
+    ///         x
+    ///     });
+    ///     assert!(matches!(d.count(), Err(firesteel_core::Error::Cancelled(_))));
+    ///     assert_eq!(ctx.cancel_all_jobs(), 0); // none is running now
+    /// });
+    /// ```
     pub fn cancel_all_jobs(&self) -> usize {
         self.inner.job_groups.cancel(
             |_| true,

@@ -95,6 +95,13 @@ impl<T: Data> Dataset<T> {
     /// The smallest record by the comparison `cmp` (the first of equal ones), as
     /// `Iterator::min_by`.
     ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![2.0, 5.0, 43.0, 10.0], 2);
+    ///     assert_eq!(d.min_by(f64::total_cmp).unwrap(), 2.0);
+    /// });
+    /// ```
+    ///
     /// # Errors
     /// [`Error::EmptyDataset`] on an empty dataset.
     pub fn min_by(&self, cmp: impl Fn(&T, &T) -> std::cmp::Ordering + Sync) -> Result<T> {
@@ -142,6 +149,15 @@ impl<T: Data> Dataset<T> {
 
     /// The `n` smallest records by the comparison `cmp`, smallest first (records that
     /// compare equal in partition order).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![10.0, 1.0, 2.0, 9.0, 3.0, 4.0, 5.0, 6.0, 7.0], 2);
+    ///     assert_eq!(d.take_ordered_by(6, f64::total_cmp).unwrap(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    ///     let descending = d.take_ordered_by(6, |a, b| b.total_cmp(a)).unwrap();
+    ///     assert_eq!(descending, vec![10.0, 9.0, 7.0, 6.0, 5.0, 4.0]);
+    /// });
+    /// ```
     pub fn take_ordered_by(
         &self,
         n: usize,

@@ -66,6 +66,15 @@ fn same<K: 'static>(a: &Arc<dyn Partitioner<K>>, b: &Option<ErasedPartitioner>) 
 
 impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     /// The dataset's partitioner, if it knows one.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let pairs = ctx.parallelize(vec![(1, 'a'), (2, 'b')], 2);
+    ///     assert!(pairs.partitioner().is_none());
+    ///     let by_key = pairs.partition_by(3);
+    ///     assert_eq!(by_key.partitioner().map(|p| p.num_partitions()), Some(3));
+    /// });
+    /// ```
     pub fn partitioner(&self) -> Option<Arc<dyn Partitioner<K>>> {
         self.erased_partitioner().as_ref().and_then(unerase::<K>)
     }
@@ -147,6 +156,17 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
 
     /// Spark's `combineByKey`: turns each key's values into a combiner, with map-side
     /// combining, hash partitioned by the default partitioner.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![('a', 1), ('b', 1), ('a', 2)], 2);
+    ///     let append = |mut list: Vec<i32>, v| { list.push(v); list };
+    ///     let extend = |mut list: Vec<i32>, more| { list.extend(more); list };
+    ///     let mut lists = d.combine_by_key(|v| vec![v], append, extend).collect().unwrap();
+    ///     lists.sort();
+    ///     assert_eq!(lists, vec![('a', vec![1, 2]), ('b', vec![1])]);
+    /// });
+    /// ```
     pub fn combine_by_key<C: Data>(
         &self,
         create_combiner: impl Fn(V) -> C + Send + Sync + 'static,
@@ -158,6 +178,18 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// As [`combine_by_key`](Self::combine_by_key), into the given partitioning.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![('a', 1), ('b', 1), ('a', 2)], 2);
+    ///     let add = |(sum, n): (i32, i32), v: i32| (sum + v, n + 1);
+    ///     let merge = |a: (i32, i32), b: (i32, i32)| (a.0 + b.0, a.1 + b.1);
+    ///     let sums = d.combine_by_key_with(|v| (v, 1), add, merge, 3);
+    ///     let mut sums = sums.collect().unwrap();
+    ///     sums.sort();
+    ///     assert_eq!(sums, vec![('a', (3, 2)), ('b', (1, 1))]);
+    /// });
+    /// ```
     pub fn combine_by_key_with<C: Data>(
         &self,
         create_combiner: impl Fn(V) -> C + Send + Sync + 'static,
@@ -174,12 +206,32 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// Merges each key's values with an associative function, combining map-side first.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![('a', 1), ('b', 1), ('a', 1)], 2);
+    ///     let mut sums = d.reduce_by_key(|a, b| a + b).collect().unwrap();
+    ///     sums.sort();
+    ///     assert_eq!(sums, vec![('a', 2), ('b', 1)]);
+    /// });
+    /// ```
     pub fn reduce_by_key(&self, f: impl Fn(V, V) -> V + Send + Sync + 'static) -> Dataset<(K, V)> {
         let p = self.default_partitioner(&[]);
         self.reduce_by_key_with(f, p)
     }
 
     /// As [`reduce_by_key`](Self::reduce_by_key), into the given partitioning.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![('a', 1), ('b', 1), ('a', 1)], 2);
+    ///     let sums = d.reduce_by_key_with(|a, b| a + b, 3);
+    ///     assert_eq!(sums.num_partitions(), 3);
+    ///     let mut sums = sums.collect().unwrap();
+    ///     sums.sort();
+    ///     assert_eq!(sums, vec![('a', 2), ('b', 1)]);
+    /// });
+    /// ```
     pub fn reduce_by_key_with(
         &self,
         f: impl Fn(V, V) -> V + Send + Sync + 'static,
@@ -196,6 +248,15 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// Folds each key's values starting from `zero` (once per key per partition).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![('a', 1), ('b', 1), ('a', 1)], 2);
+    ///     let mut sums = d.fold_by_key(0, |a, b| a + b).collect().unwrap();
+    ///     sums.sort();
+    ///     assert_eq!(sums, vec![('a', 2), ('b', 1)]);
+    /// });
+    /// ```
     pub fn fold_by_key(
         &self,
         zero: V,
@@ -215,6 +276,17 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
 
     /// Aggregates each key's values with `seq` from `zero`, and partial results with
     /// `comb`.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![('a', 1), ('b', 1), ('a', 2)], 2);
+    ///     let seq = |(sum, n): (i32, i32), v: i32| (sum + v, n + 1);
+    ///     let comb = |a: (i32, i32), b: (i32, i32)| (a.0 + b.0, a.1 + b.1);
+    ///     let mut sums = d.aggregate_by_key((0, 0), seq, comb).collect().unwrap();
+    ///     sums.sort();
+    ///     assert_eq!(sums, vec![('a', (3, 2)), ('b', (1, 1))]);
+    /// });
+    /// ```
     pub fn aggregate_by_key<U: Data>(
         &self,
         zero: U,
@@ -234,12 +306,32 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
 
     /// Groups each key's values (no map-side combine, as in Spark). Value order within a
     /// group follows partition order of the input.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![('a', 1), ('b', 1), ('a', 1)], 2);
+    ///     let mut groups = d.group_by_key().collect().unwrap();
+    ///     groups.sort();
+    ///     assert_eq!(groups, vec![('a', vec![1, 1]), ('b', vec![1])]);
+    /// });
+    /// ```
     pub fn group_by_key(&self) -> Dataset<(K, Vec<V>)> {
         let p = self.default_partitioner(&[]);
         self.group_by_key_with(p)
     }
 
     /// As [`group_by_key`](Self::group_by_key), into the given partitioning.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![('a', 1), ('b', 1), ('a', 1)], 2);
+    ///     let groups = d.group_by_key_with(3);
+    ///     assert_eq!(groups.num_partitions(), 3);
+    ///     let mut groups = groups.collect().unwrap();
+    ///     groups.sort();
+    ///     assert_eq!(groups, vec![('a', vec![1, 1]), ('b', vec![1])]);
+    /// });
+    /// ```
     pub fn group_by_key_with(&self, partitioning: impl IntoPartitioner<K>) -> Dataset<(K, Vec<V>)> {
         let agg = FnAggregator {
             create: |v| vec![v],
@@ -257,6 +349,17 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
 
     /// Moves records so that the partitioner decides each key's partition. A dataset
     /// already partitioned that way is returned as it is.
+    ///
+    /// ```
+    /// use firesteel_core::ModPartitioner;
+    /// firesteel_core::example(|ctx| {
+    ///     let pairs = ctx.parallelize(vec![1u64, 2, 3, 4, 2, 4, 1], 2).map(|x| (x, x));
+    ///     let mut parts = pairs.partition_by(ModPartitioner::new(2)).glom().collect().unwrap();
+    ///     parts.iter_mut().for_each(|p| p.sort());
+    ///     let (even, odd) = (vec![(2, 2), (2, 2), (4, 4), (4, 4)], vec![(1, 1), (1, 1), (3, 3)]);
+    ///     assert_eq!(parts, vec![even, odd]);
+    /// });
+    /// ```
     pub fn partition_by(&self, partitioning: impl IntoPartitioner<K>) -> Dataset<(K, V)> {
         let p = partitioning.into_partitioner();
         if same(&p, &self.erased_partitioner()) {
@@ -289,6 +392,14 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// Applies `f` to each value, keeping keys and the partitioner.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let fruit = vec!["apple".to_string(), "banana".into(), "lemon".into()];
+    ///     let d = ctx.parallelize(vec![('a', fruit), ('b', vec!["grapes".into()])], 2);
+    ///     assert_eq!(d.map_values(|v| v.len()).collect().unwrap(), vec![('a', 3), ('b', 1)]);
+    /// });
+    /// ```
     pub fn map_values<U: Data>(
         &self,
         f: impl Fn(V) -> U + Send + Sync + 'static,
@@ -301,6 +412,14 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// Maps each value to any number of values, keeping keys and the partitioner.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![('a', vec!['x', 'y', 'z']), ('b', vec!['p', 'r'])], 2);
+    ///     let flat = d.flat_map_values(|v| v).collect().unwrap();
+    ///     assert_eq!(flat, vec![('a', 'x'), ('a', 'y'), ('a', 'z'), ('b', 'p'), ('b', 'r')]);
+    /// });
+    /// ```
     pub fn flat_map_values<U: Data, I>(
         &self,
         f: impl Fn(V) -> I + Send + Sync + 'static,
@@ -347,23 +466,59 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// The keys.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![(1, 2), (3, 4)], 2);
+    ///     assert_eq!(d.keys().collect().unwrap(), vec![1, 3]);
+    /// });
+    /// ```
     pub fn keys(&self) -> Dataset<K> {
         self.map(|(k, _)| k)
     }
 
     /// The values.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![(1, 2), (3, 4)], 2);
+    ///     assert_eq!(d.values().collect().unwrap(), vec![2, 4]);
+    /// });
+    /// ```
     pub fn values(&self) -> Dataset<V> {
         self.map(|(_, v)| v)
     }
 
     /// For each key in either dataset, the values of both. A side already partitioned by
     /// the result's partitioner is not shuffled.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let x = ctx.parallelize(vec![('a', 1), ('b', 4)], 2);
+    ///     let y = ctx.parallelize(vec![('a', 2)], 1);
+    ///     let mut groups = x.cogroup(&y).collect().unwrap();
+    ///     groups.sort();
+    ///     assert_eq!(groups, vec![('a', (vec![1], vec![2])), ('b', (vec![4], vec![]))]);
+    /// });
+    /// ```
     pub fn cogroup<W: Data>(&self, other: &Dataset<(K, W)>) -> Dataset<(K, (Vec<V>, Vec<W>))> {
         let p = self.default_partitioner(&[(other.erased_partitioner(), other.num_partitions())]);
         self.cogroup_with(other, p)
     }
 
     /// As [`cogroup`](Self::cogroup), into the given partitioning.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let x = ctx.parallelize(vec![('a', 1), ('b', 4)], 2);
+    ///     let y = ctx.parallelize(vec![('a', 2)], 1);
+    ///     let groups = x.cogroup_with(&y, 3);
+    ///     assert_eq!(groups.num_partitions(), 3);
+    ///     let mut groups = groups.collect().unwrap();
+    ///     groups.sort();
+    ///     assert_eq!(groups, vec![('a', (vec![1], vec![2])), ('b', (vec![4], vec![]))]);
+    /// });
+    /// ```
     pub fn cogroup_with<W: Data>(
         &self,
         other: &Dataset<(K, W)>,
@@ -400,6 +555,16 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// Inner join: every pair of values for keys present in both.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let x = ctx.parallelize(vec![('a', 1), ('b', 4)], 2);
+    ///     let y = ctx.parallelize(vec![('a', 2), ('a', 3)], 2);
+    ///     let mut joined = x.join(&y).collect().unwrap();
+    ///     joined.sort();
+    ///     assert_eq!(joined, vec![('a', (1, 2)), ('a', (1, 3))]);
+    /// });
+    /// ```
     pub fn join<W: Data>(&self, other: &Dataset<(K, W)>) -> Dataset<(K, (V, W))> {
         let p = self.default_partitioner(&[(other.erased_partitioner(), other.num_partitions())]);
         self.join_with(other, p)
@@ -408,6 +573,18 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     /// As [`join`](Self::join), into the given partitioning. A side already partitioned
     /// that way is read in place; the join itself is a hash join on the other side's
     /// partition (see `core/DESIGN.md`).
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let x = ctx.parallelize(vec![('a', 1), ('b', 4)], 2);
+    ///     let y = ctx.parallelize(vec![('a', 2), ('a', 3)], 2);
+    ///     let joined = x.join_with(&y, 3);
+    ///     assert_eq!(joined.num_partitions(), 3);
+    ///     let mut joined = joined.collect().unwrap();
+    ///     joined.sort();
+    ///     assert_eq!(joined, vec![('a', (1, 2)), ('a', (1, 3))]);
+    /// });
+    /// ```
     pub fn join_with<W: Data>(
         &self,
         other: &Dataset<(K, W)>,
@@ -426,6 +603,16 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// Left outer join: keys of `self`, with `None` where `other` has no value.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let x = ctx.parallelize(vec![('a', 1), ('b', 4)], 2);
+    ///     let y = ctx.parallelize(vec![('a', 2)], 1);
+    ///     let mut joined = x.left_outer_join(&y).collect().unwrap();
+    ///     joined.sort();
+    ///     assert_eq!(joined, vec![('a', (1, Some(2))), ('b', (4, None))]);
+    /// });
+    /// ```
     pub fn left_outer_join<W: Data>(
         &self,
         other: &Dataset<(K, W)>,
@@ -435,6 +622,18 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// As [`left_outer_join`](Self::left_outer_join), into the given partitioning.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let x = ctx.parallelize(vec![('a', 1), ('b', 4)], 2);
+    ///     let y = ctx.parallelize(vec![('a', 2)], 1);
+    ///     let joined = x.left_outer_join_with(&y, 3);
+    ///     assert_eq!(joined.num_partitions(), 3);
+    ///     let mut joined = joined.collect().unwrap();
+    ///     joined.sort();
+    ///     assert_eq!(joined, vec![('a', (1, Some(2))), ('b', (4, None))]);
+    /// });
+    /// ```
     pub fn left_outer_join_with<W: Data>(
         &self,
         other: &Dataset<(K, W)>,
@@ -456,6 +655,16 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// Right outer join: keys of `other`, with `None` where `self` has no value.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let x = ctx.parallelize(vec![('a', 1), ('b', 4)], 2);
+    ///     let y = ctx.parallelize(vec![('a', 2)], 1);
+    ///     let mut joined = y.right_outer_join(&x).collect().unwrap();
+    ///     joined.sort();
+    ///     assert_eq!(joined, vec![('a', (Some(2), 1)), ('b', (None, 4))]);
+    /// });
+    /// ```
     pub fn right_outer_join<W: Data>(
         &self,
         other: &Dataset<(K, W)>,
@@ -465,6 +674,18 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// As [`right_outer_join`](Self::right_outer_join), into the given partitioning.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let x = ctx.parallelize(vec![('a', 1), ('b', 4)], 2);
+    ///     let y = ctx.parallelize(vec![('a', 2)], 1);
+    ///     let joined = y.right_outer_join_with(&x, 3);
+    ///     assert_eq!(joined.num_partitions(), 3);
+    ///     let mut joined = joined.collect().unwrap();
+    ///     joined.sort();
+    ///     assert_eq!(joined, vec![('a', (Some(2), 1)), ('b', (None, 4))]);
+    /// });
+    /// ```
     pub fn right_outer_join_with<W: Data>(
         &self,
         other: &Dataset<(K, W)>,
@@ -486,6 +707,17 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// Full outer join: keys of either, with `None` for the side that lacks them.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let x = ctx.parallelize(vec![('a', 1), ('b', 4)], 2);
+    ///     let y = ctx.parallelize(vec![('a', 2), ('c', 8)], 2);
+    ///     let mut joined = x.full_outer_join(&y).collect().unwrap();
+    ///     joined.sort();
+    ///     let (a, b, c) = (('a', (Some(1), Some(2))), ('b', (Some(4), None)), ('c', (None, Some(8))));
+    ///     assert_eq!(joined, vec![a, b, c]);
+    /// });
+    /// ```
     pub fn full_outer_join<W: Data>(
         &self,
         other: &Dataset<(K, W)>,
@@ -495,6 +727,19 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// As [`full_outer_join`](Self::full_outer_join), into the given partitioning.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let x = ctx.parallelize(vec![('a', 1), ('b', 4)], 2);
+    ///     let y = ctx.parallelize(vec![('a', 2), ('c', 8)], 2);
+    ///     let joined = x.full_outer_join_with(&y, 3);
+    ///     assert_eq!(joined.num_partitions(), 3);
+    ///     let mut joined = joined.collect().unwrap();
+    ///     joined.sort();
+    ///     let (a, b, c) = (('a', (Some(1), Some(2))), ('b', (Some(4), None)), ('c', (None, Some(8))));
+    ///     assert_eq!(joined, vec![a, b, c]);
+    /// });
+    /// ```
     pub fn full_outer_join_with<W: Data>(
         &self,
         other: &Dataset<(K, W)>,
@@ -522,6 +767,16 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     /// keys are sampled (a job, as in Spark) to choose the range bounds, records are
     /// shuffled by range, and each partition is sorted, spilling sorted runs past the
     /// shuffle budget. Equal keys keep their shuffle order.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![('a', 1), ('b', 2), ('1', 3), ('d', 4), ('2', 5)], 2);
+    ///     let sorted = vec![('1', 3), ('2', 5), ('a', 1), ('b', 2), ('d', 4)];
+    ///     assert_eq!(d.sort_by_key(true, None).unwrap().first().unwrap(), ('1', 3));
+    ///     assert_eq!(d.sort_by_key(true, Some(1)).unwrap().collect().unwrap(), sorted);
+    ///     assert_eq!(d.sort_by_key(true, Some(2)).unwrap().collect().unwrap(), sorted);
+    /// });
+    /// ```
     pub fn sort_by_key(
         &self,
         ascending: bool,
@@ -656,6 +911,14 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// The number of values of each key.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![('a', 1), ('b', 1), ('a', 1)], 2);
+    ///     let counts = d.count_by_key().unwrap();
+    ///     assert_eq!((counts.len(), counts[&'a'], counts[&'b']), (2, 2, 1));
+    /// });
+    /// ```
     pub fn count_by_key(&self) -> Result<HashMap<K, u64>> {
         Ok(self
             .map_values(|_| 1u64)
@@ -666,6 +929,16 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// The values of `key`. With a known partitioner, only that key's partition is read.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize((0..1000).map(|x| (x, x)).collect(), 10);
+    ///     assert_eq!(d.lookup(&42).unwrap(), vec![42]);
+    ///     let sorted = d.sort_by_key(true, None).unwrap();
+    ///     assert_eq!(sorted.lookup(&42).unwrap(), vec![42]);
+    ///     assert!(sorted.lookup(&1024).unwrap().is_empty());
+    /// });
+    /// ```
     pub fn lookup(&self, key: &K) -> Result<Vec<V>> {
         let parts: Vec<usize> = match self.partitioner() {
             Some(p) => vec![p.get_partition(key)],

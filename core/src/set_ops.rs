@@ -69,6 +69,18 @@ impl<K: Data + Hash + Eq, V: Data> Dataset<(K, V)> {
     }
 
     /// As [`subtract_by_key`](Self::subtract_by_key), into the given partitioning.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let x = ctx.parallelize(vec![('a', 1), ('b', 4), ('b', 5), ('a', 2)], 2);
+    ///     let y = ctx.parallelize(vec![('a', 3), ('c', 0)], 1);
+    ///     let left = x.subtract_by_key_with(&y, 3);
+    ///     assert_eq!(left.num_partitions(), 3);
+    ///     let mut left = left.collect().unwrap();
+    ///     left.sort();
+    ///     assert_eq!(left, vec![('b', 4), ('b', 5)]);
+    /// });
+    /// ```
     pub fn subtract_by_key_with<W: Data>(
         &self,
         other: &Dataset<(K, W)>,

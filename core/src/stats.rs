@@ -48,11 +48,21 @@ impl Default for StatCounter {
 
 impl StatCounter {
     /// An empty counter.
+    ///
+    /// ```
+    /// let s = firesteel_core::StatCounter::new();
+    /// assert_eq!((s.count(), s.sum(), s.max(), s.min()), (0, 0.0, f64::NEG_INFINITY, f64::INFINITY));
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// The statistics of `values`.
+    ///
+    /// ```
+    /// let s = firesteel_core::StatCounter::from_values([1.0, 2.0, 3.0]);
+    /// assert_eq!((s.count(), s.mean()), (3, 2.0));
+    /// ```
     pub fn from_values(values: impl IntoIterator<Item = f64>) -> Self {
         let mut s = Self::new();
         for v in values {
@@ -62,6 +72,13 @@ impl StatCounter {
     }
 
     /// Adds one value (Spark's `merge(value)`).
+    ///
+    /// ```
+    /// let mut s = firesteel_core::StatCounter::new();
+    /// s.merge_value(4.0);
+    /// s.merge_value(6.0);
+    /// assert_eq!((s.count(), s.mean()), (2, 5.0));
+    /// ```
     #[inline]
     pub fn merge_value(&mut self, value: f64) {
         let delta = value - self.mu;
@@ -74,6 +91,13 @@ impl StatCounter {
 
     /// Adds the values another counter has seen (Spark's `merge(other)`, with its choice of
     /// formula for the mean when one side is much larger than the other).
+    ///
+    /// ```
+    /// use firesteel_core::StatCounter;
+    /// let mut s = StatCounter::from_values([1.0, 2.0]);
+    /// s.merge(&StatCounter::from_values([3.0]));
+    /// assert_eq!(s, StatCounter::from_values([1.0, 2.0, 3.0]));
+    /// ```
     pub fn merge(&mut self, other: &StatCounter) {
         if other.n == 0 {
             return;
@@ -98,11 +122,19 @@ impl StatCounter {
     }
 
     /// How many values.
+    ///
+    /// ```
+    /// assert_eq!(firesteel_core::StatCounter::from_values([2.0, 3.0, 4.0]).count(), 3);
+    /// ```
     pub fn count(&self) -> u64 {
         self.n
     }
 
     /// Their mean (NaN when there are none).
+    ///
+    /// ```
+    /// assert_eq!(firesteel_core::StatCounter::from_values([1.0, 2.0, 3.0]).mean(), 2.0);
+    /// ```
     pub fn mean(&self) -> f64 {
         if self.n == 0 {
             f64::NAN
@@ -112,22 +144,39 @@ impl StatCounter {
     }
 
     /// Their sum.
+    ///
+    /// ```
+    /// assert_eq!(firesteel_core::StatCounter::from_values([1.0, 2.0, 3.0]).sum(), 6.0);
+    /// ```
     pub fn sum(&self) -> f64 {
         self.n as f64 * self.mu
     }
 
     /// The largest value (−∞ when there are none).
+    ///
+    /// ```
+    /// assert_eq!(firesteel_core::StatCounter::from_values([1.0, 5.0, 43.0, 10.0]).max(), 43.0);
+    /// ```
     pub fn max(&self) -> f64 {
         self.max
     }
 
     /// The smallest value (+∞ when there are none).
+    ///
+    /// ```
+    /// assert_eq!(firesteel_core::StatCounter::from_values([2.0, 5.0, 43.0, 10.0]).min(), 2.0);
+    /// ```
     pub fn min(&self) -> f64 {
         self.min
     }
 
     /// The population variance, Σ(x − mean)² / n (NaN when there are no values), as
     /// Spark's `variance`.
+    ///
+    /// ```
+    /// let s = firesteel_core::StatCounter::from_values([1.0, 2.0, 3.0]);
+    /// assert_eq!(s.variance(), 2.0 / 3.0);
+    /// ```
     pub fn variance(&self) -> f64 {
         if self.n == 0 {
             f64::NAN
@@ -137,6 +186,11 @@ impl StatCounter {
     }
 
     /// The sample variance, Σ(x − mean)² / (n − 1) (NaN for fewer than two values).
+    ///
+    /// ```
+    /// let s = firesteel_core::StatCounter::from_values([1.0, 2.0, 3.0]);
+    /// assert_eq!(s.sample_variance(), 1.0);
+    /// ```
     pub fn sample_variance(&self) -> f64 {
         if self.n <= 1 {
             f64::NAN
@@ -146,12 +200,22 @@ impl StatCounter {
     }
 
     /// The population standard deviation, the square root of [`variance`](Self::variance).
+    ///
+    /// ```
+    /// let s = firesteel_core::StatCounter::from_values([1.0, 2.0, 3.0]);
+    /// assert_eq!(s.stdev(), (2.0f64 / 3.0).sqrt());
+    /// ```
     pub fn stdev(&self) -> f64 {
         self.variance().sqrt()
     }
 
     /// The sample standard deviation, the square root of
     /// [`sample_variance`](Self::sample_variance).
+    ///
+    /// ```
+    /// let s = firesteel_core::StatCounter::from_values([1.0, 2.0, 3.0]);
+    /// assert_eq!(s.sample_stdev(), 1.0);
+    /// ```
     pub fn sample_stdev(&self) -> f64 {
         self.sample_variance().sqrt()
     }
