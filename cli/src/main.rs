@@ -608,7 +608,22 @@ fn init_logging(spec: Option<&str>) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// Restores the default action of SIGPIPE, which Rust programs ignore: when a reader of
+/// our output goes away (`firesteel demo | head -1`), the process ends quietly with the
+/// status shells report as 141, as other command-line tools do, instead of panicking in
+/// the next `println!`. Outputs are written to temporary names and renamed when complete,
+/// so nothing half-written is left looking complete.
+fn default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any other thread exists; SIG_DFL is a
+    // valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    default_sigpipe();
     let cli = Cli::parse();
     if let Err(e) = init_logging(cli.log.as_deref()) {
         eprintln!("error: {e}");

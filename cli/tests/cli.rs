@@ -304,3 +304,22 @@ fn wordcount_writes_part_files_and_generate_is_seeded() {
         256 * 16
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_the_process_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    // As `firesteel demo | head -0`: the reader is gone before the first line.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firesteel"))
+        .args(["demo", "--threads", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Ended by SIGPIPE (13), which shells report as status 141.
+    assert_eq!(out.status.signal(), Some(13), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
