@@ -72,6 +72,7 @@ pub(crate) fn run(a: &LaunchArgs) -> Result<u8, Box<dyn std::error::Error + Send
                 Stdio::null()
             })
             .stderr(Stdio::piped());
+        die_with_launcher(&mut cmd);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
@@ -154,4 +155,30 @@ pub(crate) fn run(a: &LaunchArgs) -> Result<u8, Box<dyn std::error::Error + Send
         }
     }
     Ok(code)
+}
+
+/// Makes a rank die with the launcher (Linux: a parent-death signal), so that a launcher
+/// killed even with SIGKILL leaves no rank running on as an orphan, writing output.
+fn die_with_launcher(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        let launcher = std::process::id() as libc::pid_t;
+        // SAFETY: between fork and exec the closure calls only async-signal-safe functions
+        // (prctl, getppid, _exit) and allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The launcher died before the signal was armed: do not start at all.
+                if libc::getppid() != launcher {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }

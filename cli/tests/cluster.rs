@@ -508,3 +508,58 @@ fn a_socket_stream_is_received_once_by_rank_0() {
     drop(conn);
     assert_eq!(totals(tmp.path()), common::count(&[text]));
 }
+
+/// Whether process `pid` is gone (or a zombie no one has reaped yet).
+#[cfg(target_os = "linux")]
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the parenthesized command name.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn ranks_die_with_a_launcher_killed_by_sigkill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let watched = tmp.path().to_str().unwrap();
+    let mut launcher = Command::new(BIN)
+        .args(["launch", "-n", "2", "--timeout", "100", "--", BIN, "stream"])
+        .args(["file-word-count", "--dir", watched, "--batch", "100ms"])
+        .args(["--duration", "90s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = BufReader::new(launcher.stderr.take().unwrap());
+    let mut pids = Vec::new();
+    for line in err.lines().map_while(Result::ok) {
+        if let Some(rest) = line.strip_prefix("[launch] rank ") {
+            pids.push(
+                rest.split(" pid ")
+                    .nth(1)
+                    .unwrap()
+                    .trim()
+                    .parse::<u32>()
+                    .unwrap(),
+            );
+            if pids.len() == 2 {
+                break;
+            }
+        }
+    }
+    assert_eq!(pids.len(), 2, "the launcher named its ranks");
+    kill(launcher.id());
+    let _ = launcher.wait();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pids.iter().all(|&p| gone(p)) {
+        assert!(
+            Instant::now() < deadline,
+            "ranks {pids:?} outlived their launcher"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
