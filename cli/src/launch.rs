@@ -6,12 +6,15 @@
 //! join each other. Rank 0's stdout becomes the launcher's; the other ranks' stdout is
 //! dropped (every rank computes the same results). Every rank's stderr is forwarded with a
 //! `[rank i]` prefix. When a process fails, the others are given a grace period to notice
-//! (they fail on their own, naming the lost peer) and are then killed. The exit code is
-//! the first failure's, 124 on `--timeout`.
+//! (they fail on their own, naming the lost peer) and are then killed. The summary names
+//! the rank that failed first (each rank's exit is timed to the millisecond by a watcher
+//! of its own), and the exit code is that failure's, 124 on `--timeout`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -96,57 +99,67 @@ pub(crate) fn run(a: &LaunchArgs) -> Result<u8, Box<dyn std::error::Error + Send
     let start = Instant::now();
     let timeout = a.timeout.map(Duration::from_secs_f64);
     let grace = Duration::from_secs_f64(a.grace.max(0.0));
-    let mut status: Vec<Option<ExitStatus>> = vec![None; children.len()];
+    // One watcher per rank notes when it exits (within a millisecond, whatever the other
+    // ranks do, so that the first failure is told apart from the ones it caused) and kills
+    // it when asked.
+    let (exits, exited) =
+        std::sync::mpsc::channel::<(usize, std::io::Result<ExitStatus>, Instant)>();
+    let kill_flags: Vec<Arc<AtomicBool>> = children.iter().map(|_| Arc::default()).collect();
+    let watchers: Vec<_> = children
+        .into_iter()
+        .enumerate()
+        .map(|(rank, child)| {
+            let (exits, kill) = (exits.clone(), kill_flags[rank].clone());
+            std::thread::spawn(move || watch(rank, child, &kill, &exits))
+        })
+        .collect();
+    drop(exits);
+    let mut status: Vec<Option<ExitStatus>> = vec![None; watchers.len()];
     let mut first_failure: Option<(usize, ExitStatus, Instant)> = None;
     let mut code = 0u8;
-    loop {
-        for (i, c) in children.iter_mut().enumerate() {
-            if status[i].is_none() {
-                if let Some(s) = c.try_wait()? {
-                    status[i] = Some(s);
-                    if !s.success() && first_failure.is_none() {
-                        first_failure = Some((i, s, Instant::now()));
-                    }
+    let mut killing = false;
+    while status.iter().any(Option::is_none) {
+        match exited.recv_timeout(Duration::from_millis(20)) {
+            Ok((rank, s, at)) => {
+                let s = s?;
+                status[rank] = Some(s);
+                let earlier = first_failure.is_none_or(|(_, _, first)| at < first);
+                if !s.success() && !killing && earlier {
+                    first_failure = Some((rank, s, at));
                 }
             }
-        }
-        if status.iter().all(Option::is_some) {
-            break;
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
         let timed_out = timeout.is_some_and(|t| start.elapsed() > t);
         let grace_over = first_failure.is_some_and(|(_, _, at)| at.elapsed() > grace);
-        if timed_out || grace_over {
-            for (i, c) in children.iter_mut().enumerate() {
+        if !killing && (timed_out || grace_over) {
+            killing = true;
+            for (i, flag) in kill_flags.iter().enumerate() {
                 if status[i].is_none() {
-                    let _ = c.kill();
-                    eprintln!(
-                        "[launch] killed rank {i} ({})",
-                        if timed_out {
-                            "timeout"
-                        } else {
-                            "a peer failed"
-                        }
-                    );
-                }
-            }
-            for (i, c) in children.iter_mut().enumerate() {
-                if status[i].is_none() {
-                    status[i] = Some(c.wait()?);
+                    flag.store(true, Ordering::Release);
+                    let why = if timed_out {
+                        "timeout"
+                    } else {
+                        "a peer failed"
+                    };
+                    eprintln!("[launch] killed rank {i} ({why})");
                 }
             }
             if timed_out {
                 code = 124;
             }
-            break;
         }
-        std::thread::sleep(Duration::from_millis(20));
+    }
+    for w in watchers {
+        let _ = w.join();
     }
     for f in forwarders {
         let _ = f.join();
     }
     if code == 0 {
         if let Some((rank, s, _)) = first_failure {
-            eprintln!("[launch] rank {rank} failed ({s})");
+            eprintln!("[launch] rank {rank} failed first ({s})");
             code = s
                 .code()
                 .and_then(|c| u8::try_from(c).ok())
@@ -155,6 +168,35 @@ pub(crate) fn run(a: &LaunchArgs) -> Result<u8, Box<dyn std::error::Error + Send
         }
     }
     Ok(code)
+}
+
+/// Waits for one rank, reporting its exit status and time; kills it when `kill` is set.
+fn watch(
+    rank: usize,
+    mut child: Child,
+    kill: &AtomicBool,
+    exits: &std::sync::mpsc::Sender<(usize, std::io::Result<ExitStatus>, Instant)>,
+) {
+    loop {
+        match child.try_wait() {
+            Ok(Some(s)) => {
+                let _ = exits.send((rank, Ok(s), Instant::now()));
+                return;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let _ = exits.send((rank, Err(e), Instant::now()));
+                return;
+            }
+        }
+        if kill.load(Ordering::Acquire) {
+            let _ = child.kill();
+            let s = child.wait();
+            let _ = exits.send((rank, s, Instant::now()));
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 /// Makes a rank die with the launcher (Linux: a parent-death signal), so that a launcher

@@ -276,6 +276,8 @@ fn a_killed_process_makes_the_others_fail_naming_it() {
         "{text}"
     );
     assert!(!text.contains("killed rank 0"), "{text}");
+    // The summary names the rank that failed first, not the one that noticed.
+    assert!(text.contains("[launch] rank 1 failed first"), "{text}");
 }
 
 #[test]
