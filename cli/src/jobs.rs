@@ -15,7 +15,7 @@ use firesteel::graphx::algorithms::{self, PageRankConfig};
 use firesteel::graphx::{
     edge_list_dataset, edge_list_file, Edge, EdgeListOptions, Graph, GraphError,
 };
-use firesteel::mllib::als::{Als, ColdStartStrategy};
+use firesteel::mllib::als::{Als, AlsModel, ColdStartStrategy};
 use firesteel::mllib::data;
 use firesteel::mllib::kmeans::{KMeans, KMeansInit};
 use firesteel::mllib::logistic::{Family, LogisticRegression};
@@ -608,6 +608,10 @@ pub(crate) fn als(a: &AlsArgs) -> JobResult {
     if !(0.0..1.0).contains(&a.test_fraction) {
         return Err(format!("--test-fraction {} is not in [0, 1)", a.test_fraction).into());
     }
+    if let Some(out) = &a.common.output {
+        sources::text_output_only("als", "its factors", out)?;
+    }
+    check_output(&a.common)?;
     let params = Als::params()
         .rank(a.rank)
         .max_iter(a.iterations)
@@ -653,5 +657,23 @@ pub(crate) fn als(a: &AlsArgs) -> JobResult {
             quality: json!({ "train_rmse": train_rmse, "test_rmse": test_rmse }),
         },
     );
+    if a.common.output.is_some() {
+        write_tsv(&a.common, &ctx, factor_lines(&model))?;
+    }
     Ok(())
+}
+
+/// The model's factors as TSV lines `user<TAB>id<TAB>f1,f2,...`, then the items'.
+fn factor_lines(model: &AlsModel) -> impl Iterator<Item = String> {
+    let mut out = Vec::new();
+    for (kind, (ids, factors)) in [
+        ("user", model.user_factors()),
+        ("item", model.item_factors()),
+    ] {
+        for (id, row) in ids.iter().zip(factors.rows()) {
+            let values: Vec<String> = row.iter().map(f32::to_string).collect();
+            out.push(format!("{kind}\t{id}\t{}", values.join(",")));
+        }
+    }
+    out.into_iter()
 }

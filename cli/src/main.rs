@@ -116,7 +116,8 @@ enum Command {
     Kmeans(jobs::KMeansArgs),
     /// Logistic regression; `--output` writes the model file.
     Lr(jobs::LrArgs),
-    /// ALS matrix factorization; reports train and test RMSE.
+    /// ALS matrix factorization; reports train and test RMSE; `--output` writes the factors
+    /// (TSV `user` or `item`, id, and the factors comma-separated).
     Als(jobs::AlsArgs),
     /// Starts N local processes of a program as a cluster: `launch -n 2 -- firesteel ...`.
     Launch(launch::LaunchArgs),

@@ -323,3 +323,57 @@ fn a_closed_stdout_ends_the_process_quietly() {
     assert_eq!(out.status.signal(), Some(13), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn als_writes_its_factors_to_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("factors.tsv");
+    let out_s = out.to_str().unwrap();
+    let args = [
+        "als",
+        "--input",
+        "data/sample_movielens_ratings.txt",
+        "--rank",
+        "4",
+        "--test-fraction",
+        "0",
+        "--output",
+        out_s,
+    ];
+    let o = firesteel(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // With nothing held out, every user and item of the ratings has factors, once.
+    let ratings = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../data/sample_movielens_ratings.txt"
+    ))
+    .unwrap();
+    let mut want = std::collections::BTreeSet::new();
+    for l in ratings.lines() {
+        let f: Vec<&str> = l.split("::").collect();
+        want.insert(("user".to_string(), f[0].parse::<u32>().unwrap()));
+        want.insert(("item".to_string(), f[1].parse::<u32>().unwrap()));
+    }
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut got = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f.len(), 3, "{line}");
+        let values: Vec<f32> = f[2].split(',').map(|x| x.parse().unwrap()).collect();
+        assert_eq!(values.len(), 4, "{line}");
+        assert!(values.iter().all(|v| v.is_finite()), "{line}");
+        assert!(
+            got.insert((f[0].to_string(), f[1].parse::<u32>().unwrap())),
+            "twice: {line}"
+        );
+    }
+    assert_eq!(got, want);
+    // An existing output is refused before anything runs.
+    let again = firesteel(&args);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+}
