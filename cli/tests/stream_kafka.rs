@@ -73,14 +73,21 @@ fn kafka_word_count_counts_every_record_once_across_a_restart() {
     );
 }
 
+/// A topic `words` of two partitions with four lines, and their word counts.
+fn produce_two_partitions(b: &broker::Broker) -> BTreeMap<String, u64> {
+    b.create_topic("words", 2);
+    let (p0, p1) = (["to be", "or not"], ["to be", "that is"]);
+    b.produce("words", 0, &p0);
+    b.produce("words", 1, &p1);
+    common::count(&[&p0.join("\n"), &p1.join("\n")])
+}
+
 #[test]
 fn kafka_word_count_on_2_processes_counts_every_record_once() {
     // Rank 0 asks the broker for each batch's offset ranges; each process reads the
     // ranges of the Kafka partitions it owns (partition 0 on rank 0, 1 on rank 1).
     let Some(b) = broker::broker() else { return };
-    b.create_topic("words", 2);
-    b.produce("words", 0, &["to be", "or not"]);
-    b.produce("words", 1, &["to be", "that is"]);
+    let want = produce_two_partitions(&b);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let bin = env!("CARGO_BIN_EXE_firesteel");
@@ -111,17 +118,6 @@ fn kafka_word_count_on_2_processes_counts_every_record_once() {
         "{}",
         String::from_utf8_lossy(&done.stderr)
     );
-    let want: BTreeMap<String, u64> = [
-        ("be", 2),
-        ("is", 1),
-        ("not", 1),
-        ("or", 1),
-        ("that", 1),
-        ("to", 2),
-    ]
-    .iter()
-    .map(|(w, c)| (w.to_string(), *c))
-    .collect();
     assert_eq!(totals(&out), want);
 }
 
@@ -133,20 +129,7 @@ fn kafka_word_count_is_exactly_once_across_kills() {
     // ranges, and every record is counted exactly once.
     use std::os::unix::process::ExitStatusExt;
     let Some(b) = broker::broker() else { return };
-    b.create_topic("words", 2);
-    b.produce("words", 0, &["to be", "or not"]);
-    b.produce("words", 1, &["to be", "that is"]);
-    let want: BTreeMap<String, u64> = [
-        ("be", 2),
-        ("is", 1),
-        ("not", 1),
-        ("or", 1),
-        ("that", 1),
-        ("to", 2),
-    ]
-    .iter()
-    .map(|(w, c)| (w.to_string(), *c))
-    .collect();
+    let want = produce_two_partitions(&b);
     for phase in ["before-output", "during-output", "after-output"] {
         let tmp = tempfile::tempdir().unwrap();
         let (out, ckpt) = (tmp.path().join("out"), tmp.path().join("checkpoint"));
