@@ -12,28 +12,34 @@ use std::process::Command;
 
 use common::totals;
 
-fn job(b: &broker::Broker, out: &Path, ckpt: &Path, batches: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_firesteel"));
-    c.args([
+/// The arguments of `firesteel stream kafka-word-count` over the topic `words`.
+fn job_args(b: &broker::Broker, out: &Path, batches: &str) -> Vec<String> {
+    let out = out.join("wc");
+    [
         "stream",
         "kafka-word-count",
         "--brokers",
         &b.servers(),
         "--topics",
         "words",
-    ])
-    .args([
         "--offset-reset",
         "earliest",
         "--batch",
         "200ms",
         "--batches",
         batches,
-    ])
-    .arg("--output")
-    .arg(out.join("wc"))
-    .arg("--checkpoint")
-    .arg(ckpt);
+        "--output",
+        out.to_str().unwrap(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+fn job(b: &broker::Broker, out: &Path, ckpt: &Path, batches: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_firesteel"));
+    c.args(job_args(b, out, batches))
+        .arg("--checkpoint")
+        .arg(ckpt);
     c
 }
 
@@ -91,26 +97,10 @@ fn kafka_word_count_on_2_processes_counts_every_record_once() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let bin = env!("CARGO_BIN_EXE_firesteel");
-    let servers = b.servers();
-    let prefix = out.join("wc");
     let done = Command::new(bin)
-        .args(["launch", "-n", "2", "--timeout", "100", "--", bin, "stream"])
-        .args([
-            "kafka-word-count",
-            "--brokers",
-            &servers,
-            "--topics",
-            "words",
-        ])
-        .args([
-            "--offset-reset",
-            "earliest",
-            "--batch",
-            "200ms",
-            "--batches",
-            "5",
-        ])
-        .args(["--partitions", "2", "--output", prefix.to_str().unwrap()])
+        .args(["launch", "-n", "2", "--timeout", "100", "--", bin])
+        .args(job_args(&b, &out, "5"))
+        .args(["--partitions", "2"])
         .output()
         .unwrap();
     assert!(

@@ -169,27 +169,14 @@ impl<K: Data + Hash + Eq + std::fmt::Debug, V: Data> Dataset<(K, V)> {
     ) -> Result<Dataset<(K, V)>> {
         check_fractions(fractions, with_replacement)?;
         let fractions = Arc::new(fractions.clone());
-        Ok(
-            self.map_batches_of_partitions("sample_by_key", true, move |_, split, it| {
-                let fractions = fractions.clone();
-                let mut rng = partition_rng(seed, split);
-                Box::new(it.map(move |b| {
-                    let mut out = Vec::new();
-                    for (k, v) in b? {
-                        let f = fraction_of(&fractions, &k)?;
-                        let copies = if with_replacement {
-                            crate::dataset::poisson(&mut rng, f)
-                        } else {
-                            usize::from(rng.random::<f64>() < f)
-                        };
-                        for _ in 0..copies {
-                            out.push((k.clone(), v.clone()));
-                        }
-                    }
-                    Ok(out.into())
-                }))
-            }),
-        )
+        Ok(self.keep_drawn("sample_by_key", seed, move |rng, k| {
+            let f = fraction_of(&fractions, k)?;
+            Ok(if with_replacement {
+                crate::dataset::poisson(rng, f)
+            } else {
+                usize::from(rng.random::<f64>() < f)
+            })
+        }))
     }
 
     /// A sample with exactly `ceil(fraction * count)` pairs of each key, as Spark's
@@ -226,7 +213,9 @@ impl<K: Data + Hash + Eq + std::fmt::Debug, V: Data> Dataset<(K, V)> {
             ));
         }
         check_fractions(fractions, false)?;
-        let counts = self.reduce_by_key_locally_map(|_| 1u64)?;
+        let counts = self
+            .map_values(|_| 1u64)
+            .reduce_by_key_locally(|a, b| a + b)?;
         let delta = 5e-5;
         // Each key's bounds: draws below `lo` are surely kept, above `hi` surely not.
         let mut bounds: HashMap<K, (f64, f64, u64)> = HashMap::new();
@@ -276,39 +265,34 @@ impl<K: Data + Hash + Eq + std::fmt::Debug, V: Data> Dataset<(K, V)> {
             }
         }
         let cuts = Arc::new(cuts);
-        Ok(
-            self.map_batches_of_partitions("sample_by_key_exact", true, move |_, split, it| {
-                let cuts = cuts.clone();
-                let mut rng = partition_rng(seed, split);
-                Box::new(it.map(move |b| {
-                    let mut out = Vec::new();
-                    for (k, v) in b? {
-                        let u = rng.random::<f64>();
-                        if cuts.get(&k).is_some_and(|&c| u < c) {
-                            out.push((k, v));
-                        }
-                    }
-                    Ok(out.into())
-                }))
-            }),
-        )
+        Ok(self.keep_drawn("sample_by_key_exact", seed, move |rng, k| {
+            let u = rng.random::<f64>();
+            Ok(usize::from(cuts.get(k).is_some_and(|&c| u < c)))
+        }))
     }
 
-    /// Each key's records counted locally (no shuffle), as a map.
-    fn reduce_by_key_locally_map(&self, one: impl Fn(&V) -> u64 + Sync) -> Result<HashMap<K, u64>> {
-        let parts = self.fold_partitions(HashMap::new, |mut m: HashMap<K, u64>, b| {
-            for (k, v) in b {
-                *m.entry(k).or_insert(0) += one(&v);
-            }
-            m
-        })?;
-        let mut all: HashMap<K, u64> = HashMap::new();
-        for m in parts {
-            for (k, n) in m {
-                *all.entry(k).or_insert(0) += n;
-            }
-        }
-        Ok(all)
+    /// Keeps each pair as many times as `copies` says, drawing from a generator seeded by
+    /// `seed` and the partition, so that every pass over a partition draws the same.
+    fn keep_drawn(
+        &self,
+        op: &'static str,
+        seed: u64,
+        copies: impl Fn(&mut rand_pcg::Pcg64, &K) -> Result<usize> + Send + Sync + 'static,
+    ) -> Dataset<(K, V)> {
+        let copies = Arc::new(copies);
+        self.map_batches_of_partitions(op, true, move |_, split, it| {
+            let copies = copies.clone();
+            let mut rng = partition_rng(seed, split);
+            Box::new(it.map(move |b| {
+                let mut out = Vec::new();
+                for (k, v) in b? {
+                    for _ in 0..copies(&mut rng, &k)? {
+                        out.push((k.clone(), v.clone()));
+                    }
+                }
+                Ok(out.into())
+            }))
+        })
     }
 
     /// For each key in `bounds`, how many of its draws fell below its lower bound, and
