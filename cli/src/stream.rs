@@ -141,16 +141,6 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// A string that prints without quotes in `DStream::print`.
-#[derive(Clone, serde::Serialize, serde::Deserialize)]
-struct Plain(String);
-
-impl std::fmt::Debug for Plain {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// Prints one JSON line per completed batch.
 struct JsonLines {
     records: Arc<Mutex<HashMap<i64, u64>>>,
@@ -422,8 +412,8 @@ fn setup(
                 Ok(sorted.map(|(w, c)| format!("{w}\t{c}")))
             })
             .save_as_text_files(prefix.clone(), ""),
-        // Spark prints a pair as `(word,count)`.
-        None if !args.json => counts.map(|(w, c)| Plain(format!("({w},{c})"))).print(10),
+        // Spark prints a pair as `(word,count)`, and so does `print`.
+        None if !args.json => counts.print(10),
         None => counts.foreach_rdd(|ds, _| ds.count().map(|_| ())),
     }
     lines.foreach_rdd(kill_point(KillPoint::After));

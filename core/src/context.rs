@@ -481,6 +481,9 @@ impl Context {
     /// Distributes a local collection over `num_slices` partitions (at least 1), slicing
     /// it into contiguous runs as Spark does.
     ///
+    /// Records must be owned: a `Vec<&str>` is refused by the compiler (with an error about
+    /// `Deserialize` not being general enough); make it a `Vec<String>`.
+    ///
     /// ```
     /// firesteel_core::example(|ctx| {
     ///     let d = ctx.parallelize(vec![0, 2, 3, 4, 6], 5);
@@ -505,6 +508,39 @@ impl Context {
                 slices,
             }),
         )
+    }
+
+    /// [`parallelize`](Self::parallelize) over the [default
+    /// parallelism](Self::default_parallelism), as Spark's `parallelize(seq)` without
+    /// `numSlices`.
+
+    ///
+    /// ```
+    /// use firesteel_core::Context;
+    /// let ctx = Context::builder().threads(2).default_parallelism(3).build().unwrap();
+    /// let d = ctx.parallelize_default(vec![1, 2, 3, 4, 5, 6]);
+    /// assert_eq!(d.glom().collect().unwrap(), vec![vec![1, 2], vec![3, 4], vec![5, 6]]);
+    /// let words = ctx.parallelize_default(["a", "b"].map(String::from).to_vec());
+    /// assert_eq!(words.num_partitions(), 3);
+    /// ```
+    pub fn parallelize_default<T: Data>(&self, data: Vec<T>) -> Dataset<T> {
+        self.parallelize(data, self.default_parallelism())
+    }
+
+    /// [`range`](Self::range) over the [default parallelism](Self::default_parallelism),
+    /// as Spark's `range(start, end, step)` without `numSlices`.
+    ///
+    /// ```
+    /// use firesteel_core::Context;
+    /// let ctx = Context::builder().threads(2).default_parallelism(2).build().unwrap();
+    /// let d = ctx.range_default(0, 6, 2).unwrap();
+    /// assert_eq!(d.glom().collect().unwrap(), vec![vec![0], vec![2, 4]]);
+    /// ```
+    ///
+    /// # Errors
+    /// A zero step.
+    pub fn range_default(&self, start: i64, end: i64, step: i64) -> Result<Dataset<i64>> {
+        self.range(start, end, step, self.default_parallelism())
     }
 
     /// `start, start + step, ...` up to but excluding `end`, over `num_slices` partitions,

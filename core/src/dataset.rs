@@ -1423,8 +1423,9 @@ impl<T: Data> Dataset<T> {
             .collect())
     }
 
-    /// Writes one line per record (`Display`) to `part-NNNNN` files in the directory `path`,
-    /// plus an empty `_SUCCESS`. The files are written to a hidden temporary directory that
+    /// Writes one line per record to `part-NNNNN` files in the directory `path`, plus an
+    /// empty `_SUCCESS`. A record is written by its `Display` form, and a tuple as Scala
+    /// writes it, `(a,1)` (see [`TextRecord`](crate::io::TextRecord)). The files are written to a hidden temporary directory that
     /// is renamed to `path` only when every task succeeded, so a failed job leaves nothing
     /// that looks complete.
     ///
@@ -1437,15 +1438,20 @@ impl<T: Data> Dataset<T> {
     ///     assert_eq!(std::fs::read_to_string(out.join("part-00001")).unwrap(), "5\n6\n7\n8\n9\n");
     ///     assert!(out.join("_SUCCESS").exists());
     ///     assert!(d.save_as_text_file(&out).is_err());
+    ///
+    ///     let pairs = ctx.parallelize(vec![("a".to_string(), 1), ("b".to_string(), 2)], 1);
+    ///     pairs.save_as_text_file(out.with_file_name("pairs")).unwrap();
+    ///     let text = std::fs::read_to_string(out.with_file_name("pairs/part-00000")).unwrap();
+    ///     assert_eq!(text, "(a,1)\n(b,2)\n");
     /// });
     /// ```
     ///
     /// # Errors
     /// `path` exists already ([`Error::OutputExists`], as Spark refuses too), or writing
     /// fails.
-    pub fn save_as_text_file(&self, path: impl AsRef<Path>) -> Result<()>
+    pub fn save_as_text_file<V>(&self, path: impl AsRef<Path>) -> Result<()>
     where
-        T: fmt::Display,
+        T: crate::io::TextRecord<V>,
     {
         crate::io::save_as_text_file(self, path.as_ref(), None)
     }
@@ -1491,13 +1497,13 @@ impl<T: Data> Dataset<T> {
     ///
     /// # Errors
     /// As [`save_as_text_file`](Self::save_as_text_file).
-    pub fn save_as_text_file_with_codec(
+    pub fn save_as_text_file_with_codec<V>(
         &self,
         path: impl AsRef<Path>,
         codec: crate::io::Codec,
     ) -> Result<()>
     where
-        T: fmt::Display,
+        T: crate::io::TextRecord<V>,
     {
         crate::io::save_as_text_file(self, path.as_ref(), Some(codec))
     }

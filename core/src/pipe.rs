@@ -1,16 +1,17 @@
 //! Records through an external command, as Spark's `pipe`: one process per partition, the
-//! partition's records written to its standard input one line each (`Display`), and the
+//! partition's records written to its standard input one line each (as text outputs write
+//! them: [`TextRecord`](crate::io::TextRecord), so a pair is `(a,1)`), and the
 //! lines of its standard output as the new partition. A command that cannot start, or
 //! exits with a non-zero status, fails the task with the command, the status and the end
 //! of its standard error.
 
-use std::fmt::Display;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
+use crate::io::{as_text, TextRecord};
 use crate::rdd::BatchIter;
 use crate::Data;
 
@@ -37,7 +38,7 @@ impl Piped {
     }
 
     /// Runs the command over one partition's records; its output lines.
-    fn run<T: Display + Clone>(
+    fn run<V, T: TextRecord<V> + Clone>(
         &self,
         partition: usize,
         input: BatchIter<T>,
@@ -70,7 +71,7 @@ impl Piped {
         let mut written: Result<()> = Ok(());
         'records: for batch in input {
             for record in batch? {
-                if let Err(e) = writeln!(stdin, "{record}") {
+                if let Err(e) = writeln!(stdin, "{}", as_text(&record)) {
                     // A command that stops reading (`head -1`) ends its input early.
                     if e.kind() != std::io::ErrorKind::BrokenPipe {
                         written = Err(self.fail(partition, format!("input: {e}")));
@@ -106,7 +107,7 @@ impl Piped {
     }
 }
 
-impl<T: Data + Display> Dataset<T> {
+impl<T: Data> Dataset<T> {
     /// Each partition's records through the command `command` (split at whitespace), as
     /// Spark's `pipe`: one process per partition reads the records as lines on its
     /// standard input, and the lines it writes make the new partition.
@@ -120,7 +121,10 @@ impl<T: Data + Display> Dataset<T> {
     ///
     /// A command that cannot start or exits with a non-zero status fails the job (once;
     /// it is not retried) with the command, the status and the end of its standard error.
-    pub fn pipe(&self, command: &str) -> Dataset<String> {
+    pub fn pipe<V>(&self, command: &str) -> Dataset<String>
+    where
+        T: TextRecord<V>,
+    {
         self.pipe_with(
             command.split_whitespace().map(str::to_owned).collect(),
             Vec::new(),
@@ -140,7 +144,10 @@ impl<T: Data + Display> Dataset<T> {
     ///     assert_eq!(lines[1].trim(), "3");
     /// });
     /// ```
-    pub fn pipe_with(&self, argv: Vec<String>, env: Vec<(String, String)>) -> Dataset<String> {
+    pub fn pipe_with<V>(&self, argv: Vec<String>, env: Vec<(String, String)>) -> Dataset<String>
+    where
+        T: TextRecord<V>,
+    {
         let piped = Arc::new(Piped { argv, env });
         self.map_batches_of_partitions("pipe", false, move |_, split, it| {
             match piped.run(split, it) {

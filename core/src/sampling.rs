@@ -3,9 +3,11 @@
 //!   sample is almost always big enough (Spark's `SamplingUtils` bounds), sample again in
 //!   the rare case it is not, and keep a random `num` of what came back;
 //! - stratified by key, as Spark's `sampleByKey` (each key its own fraction) and
-//!   `sampleByKeyExact` (exactly `ceil(fraction * count)` records of each key: every
-//!   record draws a uniform number, and the smallest draws of each key are kept, found
-//!   with Spark's bounds so that only the draws near each key's cut come here).
+//!   `sampleByKeyExact` (exactly `ceil(fraction * count)` records of each key). Without
+//!   replacement every record draws a uniform number, and the smallest draws of each key
+//!   are kept, found with Spark's bounds so that only the draws near each key's cut come
+//!   here; with replacement each key's draws are dealt out multinomially, first to the
+//!   partitions by their counts of the key, then within a partition record by record.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -13,6 +15,7 @@ use std::sync::Arc;
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+use rand_distr::{Binomial, Distribution};
 use rand_pcg::Pcg64;
 
 use crate::dataset::{partition_rng, Dataset};
@@ -169,21 +172,28 @@ impl<K: Data + Hash + Eq + std::fmt::Debug, V: Data> Dataset<(K, V)> {
     ) -> Result<Dataset<(K, V)>> {
         check_fractions(fractions, with_replacement)?;
         let fractions = Arc::new(fractions.clone());
-        Ok(self.keep_drawn("sample_by_key", seed, move |rng, k| {
-            let f = fraction_of(&fractions, k)?;
-            Ok(if with_replacement {
-                crate::dataset::poisson(rng, f)
-            } else {
-                usize::from(rng.random::<f64>() < f)
-            })
+        Ok(self.keep_drawn("sample_by_key", seed, move |_| {
+            let fractions = fractions.clone();
+            move |rng: &mut Pcg64, k: &K| {
+                let f = fraction_of(&fractions, k)?;
+                Ok(if with_replacement {
+                    crate::dataset::poisson(rng, f)
+                } else {
+                    usize::from(rng.random::<f64>() < f)
+                })
+            }
         }))
     }
 
     /// A sample with exactly `ceil(fraction * count)` pairs of each key, as Spark's
-    /// `sampleByKeyExact` (without replacement). Each pair draws a uniform number and each
-    /// key keeps its smallest draws; three passes over the data (count, find each key's
-    /// cut, select), with only the draws near each cut brought here. The same seed and
-    /// partitioning give the same sample.
+    /// `sampleByKeyExact`. The same seed and partitioning give the same sample.
+    ///
+    /// Without replacement each pair draws a uniform number and each key keeps its
+    /// smallest draws: three passes over the data (count, find each key's cut, select),
+    /// with only the draws near each cut brought here. With replacement (where a fraction
+    /// may exceed 1) two passes: count each key in each partition, then deal each key's
+    /// draws out uniformly, so that every pair of the key is equally likely to be drawn
+    /// each time.
     ///
     /// ```
     /// use std::collections::HashMap;
@@ -193,26 +203,26 @@ impl<K: Data + Hash + Eq + std::fmt::Debug, V: Data> Dataset<(K, V)> {
     ///     let s = d.sample_by_key_exact(false, &fractions, 2).unwrap();
     ///     let counts = s.count_by_key().unwrap();
     ///     assert_eq!((counts[&'a'], counts[&'b']), (200, 100));
+    ///
+    ///     let fractions = HashMap::from([('a', 2.5), ('b', 0.01)]);
+    ///     let s = d.sample_by_key_exact(true, &fractions, 2).unwrap();
+    ///     let counts = s.count_by_key().unwrap();
+    ///     assert_eq!((counts[&'a'], counts[&'b']), (2500, 10));
     /// });
     /// ```
     ///
     /// # Errors
-    /// With replacement (not supported: see the README), a fraction outside `[0, 1]`, or
-    /// a key without a fraction.
+    /// A fraction below 0 (or above 1 without replacement), or a key without a fraction.
     pub fn sample_by_key_exact(
         &self,
         with_replacement: bool,
         fractions: &HashMap<K, f64>,
         seed: u64,
     ) -> Result<Dataset<(K, V)>> {
+        check_fractions(fractions, with_replacement)?;
         if with_replacement {
-            return Err(Error::InvalidArgument(
-                "sample_by_key_exact: only without replacement (Spark's exact sampling with \
-                 replacement is not implemented)"
-                    .into(),
-            ));
+            return self.exact_with_replacement(fractions, seed);
         }
-        check_fractions(fractions, false)?;
         let counts = self
             .map_values(|_| 1u64)
             .reduce_by_key_locally(|a, b| a + b)?;
@@ -265,23 +275,87 @@ impl<K: Data + Hash + Eq + std::fmt::Debug, V: Data> Dataset<(K, V)> {
             }
         }
         let cuts = Arc::new(cuts);
-        Ok(self.keep_drawn("sample_by_key_exact", seed, move |rng, k| {
-            let u = rng.random::<f64>();
-            Ok(usize::from(cuts.get(k).is_some_and(|&c| u < c)))
+        Ok(self.keep_drawn("sample_by_key_exact", seed, move |_| {
+            let cuts = cuts.clone();
+            move |rng: &mut Pcg64, k: &K| {
+                let u = rng.random::<f64>();
+                Ok(usize::from(cuts.get(k).is_some_and(|&c| u < c)))
+            }
         }))
     }
 
-    /// Keeps each pair as many times as `copies` says, drawing from a generator seeded by
-    /// `seed` and the partition, so that every pass over a partition draws the same.
-    fn keep_drawn(
+    /// `sample_by_key_exact` with replacement: each key's `ceil(fraction * count)` draws
+    /// go to the partitions multinomially by their counts of the key (on the driver,
+    /// from a generator seeded by the seed and the key, so the order of keys does not
+    /// matter), and within a partition to its pairs of the key one by one: a pair with
+    /// `m` pairs of its key still to come and `r` draws left takes Binomial(`r`, 1/`m`).
+    fn exact_with_replacement(
+        &self,
+        fractions: &HashMap<K, f64>,
+        seed: u64,
+    ) -> Result<Dataset<(K, V)>> {
+        let counts: Vec<HashMap<K, u64>> = self.run_all(|_, it| {
+            let mut m: HashMap<K, u64> = HashMap::new();
+            for b in it {
+                for (k, _) in b? {
+                    *m.entry(k).or_default() += 1;
+                }
+            }
+            Ok(m)
+        })?;
+        let mut totals: HashMap<&K, u64> = HashMap::new();
+        for m in &counts {
+            for (k, n) in m {
+                *totals.entry(k).or_default() += n;
+            }
+        }
+        // Per partition, per key: (draws, pairs of the key).
+        let mut shares: Vec<HashMap<K, (u64, u64)>> = vec![HashMap::new(); counts.len()];
+        for (k, total) in totals {
+            let mut draws = (fraction_of(fractions, k)? * total as f64).ceil() as u64;
+            let mut rng = Pcg64::seed_from_u64(seed ^ crate::partitioner::stable_hash(k));
+            let mut left = total;
+            for (p, m) in counts.iter().enumerate() {
+                let Some(&n) = m.get(k) else { continue };
+                let here = binomial(&mut rng, draws, n, left);
+                shares[p].insert(k.clone(), (here, n));
+                draws -= here;
+                left -= n;
+            }
+        }
+        let shares = Arc::new(shares);
+        Ok(self.keep_drawn("sample_by_key_exact", seed, move |split| {
+            let mut left = shares[split].clone();
+            move |rng: &mut Pcg64, k: &K| {
+                let (draws, pairs) = left.get_mut(k).ok_or_else(|| {
+                    Error::Unrecoverable(format!(
+                        "sample_by_key_exact: key {k:?} was not counted in this partition: \
+                         its records changed between passes"
+                    ))
+                })?;
+                let here = binomial(rng, *draws, 1, *pairs);
+                *draws -= here;
+                *pairs = pairs.saturating_sub(1);
+                Ok(here as usize)
+            }
+        }))
+    }
+
+    /// Keeps each pair as many times as the function `copies` makes for its partition
+    /// says, drawing from a generator seeded by `seed` and the partition, so that every
+    /// pass over a partition draws the same.
+    fn keep_drawn<C>(
         &self,
         op: &'static str,
         seed: u64,
-        copies: impl Fn(&mut rand_pcg::Pcg64, &K) -> Result<usize> + Send + Sync + 'static,
-    ) -> Dataset<(K, V)> {
+        copies: impl Fn(usize) -> C + Send + Sync + 'static,
+    ) -> Dataset<(K, V)>
+    where
+        C: FnMut(&mut Pcg64, &K) -> Result<usize> + 'static,
+    {
         let copies = Arc::new(copies);
         self.map_batches_of_partitions(op, true, move |_, split, it| {
-            let copies = copies.clone();
+            let mut copies = copies(split);
             let mut rng = partition_rng(seed, split);
             Box::new(it.map(move |b| {
                 let mut out = Vec::new();
@@ -330,6 +404,15 @@ impl<K: Data + Hash + Eq + std::fmt::Debug, V: Data> Dataset<(K, V)> {
         }
         Ok(all)
     }
+}
+
+/// How many of `draws` uniform draws from `of` items land on a given `part` of them:
+/// Binomial(`draws`, `part / of`).
+fn binomial(rng: &mut Pcg64, draws: u64, part: u64, of: u64) -> u64 {
+    if draws == 0 || part >= of {
+        return draws;
+    }
+    Binomial::new(draws, part as f64 / of as f64).map_or(0, |b| b.sample(rng))
 }
 
 #[cfg(test)]

@@ -305,6 +305,33 @@ fn sample_by_key() {
             .collect()
             .unwrap()
     );
+    // With replacement: exactly ceil(fraction * count) draws of each key, spread
+    // uniformly over the key's records. 10,000 draws of 'a' over its 1,000 records give
+    // each record Binomial(10000, 0.001) draws: mean 10, standard deviation 3.16. The
+    // chi-square statistic over the 1,000 records has mean 999 and standard deviation
+    // about 45; 1,250 is more than 5 of them away.
+    let many = std::collections::HashMap::from([('a', 10.0), ('b', 0.5)]);
+    let drawn = rdd
+        .sample_by_key_exact(true, &many, 7)
+        .unwrap()
+        .collect()
+        .unwrap();
+    let mut per_value = vec![0u64; 1000];
+    let (mut a_draws, mut b_draws) = (0, 0);
+    for (k, v) in &drawn {
+        if *k == 'a' {
+            a_draws += 1;
+            per_value[*v as usize] += 1;
+        } else {
+            b_draws += 1;
+        }
+    }
+    assert_eq!((a_draws, b_draws), (10_000, 500));
+    let chi2: f64 = per_value
+        .iter()
+        .map(|&c| (c as f64 - 10.0).powi(2) / 10.0)
+        .sum();
+    assert!((750.0..1250.0).contains(&chi2), "chi-square {chi2}");
     // A key without a fraction is an error that names it.
     let only_a = std::collections::HashMap::from([('a', 0.5)]);
     let err = rdd

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use firesteel_core::io::{as_text, TextRecord};
 use firesteel_core::partitioner::HashPartitioner;
 use firesteel_core::{Data, Dataset, Error, Records, Result, StorageLevel};
 
@@ -331,10 +332,11 @@ impl<T: Data> DStream<T> {
 
     /// Prints the first `num` records of each batch to standard output under Spark's
     /// banner (`Time: <ms> ms`), followed by `...` if there are more. Records are printed
-    /// with their `Debug` form.
-    pub fn print(&self, num: usize)
+    /// as text outputs write them: their `Display` form, and a tuple as Scala writes it,
+    /// `(a,1)` (see [`TextRecord`](firesteel_core::io::TextRecord)).
+    pub fn print<V>(&self, num: usize)
     where
-        T: fmt::Debug,
+        T: TextRecord<V>,
     {
         self.foreach_rdd(move |ds, time| {
             let first = ds.take(num + 1)?;
@@ -349,9 +351,9 @@ impl<T: Data> DStream<T> {
     /// A batch directory that is complete (it has `_SUCCESS`) is left alone, and an
     /// incomplete one, left by an interrupted run, is replaced: rerunning a batch after a
     /// restart writes the same directory once.
-    pub fn save_as_text_files(&self, prefix: impl Into<String>, suffix: impl Into<String>)
+    pub fn save_as_text_files<V>(&self, prefix: impl Into<String>, suffix: impl Into<String>)
     where
-        T: fmt::Display,
+        T: TextRecord<V>,
     {
         let (prefix, suffix) = (prefix.into(), suffix.into());
         self.foreach_rdd(move |ds, time| {
@@ -378,13 +380,13 @@ pub(crate) fn batch_path(prefix: &str, suffix: &str, time: Time) -> PathBuf {
 
 /// What [`DStream::print`] prints for a batch whose first records are `first` (at most
 /// `num + 1` of them).
-pub(crate) fn print_banner<T: fmt::Debug>(time: Time, first: &[T], num: usize) -> String {
+pub(crate) fn print_banner<V, T: TextRecord<V>>(time: Time, first: &[T], num: usize) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let rule = "-------------------------------------------";
     let _ = writeln!(out, "{rule}\nTime: {time}\n{rule}");
     for r in first.iter().take(num) {
-        let _ = writeln!(out, "{r:?}");
+        let _ = writeln!(out, "{}", as_text(r));
     }
     if first.len() > num {
         let _ = writeln!(out, "...");
@@ -407,8 +409,11 @@ mod tests {
             "-------------------------------------------\nTime: 1000 ms\n\
              -------------------------------------------\n1\n2\n...\n\n"
         );
-        let s = print_banner::<u8>(Time::from_millis(5), &[], 10);
+        let s = print_banner(Time::from_millis(5), &[0u8; 0], 10);
         assert!(s.ends_with("Time: 5 ms\n-------------------------------------------\n\n"));
+        // Records are written as Scala's toString writes them: ("a", 1) is (a,1).
+        let s = print_banner(Time::from_millis(5), &[("a", 1)], 10);
+        assert!(s.ends_with("-\n(a,1)\n\n"), "{s}");
     }
 
     #[test]

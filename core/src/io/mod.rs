@@ -9,6 +9,8 @@
 //! - `whole`: `whole_text_files` and `binary_files`, one record per file;
 //! - `output`: `save_as_text_file`, part files committed by renaming a temporary
 //!   directory;
+//! - `text_record`: how a record is written as a line of text ([`TextRecord`]: `Display`,
+//!   and tuples as Scala writes them, `(a,1)`);
 //! - `parse_mode`: what record readers do with malformed lines ([`ParseMode`], Spark's
 //!   `mode`), and records read with their corrupt lines kept aside ([`Parsed`]);
 //! - `csv`: CSV files into and from serde records ([`CsvOptions`], `Context::read_csv`,
@@ -31,6 +33,7 @@ mod output;
 mod parse_mode;
 mod source;
 mod text;
+mod text_record;
 mod whole;
 
 #[cfg(feature = "csv")]
@@ -40,6 +43,7 @@ pub use input::{excerpt, resolve_inputs};
 pub use parse_mode::{CorruptRecord, ParseMode, Parsed};
 pub use source::{DataSink, DataSource, RecordBatches};
 pub use text::{line_number, LineOrigin, Lines};
+pub use text_record::{as_text, TextRecord, ViaDisplay};
 
 #[cfg_attr(not(any(feature = "csv", feature = "json")), allow(unused_imports))]
 pub(crate) use output::{save_as_object_file, save_as_text_file, write_part_files};

@@ -5,12 +5,12 @@
 //! path, with an empty `_SUCCESS` marker, only when every task succeeded. A failed job
 //! leaves nothing that looks complete.
 
-use std::fmt;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
 use super::codec::{Codec, Encoder};
+use super::text_record::{as_text, TextRecord};
 use crate::error::{Error, Result};
 use crate::rdd::BatchIter;
 use crate::{Data, Dataset};
@@ -119,7 +119,7 @@ fn remove_stale_temporaries(parent: &Path, name: &str) {
     }
 }
 
-pub(crate) fn save_as_text_file<T: Data + fmt::Display>(
+pub(crate) fn save_as_text_file<V, T: Data + TextRecord<V>>(
     ds: &Dataset<T>,
     path: &Path,
     codec: Option<Codec>,
@@ -128,7 +128,7 @@ pub(crate) fn save_as_text_file<T: Data + fmt::Display>(
         let write_err = |e| Error::io("writing", attempt, e);
         for b in it {
             for r in b? {
-                writeln!(w, "{r}").map_err(write_err)?;
+                writeln!(w, "{}", as_text(&r)).map_err(write_err)?;
             }
         }
         Ok(())
