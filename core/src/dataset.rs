@@ -711,20 +711,24 @@ impl<T: Data> Dataset<T> {
     }
 
     /// Exactly `num_partitions` partitions, by a shuffle that deals each partition's records
-    /// round-robin from a position derived from the partition index, as Spark does.
+    /// round-robin, as Spark does: partition `i` starts after the position that Spark's
+    /// `new XORShiftRandom(i).nextInt(num_partitions)` picks, so the layout is Scala
+    /// Spark's.
     ///
     /// ```
     /// firesteel_core::example(|ctx| {
     ///     let d = ctx.parallelize(vec![1, 2, 3, 4, 5, 6, 7], 4);
     ///     assert_eq!(d.glom().collect().unwrap(), vec![vec![1], vec![2, 3], vec![4, 5], vec![6, 7]]);
-    ///     assert_eq!(d.repartition(2).glom().collect().unwrap().len(), 2);
+    ///     // The four partitions start at 0, 0, 1 and 1, and deal from the next position.
+    ///     assert_eq!(d.repartition(2).glom().collect().unwrap(), vec![vec![3, 4, 6], vec![1, 2, 5, 7]]);
     ///     assert_eq!(d.repartition(10).glom().collect().unwrap().len(), 10);
     /// });
     /// ```
     pub fn repartition(&self, num_partitions: usize) -> Dataset<T> {
-        let n = num_partitions.max(1);
+        let n = num_partitions.clamp(1, i32::MAX as usize);
         let keyed = self.map_partitions_with_index(move |i, recs| {
-            let mut pos = (crate::partitioner::stable_hash(&i) % n as u64) as usize;
+            let mut pos =
+                crate::xorshift::XorShiftRandom::new(i as i64).next_int(n as i32) as usize;
             recs.map(move |x| {
                 pos = (pos + 1) % n;
                 (pos as u64, x)

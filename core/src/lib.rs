@@ -26,6 +26,9 @@
 //!   reads, external aggregation and sorting;
 //! - `cluster`: cluster mode over timely-dataflow ([`ClusterConfig`]; the `cluster`
 //!   feature);
+//! - `java_hash`: Java's and Scala's hash codes ([`JavaHash`](partitioner::JavaHash)) for
+//!   [`JavaHashPartitioner`]; `xorshift`: Spark's `XORShiftRandom`, where `repartition`
+//!   starts dealing;
 //! - `ser`, `sizeof`: the record format and size estimates; `fault`: fault injection for
 //!   tests (the `fault-injection` feature).
 //!
@@ -62,6 +65,7 @@ pub mod executor;
 pub mod fault;
 mod histogram;
 pub mod io;
+mod java_hash;
 mod job_group;
 mod lineage;
 mod local_iter;
@@ -79,6 +83,7 @@ mod shuffle;
 mod sizeof;
 mod stats;
 mod storage;
+mod xorshift;
 
 pub use accumulator::{Accumulator, Broadcast};
 pub use cluster::ClusterConfig;
@@ -89,7 +94,9 @@ pub use executor::{Executor, LocalExecutor};
 pub use local_iter::LocalIterator;
 pub use metrics::{Listener, MetricsSnapshot};
 pub use pair::IntoPartitioner;
-pub use partitioner::{HashPartitioner, ModPartitioner, Partitioner, RangePartitioner};
+pub use partitioner::{
+    HashPartitioner, JavaHashPartitioner, ModPartitioner, Partitioner, RangePartitioner,
+};
 pub use rdd::Records;
 /// serde, which record types implement (see [`Data`]).
 pub use serde;

@@ -43,6 +43,12 @@ impl<K: Ord + Clone + Send + Sync + std::fmt::Debug + 'static> IntoPartitioner<K
     }
 }
 
+impl<K: crate::partitioner::JavaHash + 'static> IntoPartitioner<K> for crate::JavaHashPartitioner {
+    fn into_partitioner(self) -> Arc<dyn Partitioner<K>> {
+        Arc::new(self)
+    }
+}
+
 impl<K> IntoPartitioner<K> for ModPartitioner
 where
     ModPartitioner: Partitioner<K>,

@@ -1,13 +1,18 @@
 //! Partitioners decide which partition of a shuffle a key goes to.
 //!
-//! Hashing uses a fixed hasher (FxHash followed by a 64-bit finalizer), never a randomly
-//! seeded `RandomState`, so that every process of a cluster and every run computes the same
-//! partition for a key.
+//! [`HashPartitioner`], the default, hashes with a fixed hasher (FxHash followed by a
+//! 64-bit finalizer), never a randomly seeded `RandomState`, so that every process of a
+//! cluster and every run computes the same partition for a key. It takes any `Hash` key,
+//! and spreads integer keys evenly however they are strided.
+//! [`JavaHashPartitioner`] places keys where Scala Spark's `HashPartitioner` does, from
+//! their Java `hashCode` ([`JavaHash`]), for layouts that must match Spark's.
 
 use std::any::Any;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+
+pub use crate::java_hash::JavaHash;
 
 /// Maps keys to partitions, as Spark's `Partitioner` does.
 ///
@@ -86,6 +91,60 @@ impl<K: Hash + 'static> Partitioner<K> for HashPartitioner {
     }
     fn equivalent(&self, other: &dyn Any) -> bool {
         other.downcast_ref::<HashPartitioner>() == Some(self)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Scala Spark's `HashPartitioner` to the partition: partition =
+/// `nonNegativeMod(key.hashCode, n)`, with Java's and Scala's hash codes ([`JavaHash`]).
+/// An `Int` key `k` goes to `k mod n` (made non-negative), a string by Java's string hash,
+/// a tuple by Scala's `productHash`, and a `None` (Java's `null`) to partition 0.
+///
+/// It is not the default because it takes only the key types Spark has (see
+/// [`JavaHash`]), and because integer keys with a stride that shares a factor with `n`
+/// crowd into a few partitions, as they do in Spark: [`HashPartitioner`] mixes every bit.
+///
+/// ```
+/// use firesteel_core::JavaHashPartitioner;
+/// firesteel_core::example(|ctx| {
+///     // Scala: sc.parallelize(List((1,"aaa"),(2,"bbb"),(3,"ccc"),(4,"ddd")), 4)
+///     //          .partitionBy(new HashPartitioner(2)).glom.collect
+///     // Array(Array((2,bbb), (4,ddd)), Array((1,aaa), (3,ccc)))
+///     let pairs = vec![(1, "aaa".to_string()), (2, "bbb".into()), (3, "ccc".into()), (4, "ddd".into())];
+///     let d = ctx.parallelize(pairs, 4).partition_by(JavaHashPartitioner::new(2));
+///     let keys: Vec<Vec<i32>> = d.glom().collect().unwrap()
+///         .into_iter().map(|p| p.into_iter().map(|(k, _)| k).collect()).collect();
+///     assert_eq!(keys, [vec![2, 4], vec![1, 3]]);
+/// });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JavaHashPartitioner {
+    partitions: usize,
+}
+
+impl JavaHashPartitioner {
+    /// A partitioner over `partitions` partitions (at least 1; at most `i32::MAX`, as in
+    /// Spark).
+    pub fn new(partitions: usize) -> Self {
+        JavaHashPartitioner {
+            partitions: partitions.clamp(1, i32::MAX as usize),
+        }
+    }
+}
+
+impl<K: JavaHash + 'static> Partitioner<K> for JavaHashPartitioner {
+    fn num_partitions(&self) -> usize {
+        self.partitions
+    }
+    #[inline]
+    fn get_partition(&self, key: &K) -> usize {
+        // Spark's Utils.nonNegativeMod.
+        key.hash_code().rem_euclid(self.partitions as i32) as usize
+    }
+    fn equivalent(&self, other: &dyn Any) -> bool {
+        other.downcast_ref::<JavaHashPartitioner>() == Some(self)
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -242,6 +301,31 @@ mod tests {
         let r = RangePartitioner::from_bounds(vec![1, 2], true);
         assert!(!Partitioner::<u32>::equivalent(&a, &r));
         assert!(r.equivalent(&r.clone()));
+    }
+
+    #[test]
+    fn java_hash_partitioner_is_sparks_non_negative_mod() {
+        let p = JavaHashPartitioner::new(3);
+        // Int keys: k mod n, made non-negative.
+        let got: Vec<usize> = [-4i32, -3, -1, 0, 1, 5]
+            .iter()
+            .map(|k| p.get_partition(k))
+            .collect();
+        assert_eq!(got, [2, 0, 2, 0, 1, 2]);
+        // "hello".hashCode = 99162322 = 3 * 33054107 + 1.
+        assert_eq!(p.get_partition(&"hello".to_string()), 1);
+        // null (None) goes to partition 0.
+        assert_eq!(p.get_partition(&None::<i32>), 0);
+        // i32::MIN: Java's % gives -2 (made 1 by nonNegativeMod).
+        assert_eq!(p.get_partition(&i32::MIN), 1);
+        assert!(Partitioner::<i32>::equivalent(
+            &p,
+            &JavaHashPartitioner::new(3)
+        ));
+        assert!(!Partitioner::<i32>::equivalent(
+            &p,
+            &HashPartitioner::new(3)
+        ));
     }
 
     #[test]
