@@ -941,10 +941,86 @@ impl<T: Data> Dataset<T> {
             Arc::new(CheckpointRdd {
                 meta: self.meta("checkpoint"),
                 files,
+                checkpoint_dir: Some(dir),
                 partitioner: self.erased_partitioner(),
                 _t: std::marker::PhantomData,
             }),
         ))
+    }
+
+    /// Stores every partition in the block store (at `MemoryAndDisk`, or the disk-backed
+    /// form of the level the dataset is persisted at) and returns a dataset that reads
+    /// them, with no lineage beyond them, as Spark's `localCheckpoint`: faster than
+    /// [`checkpoint`](Self::checkpoint), which writes files, but not fault tolerant. A
+    /// block that is gone (the dataset was unpersisted, or in cluster mode its process
+    /// died) fails the job that needs it, as in Spark.
+    ///
+    /// Like `checkpoint`, and unlike Spark's, this is eager: it runs a job and returns
+    /// the truncated dataset.
+    ///
+    /// ```
+    /// use firesteel_core::StorageLevel;
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3], 2).map(|x| x * 10);
+    ///     let local = d.local_checkpoint().unwrap();
+    ///     assert!(local.is_checkpointed() && local.checkpoint_file().is_none());
+    ///     assert_eq!(d.storage_level(), Some(StorageLevel::MemoryAndDisk));
+    ///     assert_eq!(local.to_debug_string(), "(2) LocalCheckpointDataset[2] at local_checkpoint []");
+    ///     assert_eq!(local.collect().unwrap(), vec![10, 20, 30]);
+    ///     let _ = d.unpersist();
+    ///     assert!(local.collect().is_err());
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// A failed job computing the partitions.
+    pub fn local_checkpoint(&self) -> Result<Dataset<T>> {
+        let level = match self.storage_level() {
+            None | Some(StorageLevel::MemoryOnly) => StorageLevel::MemoryAndDisk,
+            Some(StorageLevel::MemoryOnlySer) => StorageLevel::MemoryAndDisk,
+            Some(level) => level,
+        };
+        let _ = self.persist(level);
+        self.run_all(|_, it| it.map(|b| b.map(drop)).collect::<Result<()>>())?;
+        Ok(Dataset::from_rdd(
+            &self.ctx,
+            Arc::new(crate::rdd::LocalCheckpointRdd {
+                meta: self.meta("local_checkpoint"),
+                parent: self.rdd.clone(),
+            }),
+        ))
+    }
+
+    /// Whether this dataset reads a checkpoint instead of computing its lineage: true for
+    /// what [`checkpoint`](Self::checkpoint), [`checkpoint_to`](Self::checkpoint_to),
+    /// [`local_checkpoint`](Self::local_checkpoint) and [`Context::read_checkpoint`]
+    /// return, as Spark's `isCheckpointed` is after the checkpoint is written.
+    ///
+    /// ```
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3], 2);
+    ///     assert!(!d.is_checkpointed());
+    ///     assert!(d.checkpoint().unwrap().is_checkpointed());
+    /// });
+    /// ```
+    pub fn is_checkpointed(&self) -> bool {
+        self.rdd.is_checkpoint()
+    }
+
+    /// The directory of the checkpoint this dataset reads, as Spark's
+    /// `getCheckpointFile`; `None` unless it reads a reliable checkpoint.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// firesteel_core::example(|ctx| {
+    ///     let d = ctx.parallelize(vec![1, 2, 3], 2);
+    ///     assert_eq!(d.checkpoint_file(), None);
+    ///     let saved = d.checkpoint_to(dir.path().join("c")).unwrap();
+    ///     assert_eq!(saved.checkpoint_file(), Some(dir.path().join("c")));
+    /// });
+    /// ```
+    pub fn checkpoint_file(&self) -> Option<PathBuf> {
+        self.rdd.checkpoint_dir().map(Path::to_path_buf)
     }
 
     /// The lineage, one dataset per line, with stage boundaries (shuffles) marked `+-`,
@@ -1649,7 +1725,7 @@ impl Context {
     /// # Errors
     /// The directory is missing, unreadable, or has no `_SUCCESS` marker.
     pub fn read_checkpoint<T: Data>(&self, dir: impl AsRef<Path>) -> Result<Dataset<T>> {
-        self.record_files(dir.as_ref(), "read_checkpoint", "checkpoint")
+        self.record_files(dir.as_ref(), "read_checkpoint", true)
     }
 
     /// The records of a directory written by [`Dataset::save_as_object_file`], one
@@ -1670,15 +1746,20 @@ impl Context {
     /// The directory is missing, unreadable, or has no `_SUCCESS` marker. A part file
     /// that does not decode as records of `T` fails the job that reads it, naming it.
     pub fn object_file<T: Data>(&self, dir: impl AsRef<Path>) -> Result<Dataset<T>> {
-        self.record_files(dir.as_ref(), "object_file", "object file output")
+        self.record_files(dir.as_ref(), "object_file", false)
     }
 
     fn record_files<T: Data>(
         &self,
         dir: &Path,
         op: &'static str,
-        what: &str,
+        checkpoint: bool,
     ) -> Result<Dataset<T>> {
+        let what = if checkpoint {
+            "checkpoint"
+        } else {
+            "object file output"
+        };
         if !dir.join("_SUCCESS").exists() {
             return Err(Error::InvalidArgument(format!(
                 "{} is not a complete {what} (no _SUCCESS)",
@@ -1700,6 +1781,7 @@ impl Context {
             Arc::new(CheckpointRdd {
                 meta: RddMeta::new(&self.inner, op),
                 files,
+                checkpoint_dir: checkpoint.then(|| dir.to_path_buf()),
                 partitioner: None,
                 _t: std::marker::PhantomData,
             }),

@@ -118,6 +118,14 @@ pub(crate) trait RddBase: Send + Sync + 'static {
     fn id(&self) -> usize {
         self.meta().id
     }
+    /// Whether the node reads a checkpoint (reliable or local) instead of its lineage.
+    fn is_checkpoint(&self) -> bool {
+        false
+    }
+    /// The directory of the reliable checkpoint the node reads.
+    fn checkpoint_dir(&self) -> Option<&std::path::Path> {
+        None
+    }
     /// Spark's form: `[name ]Kind[id] at op`.
     fn describe(&self) -> String {
         let meta = self.meta();
@@ -681,10 +689,13 @@ impl<T: crate::Data, U: crate::Data, V: crate::Data> Rdd<V> for ZipPartitionsRdd
     }
 }
 
-/// Reads back a checkpointed dataset: one file of records per partition.
+/// Reads back a checkpointed dataset, or an object file: one file of records per
+/// partition.
 pub(crate) struct CheckpointRdd<T> {
     pub meta: RddMeta,
     pub files: Vec<std::path::PathBuf>,
+    /// The checkpoint directory; `None` for an object file.
+    pub checkpoint_dir: Option<std::path::PathBuf>,
     pub partitioner: Option<ErasedPartitioner>,
     pub _t: std::marker::PhantomData<fn() -> T>,
 }
@@ -705,6 +716,12 @@ impl<T: crate::Data> RddBase for CheckpointRdd<T> {
     fn partitioner(&self) -> Option<ErasedPartitioner> {
         self.partitioner.clone()
     }
+    fn is_checkpoint(&self) -> bool {
+        self.checkpoint_dir.is_some()
+    }
+    fn checkpoint_dir(&self) -> Option<&std::path::Path> {
+        self.checkpoint_dir.as_deref()
+    }
 }
 
 impl<T: crate::Data> Rdd<T> for CheckpointRdd<T> {
@@ -716,6 +733,50 @@ impl<T: crate::Data> Rdd<T> for CheckpointRdd<T> {
             crate::Error::parse(path, 0, format!("not a file of records of this type: {e}"))
         })?;
         Ok(batches_from_vec(recs))
+    }
+}
+
+/// Reads a locally checkpointed dataset: the blocks its parent stored in the block store.
+/// The parent is held only so that its blocks live as long as this node; it is not a
+/// dependency, so the lineage ends here.
+pub(crate) struct LocalCheckpointRdd<T> {
+    pub meta: RddMeta,
+    pub parent: Arc<dyn Rdd<T>>,
+}
+
+impl<T: crate::Data> RddBase for LocalCheckpointRdd<T> {
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn kind(&self) -> &'static str {
+        "LocalCheckpointDataset"
+    }
+    fn num_partitions(&self) -> usize {
+        self.parent.num_partitions()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+    fn partitioner(&self) -> Option<ErasedPartitioner> {
+        self.parent.partitioner()
+    }
+    fn is_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+impl<T: crate::Data> Rdd<T> for LocalCheckpointRdd<T> {
+    fn compute(&self, split: usize, tc: &Tc) -> Result<BatchIter<T>> {
+        let id = self.parent.id();
+        match tc.ctx.blocks.get::<T>((id, split))? {
+            Some(values) => Ok(batches_of(values)),
+            // Spark's message: the block is gone and there is no lineage to rebuild it from.
+            None => Err(crate::Error::Unrecoverable(format!(
+                "checkpoint block rdd_{id}_{split} not found: the dataset that \
+                 local_checkpoint stored was unpersisted, or the process that stored \
+                 the block is gone"
+            ))),
+        }
     }
 }
 

@@ -216,3 +216,56 @@ fn checkpoint_to_directory_can_be_read_back() {
         "no _SUCCESS marker"
     );
 }
+
+#[test]
+fn local_checkpoint_truncates_lineage_and_reads_blocks_from_the_store() {
+    // A budget of a few blocks: most of the checkpoint's blocks live on disk.
+    let ctx = Context::builder()
+        .threads(2)
+        .memory(64 * 1024)
+        .build()
+        .unwrap();
+    let (data, computed) = counted(&ctx, N, 8);
+    let sums = data
+        .map(|(k, v)| (k % 10, v[0]))
+        .reduce_by_key(|a, b| a + b);
+    let local = sums.local_checkpoint().unwrap();
+    assert_eq!(computed.value(), N, "local_checkpoint computes once");
+    assert!(local.is_checkpointed() && !sums.is_checkpointed());
+    assert_eq!(local.checkpoint_file(), None);
+    assert!(local.is_partitioned(), "the partitioner survives");
+    let lineage = local.to_debug_string();
+    assert_eq!(lineage.lines().count(), 1, "{lineage}");
+    let mut first = local.collect().unwrap();
+    let again = local.map(|(k, v)| (k, v * 2)).collect().unwrap();
+    assert_eq!(computed.value(), N, "reading it computes nothing");
+    first.sort();
+    let mut expect = vec![0u64; 10];
+    for x in 0..N {
+        expect[(x % 10) as usize] += x;
+    }
+    let expect: Vec<(u64, u64)> = (0..10).map(|k| (k as u64, expect[k])).collect();
+    assert_eq!(first, expect);
+    assert_eq!(again.len(), 10);
+    // Without its blocks there is no lineage to recompute from: an error naming a block.
+    let _ = sums.unpersist();
+    let err = local.count().unwrap_err().to_string();
+    assert!(err.contains("checkpoint block rdd_"), "{err}");
+}
+
+#[test]
+fn reliable_checkpoints_know_their_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::local(2).unwrap();
+    let data = ctx.parallelize((0..10u32).collect(), 3);
+    let saved = data.checkpoint_to(dir.path().join("cp")).unwrap();
+    assert_eq!(saved.checkpoint_file(), Some(dir.path().join("cp")));
+    let back: Dataset<u32> = ctx.read_checkpoint(dir.path().join("cp")).unwrap();
+    assert!(back.is_checkpointed());
+    assert_eq!(back.checkpoint_file(), Some(dir.path().join("cp")));
+    // An object file is data, not a checkpoint.
+    data.save_as_object_file(dir.path().join("obj")).unwrap();
+    let obj = ctx.object_file::<u32>(dir.path().join("obj")).unwrap();
+    assert!(!obj.is_checkpointed() && obj.checkpoint_file().is_none());
+    assert!(!data.is_checkpointed());
+}
