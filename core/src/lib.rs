@@ -72,6 +72,7 @@ mod local_iter;
 pub mod metrics;
 mod ordering;
 mod pair;
+mod partial;
 pub mod partitioner;
 mod pipe;
 mod rdd;
@@ -94,6 +95,7 @@ pub use executor::{Executor, LocalExecutor};
 pub use local_iter::LocalIterator;
 pub use metrics::{Listener, MetricsSnapshot};
 pub use pair::IntoPartitioner;
+pub use partial::{BoundedDouble, PartialResult};
 pub use partitioner::{
     HashPartitioner, JavaHashPartitioner, ModPartitioner, Partitioner, RangePartitioner,
 };

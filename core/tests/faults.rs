@@ -317,3 +317,66 @@ fn cancel_all_jobs_stops_every_running_job() {
     assert!(mapped.load(std::sync::atomic::Ordering::Relaxed) < 40 * 1024);
     assert_eq!(ctx.cancel_all_jobs(), 0, "nothing runs any more");
 }
+
+/// A dataset of 400 records in 4 partitions whose last partition waits until `release`
+/// is set (or 30 s pass).
+fn last_partition_waits(
+    ctx: &Context,
+    release: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Dataset<f64> {
+    use std::sync::atomic::Ordering;
+    ctx.parallelize((0..400).map(f64::from).collect(), 4)
+        .map_partitions_with_index(move |i, recs| {
+            if i == 3 {
+                let start = std::time::Instant::now();
+                while !release.load(Ordering::Acquire) && start.elapsed().as_secs() < 30 {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
+            recs
+        })
+}
+
+#[test]
+fn approximate_actions_answer_from_the_partitions_done_at_the_timeout() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+    let ctx = ctx();
+    let release = Arc::new(AtomicBool::new(false));
+    let d = last_partition_waits(&ctx, release.clone());
+    // 300 records in 3 of 4 partitions: the rest is estimated as Poisson(100).
+    let count = d.count_approx(Duration::from_secs(2), 0.95).unwrap();
+    assert!(!count.is_initial_value_final());
+    let c = *count.initial_value();
+    assert_eq!((c.mean, c.confidence), (400.0, 0.95));
+    // Poisson(100)'s 2.5% and 97.5% quantiles are 81 and 120.
+    assert_eq!((c.low, c.high), (381.0, 420.0));
+    release.store(true, Ordering::Release);
+    let exact = count.final_value().unwrap();
+    assert_eq!(
+        (exact.mean, exact.low, exact.high, exact.confidence),
+        (400.0, 400.0, 400.0, 1.0)
+    );
+
+    // The mean of 0..300 from three partitions; dropping the result cancels the rest.
+    let release = Arc::new(AtomicBool::new(false));
+    let d = last_partition_waits(&ctx, release.clone());
+    let mean = d.mean_approx(Duration::from_secs(2), 0.99).unwrap();
+    assert_eq!(mean.initial_value().mean, 149.5);
+    assert!(mean.initial_value().low < 149.5 && mean.initial_value().high > 149.5);
+    drop(mean);
+    release.store(true, Ordering::Release);
+    // A bad confidence is refused before any job runs.
+    assert!(matches!(
+        d.sum_approx(Duration::from_secs(1), 1.5),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert_eq!(
+        d.sum_approx(Duration::from_secs(60), 0.9)
+            .unwrap()
+            .initial_value()
+            .mean,
+        79_800.0
+    );
+}
