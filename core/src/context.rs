@@ -513,7 +513,6 @@ impl Context {
     /// [`parallelize`](Self::parallelize) over the [default
     /// parallelism](Self::default_parallelism), as Spark's `parallelize(seq)` without
     /// `numSlices`.
-
     ///
     /// ```
     /// use firesteel_core::Context;

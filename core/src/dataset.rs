@@ -981,7 +981,7 @@ impl<T: Data> Dataset<T> {
             Some(level) => level,
         };
         let _ = self.persist(level);
-        self.run_all(|_, it| it.map(|b| b.map(drop)).collect::<Result<()>>())?;
+        self.run_all(|_, mut it| it.try_for_each(|b| b.map(drop)))?;
         Ok(Dataset::from_rdd(
             &self.ctx,
             Arc::new(crate::rdd::LocalCheckpointRdd {

@@ -240,7 +240,7 @@ fn local_checkpoint_truncates_lineage_and_reads_blocks_from_the_store() {
     let again = local.map(|(k, v)| (k, v * 2)).collect().unwrap();
     assert_eq!(computed.value(), N, "reading it computes nothing");
     first.sort();
-    let mut expect = vec![0u64; 10];
+    let mut expect = [0u64; 10];
     for x in 0..N {
         expect[(x % 10) as usize] += x;
     }
