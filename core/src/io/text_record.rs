@@ -25,8 +25,21 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-/// A record that can be written as a line of text (see the [module](self) docs). `Via`
-/// is a marker the compiler infers; it names no type a caller needs to write.
+/// A record that can be written as a line of text, as Scala Spark's `toString` writes it:
+/// a single value by its `Display` form, a tuple as `(a,1)`, nested tuples included.
+///
+/// `Via` is a marker the compiler infers; it names no type a caller needs to write. It is
+/// what lets one bound cover both every `Display` type and tuples, which coherence rules
+/// would otherwise forbid. Generic code carries it along:
+///
+/// ```
+/// use firesteel_core::io::{as_text, TextRecord};
+///
+/// fn line<V, T: TextRecord<V>>(record: &T) -> String {
+///     as_text(record).to_string()
+/// }
+/// assert_eq!(line(&("a", 1)), "(a,1)");
+/// ```
 pub trait TextRecord<Via> {
     /// Writes the record's text form.
     fn fmt_text(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
