@@ -45,6 +45,16 @@ impl BoundedDouble {
             high: v,
         }
     }
+
+    /// An estimate without bounds.
+    fn unbounded(mean: f64, confidence: f64) -> Self {
+        BoundedDouble {
+            mean,
+            confidence,
+            low: f64::NEG_INFINITY,
+            high: f64::INFINITY,
+        }
+    }
 }
 
 impl std::fmt::Display for BoundedDouble {
@@ -186,24 +196,14 @@ fn sum_bound(confidence: f64, s: &StatCounter, merged: usize, total: usize) -> B
         return BoundedDouble::exact(s.sum());
     }
     if merged == 0 || s.count() == 0 {
-        return BoundedDouble {
-            mean: 0.0,
-            confidence: 0.0,
-            low: f64::NEG_INFINITY,
-            high: f64::INFINITY,
-        };
+        return BoundedDouble::unbounded(0.0, 0.0);
     }
     let n = s.count() as f64;
     let p = merged as f64 / total as f64;
     let mean = s.mean();
     let mean_var = s.sample_variance() / n;
     if mean_var.is_nan() || s.count() == 1 {
-        return BoundedDouble {
-            mean: s.sum(),
-            confidence,
-            low: f64::NEG_INFINITY,
-            high: f64::INFINITY,
-        };
+        return BoundedDouble::unbounded(s.sum(), confidence);
     }
     let count_estimate = (n + 1.0 - p) / p;
     let count_var = (n + 1.0) * (1.0 - p) / (p * p);
@@ -225,20 +225,10 @@ fn mean_bound(confidence: f64, s: &StatCounter, merged: usize, total: usize) -> 
         return BoundedDouble::exact(s.mean());
     }
     if merged == 0 || s.count() == 0 {
-        return BoundedDouble {
-            mean: 0.0,
-            confidence: 0.0,
-            low: f64::NEG_INFINITY,
-            high: f64::INFINITY,
-        };
+        return BoundedDouble::unbounded(0.0, 0.0);
     }
     if s.count() == 1 {
-        return BoundedDouble {
-            mean: s.mean(),
-            confidence,
-            low: f64::NEG_INFINITY,
-            high: f64::INFINITY,
-        };
+        return BoundedDouble::unbounded(s.mean(), confidence);
     }
     let stdev = (s.sample_variance() / s.count() as f64).sqrt();
     let spread = confidence_factor(confidence, s.count()) * stdev;

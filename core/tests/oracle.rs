@@ -832,43 +832,11 @@ proptest! {
         prop_assert!(with.iter().all(|x| input.contains(x)));
     }
 
-    /// sample_by_key_exact keeps exactly ceil(fraction * count) pairs of each key, each
-    /// an input pair, and the same ones for the same seed.
+    /// sample_by_key_exact keeps exactly ceil(fraction * count) pairs of each key, each an
+    /// input pair (without replacement, each at most once; with it, fractions go up to
+    /// 3), and the same ones for the same seed.
     #[test]
     fn stratified_exact_samples(
-        input in pairs(),
-        n in parts(),
-        seed in any::<u64>(),
-        percents in vec(0u32..=100, 256),
-    ) {
-        let ctx = ctx();
-        let d = ctx.parallelize(input.clone(), n);
-        let fractions: HashMap<u8, f64> =
-            (0..=255u8).map(|k| (k, f64::from(percents[k as usize]) / 100.0)).collect();
-        let s = d.sample_by_key_exact(false, &fractions, seed).unwrap().collect().unwrap();
-        let groups = group_oracle(&input);
-        let mut counts: BTreeMap<u8, u64> = BTreeMap::new();
-        for (k, _) in &s {
-            *counts.entry(*k).or_default() += 1;
-        }
-        for (k, vs) in &groups {
-            let want = (fractions[k] * vs.len() as f64).ceil() as u64;
-            prop_assert_eq!(counts.get(k).copied().unwrap_or(0), want, "key {}", k);
-        }
-        let mut pool = input.clone();
-        for p in &s {
-            let at = pool.iter().position(|q| q == p);
-            prop_assert!(at.is_some());
-            pool.swap_remove(at.unwrap());
-        }
-        prop_assert_eq!(d.sample_by_key_exact(false, &fractions, seed).unwrap().collect().unwrap(), s);
-    }
-
-    /// sample_by_key_exact with replacement draws exactly ceil(fraction * count) pairs of
-    /// each key (fractions up to 3), each an input pair of that key, the same for the same
-    /// seed.
-    #[test]
-    fn stratified_exact_samples_with_replacement(
         input in pairs(),
         n in parts(),
         seed in any::<u64>(),
@@ -876,20 +844,36 @@ proptest! {
     ) {
         let ctx = ctx();
         let d = ctx.parallelize(input.clone(), n);
-        let fractions: HashMap<u8, f64> =
-            (0..=255u8).map(|k| (k, f64::from(percents[k as usize]) / 100.0)).collect();
-        let s = d.sample_by_key_exact(true, &fractions, seed).unwrap().collect().unwrap();
         let groups = group_oracle(&input);
-        let mut counts: BTreeMap<u8, u64> = BTreeMap::new();
-        for (k, _) in &s {
-            *counts.entry(*k).or_default() += 1;
+        for with_replacement in [false, true] {
+            let cap = if with_replacement { 3.0 } else { 1.0 };
+            let fractions: HashMap<u8, f64> = (0..=255u8)
+                .map(|k| (k, (f64::from(percents[k as usize]) / 100.0).min(cap)))
+                .collect();
+            let sample = |seed| {
+                d.sample_by_key_exact(with_replacement, &fractions, seed).unwrap().collect().unwrap()
+            };
+            let s = sample(seed);
+            let mut counts: BTreeMap<u8, u64> = BTreeMap::new();
+            for (k, _) in &s {
+                *counts.entry(*k).or_default() += 1;
+            }
+            for (k, vs) in &groups {
+                let want = (fractions[k] * vs.len() as f64).ceil() as u64;
+                prop_assert_eq!(counts.get(k).copied().unwrap_or(0), want, "key {}", k);
+            }
+            if with_replacement {
+                prop_assert!(s.iter().all(|p| input.contains(p)));
+            } else {
+                let mut pool = input.clone();
+                for p in &s {
+                    let at = pool.iter().position(|q| q == p);
+                    prop_assert!(at.is_some());
+                    pool.swap_remove(at.unwrap());
+                }
+            }
+            prop_assert_eq!(sample(seed), s);
         }
-        for (k, vs) in &groups {
-            let want = (fractions[k] * vs.len() as f64).ceil() as u64;
-            prop_assert_eq!(counts.get(k).copied().unwrap_or(0), want, "key {}", k);
-        }
-        prop_assert!(s.iter().all(|p| input.contains(p)));
-        prop_assert_eq!(d.sample_by_key_exact(true, &fractions, seed).unwrap().collect().unwrap(), s);
     }
 
     /// intersection, subtract, subtract_by_key, group_by, cogroup3 and cogroup4,
