@@ -15,6 +15,7 @@ mod demo;
 mod generate;
 mod jobs;
 mod launch;
+mod run_identity;
 mod sources;
 mod stream;
 mod stream_bench;
@@ -477,6 +478,14 @@ pub(crate) fn build_context(settings: ContextSettings) -> firesteel::Result<Cont
         Processes::Cluster(cfg) => b.cluster(cfg),
     };
     let ctx = b.build()?;
+    // Processes started with other arguments or other input files would blend their
+    // results: every process fails at once instead.
+    if ctx.num_processes() > 1 {
+        ctx.ensure_same(
+            "command-line arguments and input files",
+            run_identity::fingerprint(std::env::args_os().skip(1)),
+        )?;
+    }
     if settings.progress {
         ctx.add_listener(Arc::new(Progress::default()));
     }
@@ -623,8 +632,29 @@ fn default_sigpipe() {
     }
 }
 
+/// On SIGINT or SIGTERM, removes the temporary outputs and scratch directories being
+/// written, then dies of the signal as the process would have: an interrupted run leaves
+/// neither a partial output nor stray temporary files.
+fn remove_temporaries_on_interrupt() {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+            return;
+        };
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                firesteel::core::io::remove_temporaries();
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                std::process::exit(128 + signal);
+            }
+        });
+    }
+}
+
 fn main() -> ExitCode {
     default_sigpipe();
+    remove_temporaries_on_interrupt();
     let cli = Cli::parse();
     if let Err(e) = init_logging(cli.log.as_deref()) {
         eprintln!("error: {e}");

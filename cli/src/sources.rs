@@ -16,7 +16,9 @@ use firesteel::connectors::parquet::{write_parquet, ParquetSource, ParquetWriteO
 use firesteel::connectors::postgres::client::types::Type;
 use firesteel::connectors::postgres::{PgSink, PgSource, PgUrl, Value as PgValue};
 use firesteel::connectors::SaveMode;
-use firesteel::core::io::{open_decoded, resolve_inputs, CsvOptions, CsvWriteOptions, ParseMode};
+use firesteel::core::io::{
+    open_decoded, resolve_inputs, CsvOptions, CsvWriteOptions, ParseMode, Temporary,
+};
 use firesteel::core::{Context, Dataset};
 use firesteel::graphx::{Edge, VertexId};
 use firesteel::mllib::{LabeledPoint, Rating};
@@ -750,6 +752,7 @@ fn write_with_mode(
     if !exists(path) {
         // Written aside and renamed: a failed job leaves no partial output.
         let tmp = temp_sibling(path);
+        let _interrupted = Temporary::register(&tmp);
         return match write(&tmp) {
             Ok(()) => fs::rename(&tmp, path).map_err(|e| {
                 format!("renaming {} to {}: {e}", tmp.display(), path.display()).into()
@@ -768,6 +771,7 @@ fn write_with_mode(
         }
         SaveMode::Overwrite | SaveMode::Append => {
             let tmp = temp_sibling(path);
+            let _interrupted = Temporary::register(&tmp);
             if let Err(e) = write(&tmp) {
                 let _ = remove_path(&tmp);
                 return Err(e);

@@ -377,3 +377,64 @@ fn als_writes_its_factors_to_the_output() {
         stderr(&again)
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_while_writing_leaves_no_output_and_no_temporaries() {
+    use std::fmt::Write as _;
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("words.txt");
+    // Three million distinct words: the output takes a while to write.
+    let mut text = String::with_capacity(40 << 20);
+    for i in 0..3_000_000u32 {
+        writeln!(text, "w{i:x}").unwrap();
+    }
+    std::fs::write(&input, text).unwrap();
+    let scratch = dir.path().join("tmp");
+    std::fs::create_dir(&scratch).unwrap();
+    let out = dir.path().join("counts");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_firesteel"))
+        .args(["wordcount", "--threads", "2", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&out)
+        .env("TMPDIR", &scratch)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let entries = |d: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    // Signal once the temporary output exists, while it is being written.
+    let start = std::time::Instant::now();
+    while !entries(dir.path())
+        .iter()
+        .any(|n| n.starts_with(".counts.firesteel-tmp-"))
+    {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the job ended before its output was written aside"
+        );
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "no temporary output appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(15), "{status:?}");
+    // Neither the output nor its temporary, nor the context's scratch directory, is left.
+    assert_eq!(entries(dir.path()), ["tmp", "words.txt"]);
+    assert_eq!(entries(&scratch), Vec::<String>::new());
+}

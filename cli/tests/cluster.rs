@@ -565,3 +565,73 @@ fn ranks_die_with_a_launcher_killed_by_sigkill() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Two loopback addresses for a cluster whose processes a test starts itself.
+fn two_peers() -> String {
+    let listeners: Vec<std::net::TcpListener> = (0..2)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let addrs: Vec<String> = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().to_string())
+        .collect();
+    addrs.join(",")
+}
+
+/// Starts rank 0 and rank 1 of a two-process run by hand, each with its own arguments and
+/// working directory, and returns their outputs.
+fn two_ranks(args: [(&[&str], &Path); 2]) -> Vec<Output> {
+    let peers = two_peers();
+    let children: Vec<Child> = args
+        .iter()
+        .enumerate()
+        .map(|(rank, (args, dir))| {
+            Command::new(BIN)
+                .args(*args)
+                .current_dir(dir)
+                .env("FIRESTEEL_RANK", rank.to_string())
+                .env("FIRESTEEL_PEERS", &peers)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| wait_with_timeout(c, Duration::from_secs(60)))
+        .collect()
+}
+
+#[test]
+fn processes_started_with_other_arguments_or_inputs_all_fail() {
+    let repo = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let kmeans = |k: &'static str| -> Vec<&'static str> {
+        vec![
+            "kmeans",
+            "--input",
+            "data/kmeans_data.txt",
+            "--k",
+            k,
+            "--json",
+        ]
+    };
+    let (two, three) = (kmeans("2"), kmeans("3"));
+    let outs = two_ranks([(&two, repo), (&three, repo)]);
+    // The same input path in two directories, with other words.
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    std::fs::write(dirs[0].path().join("in.txt"), "to be or not\n").unwrap();
+    std::fs::write(dirs[1].path().join("in.txt"), "to be or NOT\n").unwrap();
+    let wc: &[&str] = &["wordcount", "--input", "in.txt"];
+    let outs_wc = two_ranks([(wc, dirs[0].path()), (wc, dirs[1].path())]);
+    for (rank, out) in outs.iter().chain(&outs_wc).enumerate() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "process {rank} succeeded:\n{err}");
+        assert!(
+            err.contains("plan mismatch")
+                && err.contains("differ in command-line arguments and input files"),
+            "process {rank}:\n{err}"
+        );
+        assert!(out.stdout.is_empty(), "process {rank} printed a result");
+    }
+}

@@ -256,6 +256,7 @@ impl ContextBuilder {
                 backend,
                 job_groups: Default::default(),
                 acc_decoders: Mutex::new(Default::default()),
+                _scratch_registered: crate::io::Temporary::register(scratch.path()),
                 scratch,
             }),
         })
@@ -294,6 +295,8 @@ pub(crate) struct ContextInner {
     pub job_groups: crate::job_group::JobGroups,
     /// Cluster mode: how to decode a peer's update of each live accumulator.
     pub acc_decoders: Mutex<rustc_hash::FxHashMap<usize, AccDecoder>>,
+    /// The scratch directory, for a signal handler to remove (`io::remove_temporaries`).
+    _scratch_registered: crate::io::Temporary,
     scratch: tempfile::TempDir,
 }
 
@@ -450,6 +453,33 @@ impl Context {
                 })?;
                 postcard::from_bytes(&bytes).map_err(Error::serde)
             }
+        }
+    }
+
+    /// Fails on every process of a cluster, at once and alike, unless every process
+    /// passes the same `fingerprint` of `what`: a hash of what a run depends on beyond
+    /// its code (its arguments, the identity of its input files), so that processes
+    /// started differently fail with [`Error::PlanMismatch`] instead of blending their
+    /// results. Every process must call it at the same point of the program. Locally it
+    /// checks nothing.
+    ///
+    /// ```
+    /// use std::hash::{BuildHasher, BuildHasherDefault};
+    /// use firesteel_core::Context;
+    ///
+    /// let args: Vec<String> = vec!["--k".into(), "3".into()];
+    /// let fingerprint = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+    ///     .hash_one(&args);
+    /// let ctx = Context::local(2).unwrap();
+    /// ctx.ensure_same("job arguments", fingerprint).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::PlanMismatch`] naming each rank's fingerprint, or a failed round.
+    pub fn ensure_same(&self, what: &str, fingerprint: u64) -> Result<()> {
+        match &self.inner.backend {
+            Backend::Local => Ok(()),
+            Backend::Cluster(c) => c.all_same(what, fingerprint),
         }
     }
 

@@ -351,3 +351,23 @@ fn an_accumulators_initial_value_counts_once_on_every_process() {
     });
     assert_eq!(results, vec![15, 15]);
 }
+
+#[test]
+fn processes_with_different_fingerprints_all_fail_naming_each() {
+    let results = on_cluster(3, |ctx| {
+        // The same arguments everywhere pass; a process with others fails them all.
+        ctx.ensure_same("job arguments", 7).unwrap();
+        let mine = if ctx.process_rank() == 2 { 8 } else { 7 };
+        let e = ctx.ensure_same("job arguments", mine);
+        e.map_err(|e| e.to_string())
+    });
+    for r in results {
+        let e = r.unwrap_err();
+        assert!(e.contains("plan mismatch"), "{e}");
+        assert!(e.contains("differ in job arguments"), "{e}");
+        assert!(
+            e.contains("rank 0: 0000000000000007") && e.contains("rank 2: 0000000000000008"),
+            "{e}"
+        );
+    }
+}

@@ -78,6 +78,44 @@ impl ClusterBackend {
         msg.map_err(|e| Error::Cluster(format!("rank 0 could not decide {label}: {e}")))
     }
 
+    /// Checks that every process holds the same `value` of `what` (in a round of its own):
+    /// each sends its value to every other, so each sees them all and every process fails
+    /// alike, naming the ranks, when they differ.
+    pub(crate) fn all_same(&self, what: &str, value: u64) -> Result<()> {
+        let t = &*self.transport;
+        let (me, world) = (t.rank(), t.world());
+        let tag = round_tag(label_hash(&format!("same {what}")), usize::MAX);
+        let mut out = vec![value.to_le_bytes().to_vec(); world];
+        out[me].clear();
+        let got = t.exchange(tag, out)?;
+        let values: Vec<Option<u64>> = got
+            .iter()
+            .enumerate()
+            .map(|(src, frames)| {
+                if src == me {
+                    return Some(value);
+                }
+                let frame = frames.iter().find(|f| !f.is_empty())?;
+                Some(u64::from_le_bytes(frame.as_slice().try_into().ok()?))
+            })
+            .collect();
+        if values.iter().all(|v| *v == Some(value)) {
+            return Ok(());
+        }
+        let each: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(rank, v)| match v {
+                Some(v) => format!("rank {rank}: {v:016x}"),
+                None => format!("rank {rank}: nothing readable"),
+            })
+            .collect();
+        Err(Error::PlanMismatch(format!(
+            "the processes differ in {what} ({})",
+            each.join(", ")
+        )))
+    }
+
     /// Starts a job. Every process must start the same jobs in the same order.
     pub(crate) fn begin_job(&self, plan: &JobPlan<'_>) -> ClusterJob<'_> {
         let t = &*self.transport;

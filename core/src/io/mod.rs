@@ -9,6 +9,8 @@
 //! - `whole`: `whole_text_files` and `binary_files`, one record per file;
 //! - `output`: `save_as_text_file`, part files committed by renaming a temporary
 //!   directory;
+//! - `interrupt`: temporary outputs and scratch directories registered while they exist
+//!   ([`Temporary`]), for a SIGINT or SIGTERM handler to remove ([`remove_temporaries`]);
 //! - `text_record`: how a record is written as a line of text ([`TextRecord`]: `Display`,
 //!   and tuples as Scala writes them, `(a,1)`);
 //! - `parse_mode`: what record readers do with malformed lines ([`ParseMode`], Spark's
@@ -27,6 +29,7 @@ mod csv;
 #[cfg(feature = "csv")]
 mod fields;
 mod input;
+mod interrupt;
 #[cfg(feature = "json")]
 mod json;
 mod output;
@@ -40,6 +43,7 @@ mod whole;
 pub use self::csv::{CsvOptions, CsvWriteOptions};
 pub use codec::{open_decoded, Codec};
 pub use input::{excerpt, resolve_inputs};
+pub use interrupt::{remove_temporaries, Temporary};
 pub use parse_mode::{CorruptRecord, ParseMode, Parsed};
 pub use source::{DataSink, DataSource, RecordBatches};
 pub use text::{line_number, LineOrigin, Lines};

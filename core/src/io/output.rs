@@ -54,6 +54,7 @@ where
         let _ = std::fs::remove_dir_all(&tmp);
         remove_stale_temporaries(parent, &name);
     }
+    let _interrupted = super::Temporary::register(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
     let extension = format!("{suffix}{}", codec.map_or("", Codec::extension));
     let tmp2 = tmp.clone();
