@@ -2,8 +2,9 @@
 //! cluster on 127.0.0.1, for development and tests (what `mpirun -n N` does for MPI).
 //!
 //! Each process gets `FIRESTEEL_RANK`, `FIRESTEEL_PEERS` (ports the OS handed out just
-//! before) and a fresh `FIRESTEEL_SESSION`, so that processes of concurrent launches never
-//! join each other. Rank 0's stdout becomes the launcher's; the other ranks' stdout is
+//! before), a fresh `FIRESTEEL_SESSION`, so that processes of concurrent launches never
+//! join each other, and a fresh `FIRESTEEL_SECRET` (256 random bits), which every
+//! connection between them must prove, so that no other process can join them. Rank 0's stdout becomes the launcher's; the other ranks' stdout is
 //! dropped (every rank computes the same results). Every rank's stderr is forwarded with a
 //! `[rank i]` prefix. When a process fails, the others are given a grace period to notice
 //! (they fail on their own, naming the lost peer) and are then killed. The summary names
@@ -52,6 +53,14 @@ fn session_id() -> u64 {
     RandomState::new().hash_one((std::process::id(), Instant::now()))
 }
 
+/// A fresh shared secret: 32 bytes of the system's randomness, in hex.
+fn new_secret() -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// Runs the launch; returns the exit code.
 pub(crate) fn run(a: &LaunchArgs) -> Result<u8, Box<dyn std::error::Error + Send + Sync>> {
     if a.processes == 0 {
@@ -59,6 +68,7 @@ pub(crate) fn run(a: &LaunchArgs) -> Result<u8, Box<dyn std::error::Error + Send
     }
     let peers = free_addresses(a.processes)?.join(",");
     let session = session_id().to_string();
+    let secret = new_secret().map_err(|e| format!("making the cluster's secret: {e}"))?;
     let (prog, args) = a.command.split_first().ok_or("no program given after --")?;
     let mut children: Vec<Child> = Vec::with_capacity(a.processes);
     let mut forwarders = Vec::new();
@@ -68,6 +78,7 @@ pub(crate) fn run(a: &LaunchArgs) -> Result<u8, Box<dyn std::error::Error + Send
             .env("FIRESTEEL_RANK", rank.to_string())
             .env("FIRESTEEL_PEERS", &peers)
             .env("FIRESTEEL_SESSION", &session)
+            .env("FIRESTEEL_SECRET", &secret)
             .stdin(Stdio::null())
             .stdout(if rank == 0 {
                 Stdio::inherit()

@@ -635,3 +635,23 @@ fn processes_started_with_other_arguments_or_inputs_all_fail() {
         assert!(out.stdout.is_empty(), "process {rank} printed a result");
     }
 }
+
+#[test]
+fn each_launch_gives_its_processes_a_fresh_secret() {
+    let secret = || {
+        let out = run(&[
+            "launch",
+            "-n",
+            "1",
+            "--",
+            "sh",
+            "-c",
+            "echo $FIRESTEEL_SECRET",
+        ]);
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let (a, b) = (secret(), secret());
+    assert_eq!(a.len(), 64, "{a:?}");
+    assert!(a.chars().all(|c| c.is_ascii_hexdigit()), "{a:?}");
+    assert_ne!(a, b);
+}

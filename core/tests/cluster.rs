@@ -371,3 +371,66 @@ fn processes_with_different_fingerprints_all_fail_naming_each() {
         );
     }
 }
+
+/// Builds an `n`-process cluster, each process configured by `configure(rank, config)`,
+/// and counts ten records on it: each process's count, or its error.
+fn count_on_configured_cluster(
+    n: usize,
+    configure: impl Fn(usize, ClusterConfig) -> ClusterConfig + Send + Sync + Clone + 'static,
+) -> Vec<Result<u64, String>> {
+    let peers = free_addresses(n);
+    let session = rand_session();
+    let handles: Vec<_> = (0..n)
+        .map(|rank| {
+            let (peers, configure) = (peers.clone(), configure.clone());
+            std::thread::spawn(move || {
+                let cfg = ClusterConfig::new(rank, peers)
+                    .session(session)
+                    .connect_timeout(Duration::from_secs(5));
+                let ctx = Context::builder()
+                    .threads(2)
+                    .cluster(configure(rank, cfg))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                ctx.parallelize((0..10u64).collect(), 4)
+                    .count()
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+#[test]
+fn only_processes_that_prove_the_shared_secret_join() {
+    // The same secret: the cluster runs.
+    let ok = count_on_configured_cluster(3, |_, cfg| cfg.secret("a shared secret"));
+    assert_eq!(ok, vec![Ok(10), Ok(10), Ok(10)]);
+    // Rank 1 guesses: it cannot join, and nobody runs with it. Rank 0 accepts nobody but
+    // rank 1, so it fails on rank 1's proof or waits for it in vain.
+    let guessed = count_on_configured_cluster(2, |rank, cfg| {
+        cfg.secret(if rank == 1 {
+            "a guess"
+        } else {
+            "a shared secret"
+        })
+    });
+    for (rank, r) in guessed.iter().enumerate() {
+        let e = r.as_ref().unwrap_err();
+        assert!(
+            e.contains("failed to prove the shared secret"),
+            "rank {rank}: {e}"
+        );
+    }
+    // A process without the secret is refused, and says why.
+    let without = count_on_configured_cluster(2, |rank, cfg| {
+        if rank == 0 {
+            cfg.secret("a shared secret")
+        } else {
+            cfg
+        }
+    });
+    assert!(without.iter().all(Result::is_err), "{without:?}");
+    let e = without[0].as_ref().unwrap_err();
+    assert!(e.contains("does not authenticate"), "{e}");
+}

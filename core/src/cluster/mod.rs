@@ -18,7 +18,8 @@
 //! a process that built a different plan fails with [`Error::PlanMismatch`].
 //!
 //! The transport is the [`Transport`] trait; the timely-dataflow implementation
-//! (`timely_transport`, behind the `cluster` feature) is the only code that knows timely.
+//! (`timely_transport`, behind the `cluster` feature) is the only code that knows timely;
+//! `auth` proves a shared secret on each connection.
 
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
@@ -29,6 +30,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::shuffle::SerializedBucket;
 
+#[cfg(feature = "cluster")]
+mod auth;
 mod backend;
 #[cfg(feature = "cluster")]
 mod timely_transport;
@@ -64,8 +67,19 @@ pub struct ClusterConfig {
     pub(crate) rank: usize,
     pub(crate) peers: Vec<String>,
     pub(crate) session: u64,
+    pub(crate) secret: Option<Secret>,
     pub(crate) connect_timeout: Duration,
     pub(crate) round_timeout: Duration,
+}
+
+/// A shared secret; its `Debug` form does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(pub(crate) Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 /// Environment variables that carry the rank, for the launchers that set one.
@@ -85,6 +99,7 @@ impl ClusterConfig {
             rank,
             peers,
             session: 0,
+            secret: None,
             connect_timeout: Duration::from_secs(30),
             round_timeout: Duration::from_secs(600),
         }
@@ -95,6 +110,28 @@ impl ClusterConfig {
     pub fn session(mut self, id: u64) -> Self {
         self.session = id;
         self
+    }
+
+    /// A secret every process must share, as Spark's `spark.authenticate`: each
+    /// connection proves it on both sides (HMAC-SHA256 over fresh nonces) before any data
+    /// moves, so a process without it can neither join the cluster nor be joined. The
+    /// secret never crosses the wire; the data that crosses it afterwards is not
+    /// encrypted. Processes that disagree on having a secret fail to connect.
+    ///
+    /// ```
+    /// use firesteel_core::ClusterConfig;
+    /// let cfg = ClusterConfig::new(0, vec!["127.0.0.1:7000".into()]).secret("a long random string");
+    /// assert!(cfg.authenticates());
+    /// assert!(!format!("{cfg:?}").contains("a long random string"));
+    /// ```
+    pub fn secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.secret = Some(Secret(secret.into()));
+        self
+    }
+
+    /// Whether connections are authenticated with a shared [secret](Self::secret).
+    pub fn authenticates(&self) -> bool {
+        self.secret.is_some()
     }
 
     /// How long to wait for every peer to connect (default 30 s).
@@ -131,8 +168,9 @@ impl ClusterConfig {
     /// - `FIRESTEEL_PEERS`: comma-separated `host:port` of every process, by rank;
     /// - the rank: `FIRESTEEL_RANK`, else `JOB_COMPLETION_INDEX`, `SLURM_PROCID`,
     ///   `OMPI_COMM_WORLD_RANK` or `PMI_RANK`;
-    /// - optional `FIRESTEEL_SESSION` (an integer), `FIRESTEEL_CONNECT_TIMEOUT` and
-    ///   `FIRESTEEL_ROUND_TIMEOUT` (seconds).
+    /// - optional `FIRESTEEL_SESSION` (an integer), `FIRESTEEL_SECRET` (the shared
+    ///   [secret](Self::secret)), `FIRESTEEL_CONNECT_TIMEOUT` and `FIRESTEEL_ROUND_TIMEOUT`
+    ///   (seconds).
     ///
     /// # Errors
     /// A variable that is set but malformed, or a rank outside the peer list.
@@ -166,6 +204,9 @@ impl ClusterConfig {
         };
         if let Some(s) = num("FIRESTEEL_SESSION")? {
             cfg.session = s;
+        }
+        if let Some(secret) = std::env::var_os("FIRESTEEL_SECRET").filter(|s| !s.is_empty()) {
+            cfg = cfg.secret(secret.into_encoded_bytes());
         }
         if let Some(s) = num("FIRESTEEL_CONNECT_TIMEOUT")? {
             cfg.connect_timeout = Duration::from_secs(s);

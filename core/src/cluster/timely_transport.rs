@@ -1,7 +1,7 @@
 //! The one module that touches timely-dataflow.
 //!
 //! Peers connect with plain TCP sockets and a handshake of our own (magic, session, process
-//! count, rank), with a deadline, so that a wrong or garbage peer is an error and a missing
+//! count, rank, and with a shared secret the proofs of `auth`), with a deadline, so that a wrong or garbage peer is an error and a missing
 //! one a timeout; timely then runs its send and receive threads on those sockets. Each
 //! process runs one timely worker on a thread of its own, driving one long-lived dataflow:
 //! an input, the `Exchange` pact routing each message to the worker of its target process,
@@ -21,6 +21,8 @@ use std::rc::Rc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
+
+use super::auth;
 
 use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
 use timely::communication::allocator::ProcessBuilder;
@@ -58,8 +60,9 @@ fn round_complete(received: &[(u64, Msg)], epoch: u64, rank: usize, world: usize
     (0..world).all(|p| p == rank || closing[p] == Some(ahead[p]))
 }
 
-const MAGIC: &[u8; 8] = b"FIRESTL1";
-const HANDSHAKE_LEN: usize = 8 + 8 + 4 + 4;
+const MAGIC: &[u8; 8] = b"FIRESTL2";
+/// Magic, session, process count, rank, whether it authenticates, and a nonce.
+const HANDSHAKE_LEN: usize = 8 + 8 + 4 + 4 + 1 + auth::LEN;
 
 /// What timely's threads reported before dying, if anything.
 static FAILURE: Mutex<Option<String>> = Mutex::new(None);
@@ -167,17 +170,23 @@ fn resolve(addr: &str) -> Result<SocketAddr> {
         .ok_or_else(|| cluster_err(format!("peer address {addr} resolves to nothing")))
 }
 
-fn handshake(cfg: &ClusterConfig, rank: usize) -> [u8; HANDSHAKE_LEN] {
+fn handshake(cfg: &ClusterConfig, rank: usize, nonce: &[u8; auth::LEN]) -> [u8; HANDSHAKE_LEN] {
     let mut h = [0u8; HANDSHAKE_LEN];
     h[..8].copy_from_slice(MAGIC);
     h[8..16].copy_from_slice(&cfg.session.to_le_bytes());
     h[16..20].copy_from_slice(&(cfg.peers.len() as u32).to_le_bytes());
     h[20..24].copy_from_slice(&(rank as u32).to_le_bytes());
+    h[24] = u8::from(cfg.secret.is_some());
+    h[25..].copy_from_slice(nonce);
     h
 }
 
-/// Checks a peer's handshake and returns its rank.
-fn check_handshake(cfg: &ClusterConfig, h: &[u8; HANDSHAKE_LEN], from: &str) -> Result<usize> {
+/// Checks a peer's handshake and returns its rank and nonce.
+fn check_handshake(
+    cfg: &ClusterConfig,
+    h: &[u8; HANDSHAKE_LEN],
+    from: &str,
+) -> Result<(usize, [u8; auth::LEN])> {
     if &h[..8] != MAGIC {
         return Err(cluster_err(format!(
             "{from} is not a firesteel peer: bad handshake {:02x?}",
@@ -199,14 +208,86 @@ fn check_handshake(cfg: &ClusterConfig, h: &[u8; HANDSHAKE_LEN], from: &str) -> 
             cfg.peers.len()
         )));
     }
-    Ok(rank)
+    match (h[24] != 0, cfg.secret.is_some()) {
+        (false, true) => {
+            return Err(cluster_err(format!(
+                "{from} does not authenticate, and this process requires the shared secret"
+            )))
+        }
+        (true, false) => {
+            return Err(cluster_err(format!(
+                "{from} authenticates with a shared secret, and this process has none \
+                 (FIRESTEEL_SECRET)"
+            )))
+        }
+        _ => {}
+    }
+    Ok((rank, h[25..].try_into().expect("a nonce")))
 }
 
-fn read_handshake(s: &mut TcpStream, cfg: &ClusterConfig, from: &str) -> Result<usize> {
+fn read_handshake(
+    s: &mut TcpStream,
+    cfg: &ClusterConfig,
+    from: &str,
+) -> Result<(usize, [u8; auth::LEN])> {
     let mut h = [0u8; HANDSHAKE_LEN];
-    s.read_exact(&mut h)
-        .map_err(|e| cluster_err(format!("reading the handshake of {from}: {e}")))?;
+    let read = |s: &mut TcpStream, buf: &mut [u8]| {
+        s.read_exact(buf)
+            .map_err(|e| cluster_err(format!("reading the handshake of {from}: {e}")))
+    };
+    // The magic first: a stranger that sends less than a handshake is still named at once.
+    read(s, &mut h[..MAGIC.len()])?;
+    if &h[..MAGIC.len()] == MAGIC {
+        read(s, &mut h[MAGIC.len()..])?;
+    }
     check_handshake(cfg, &h, from)
+}
+
+/// With a shared secret, sends this side's proof of it (`role`) and checks the other's.
+/// The accepting side proves first; the connecting side checks before it proves.
+fn prove(
+    stream: &mut TcpStream,
+    cfg: &ClusterConfig,
+    role: auth::Role,
+    x: &auth::Exchange<'_>,
+    from: &str,
+) -> Result<()> {
+    let Some(secret) = &cfg.secret else {
+        return Ok(());
+    };
+    let io = |e: std::io::Error| cluster_err(format!("authenticating {from}: {e}"));
+    let other = match role {
+        auth::Role::Accept => auth::Role::Connect,
+        auth::Role::Connect => auth::Role::Accept,
+    };
+    if let auth::Role::Accept = role {
+        stream
+            .write_all(&auth::proof(secret, role, x))
+            .map_err(io)?;
+    }
+    let mut got = [0u8; auth::LEN];
+    stream.read_exact(&mut got).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            // The connecting side hangs up when our proof fails its check.
+            cluster_err(format!(
+                "{from} failed to prove the shared secret: it closed the connection, \
+                 holding another secret"
+            ))
+        } else {
+            io(e)
+        }
+    })?;
+    if !auth::verify(secret, other, x, &got) {
+        return Err(cluster_err(format!(
+            "{from} failed to prove the shared secret: it does not belong to this cluster"
+        )));
+    }
+    if let auth::Role::Connect = role {
+        stream
+            .write_all(&auth::proof(secret, role, x))
+            .map_err(io)?;
+    }
+    Ok(())
 }
 
 /// Connects to every peer: actively to lower ranks, by accepting from higher ones.
@@ -221,7 +302,6 @@ fn connect(cfg: &ClusterConfig) -> Result<Vec<Option<TcpStream>>> {
         .set_nonblocking(true)
         .map_err(|e| cluster_err(e.to_string()))?;
     let mut sockets: Vec<Option<TcpStream>> = (0..n).map(|_| None).collect();
-    let hello = handshake(cfg, me);
     let io_timeout = Some(Duration::from_secs(10));
     for (peer, addr) in cfg.peers.iter().enumerate().take(me) {
         let target = resolve(addr)?;
@@ -241,11 +321,20 @@ fn connect(cfg: &ClusterConfig) -> Result<Vec<Option<TcpStream>>> {
         let io = |e: std::io::Error| cluster_err(format!("handshake with {from}: {e}"));
         stream.set_nodelay(true).map_err(io)?;
         stream.set_read_timeout(io_timeout).map_err(io)?;
-        stream.write_all(&hello).map_err(io)?;
-        let got = read_handshake(&mut stream, cfg, &from)?;
+        let nonce = auth::nonce();
+        stream.write_all(&handshake(cfg, me, &nonce)).map_err(io)?;
+        let (got, their_nonce) = read_handshake(&mut stream, cfg, &from)?;
         if got != peer {
             return Err(cluster_err(format!("{from} answered as rank {got}")));
         }
+        let x = auth::Exchange {
+            session: cfg.session,
+            connecting: me as u32,
+            accepting: peer as u32,
+            connect_nonce: &nonce,
+            accept_nonce: &their_nonce,
+        };
+        prove(&mut stream, cfg, auth::Role::Connect, &x, &from)?;
         sockets[peer] = Some(stream);
     }
     let mut pending = n - me - 1;
@@ -257,13 +346,22 @@ fn connect(cfg: &ClusterConfig) -> Result<Vec<Option<TcpStream>>> {
                 stream.set_nonblocking(false).map_err(io)?;
                 stream.set_nodelay(true).map_err(io)?;
                 stream.set_read_timeout(io_timeout).map_err(io)?;
-                let peer = read_handshake(&mut stream, cfg, &from)?;
+                let (peer, their_nonce) = read_handshake(&mut stream, cfg, &from)?;
                 if peer <= me || sockets[peer].is_some() {
                     return Err(cluster_err(format!(
                         "{from} claims rank {peer}, which rank {me} does not expect"
                     )));
                 }
-                stream.write_all(&hello).map_err(io)?;
+                let nonce = auth::nonce();
+                stream.write_all(&handshake(cfg, me, &nonce)).map_err(io)?;
+                let x = auth::Exchange {
+                    session: cfg.session,
+                    connecting: peer as u32,
+                    accepting: me as u32,
+                    connect_nonce: &their_nonce,
+                    accept_nonce: &nonce,
+                };
+                prove(&mut stream, cfg, auth::Role::Accept, &x, &from)?;
                 sockets[peer] = Some(stream);
                 pending -= 1;
             }
@@ -642,10 +740,11 @@ mod tests {
     fn handshakes_are_checked() {
         let cfg =
             ClusterConfig::new(1, vec!["127.0.0.1:1".into(), "127.0.0.1:2".into()]).session(7);
-        let h = handshake(&cfg, 0);
-        assert_eq!(check_handshake(&cfg, &h, "x").unwrap(), 0);
+        let n = auth::nonce();
+        let h = handshake(&cfg, 0, &n);
+        assert_eq!(check_handshake(&cfg, &h, "x").unwrap(), (0, n));
         let other = ClusterConfig::new(0, vec!["a:1".into(), "b:2".into()]).session(8);
-        let e = check_handshake(&cfg, &handshake(&other, 0), "x").unwrap_err();
+        let e = check_handshake(&cfg, &handshake(&other, 0, &n), "x").unwrap_err();
         assert!(e.to_string().contains("another session"), "{e}");
         let mut bad = h;
         bad[0] = b'G';
@@ -653,8 +752,14 @@ mod tests {
         assert!(e.to_string().contains("not a firesteel peer"), "{e}");
         let three =
             ClusterConfig::new(0, vec!["a:1".into(), "b:2".into(), "c:3".into()]).session(7);
-        let e = check_handshake(&cfg, &handshake(&three, 2), "x").unwrap_err();
+        let e = check_handshake(&cfg, &handshake(&three, 2, &n), "x").unwrap_err();
         assert!(e.to_string().contains("rank 2 of 3"), "{e}");
+        // A process with a secret and one without never connect.
+        let with = cfg.clone().secret("s");
+        let e = check_handshake(&with, &h, "x").unwrap_err();
+        assert!(e.to_string().contains("does not authenticate"), "{e}");
+        let e = check_handshake(&cfg, &handshake(&with, 0, &n), "x").unwrap_err();
+        assert!(e.to_string().contains("FIRESTEEL_SECRET"), "{e}");
     }
 
     #[test]
