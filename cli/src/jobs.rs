@@ -22,6 +22,7 @@ use firesteel::mllib::logistic::{Family, LogisticRegression};
 use firesteel::mllib::{Fit, Model, ParamError, ParamGuard};
 use serde_json::{json, Value};
 
+use crate::run_identity;
 use crate::sources;
 use crate::Common;
 
@@ -178,10 +179,44 @@ fn load_graph(
         },
         Some(dir) => {
             let saved = dir.join("edges");
+            // The identity of the input the checkpoint is made from, written before it.
+            let source = dir.join("edges.source");
+            let input = run_identity::input_identity(&a.input);
             let edges = if saved.join("_SUCCESS").exists() {
+                let recorded = std::fs::read_to_string(&source).ok();
+                match (&input, &recorded) {
+                    (Some(now), Some(then)) if now != then => {
+                        return Err(format!(
+                            "the checkpoint in {} was made from another input than {}: \
+                             remove it, or choose another --checkpoint-dir",
+                            saved.display(),
+                            a.input.display()
+                        )
+                        .into())
+                    }
+                    (_, None) => {
+                        return Err(format!(
+                            "the checkpoint in {} has no record of its input ({} is \
+                             missing): remove it, or choose another --checkpoint-dir",
+                            saved.display(),
+                            source.display()
+                        )
+                        .into())
+                    }
+                    (None, Some(_)) => eprintln!(
+                        "{} cannot be read: resuming without checking that the checkpoint \
+                         is of it",
+                        a.input.display()
+                    ),
+                    _ => {}
+                }
                 eprintln!("resuming from the checkpoint in {}", saved.display());
                 ctx.read_checkpoint::<Edge<i32>>(&saved)?
             } else {
+                if let Some(identity) = &input {
+                    std::fs::create_dir_all(dir)?;
+                    std::fs::write(&source, identity)?;
+                }
                 match records {
                     None => edge_list_dataset(ctx, &a.input, &opts)?,
                     Some(edges) => edges,

@@ -1,7 +1,9 @@
-//! What a cluster run depends on beyond the binary: its command-line arguments and the
-//! input files they name. Every process checks that the others hash the same
+//! What a run depends on beyond the binary: its command-line arguments and the input files
+//! they name. Every process of a cluster checks that the others hash the same
 //! (`Context::ensure_same`), so that processes started with different arguments or
-//! different input files fail with a plan mismatch instead of blending their results.
+//! different input files fail with a plan mismatch instead of blending their results; and
+//! a checkpoint of parsed input records the identity of the input it was made from
+//! ([`input_identity`]), so that it is never resumed for another input.
 
 use std::ffi::OsString;
 use std::hash::{Hash, Hasher};
@@ -39,6 +41,24 @@ pub(crate) fn fingerprint(args: impl IntoIterator<Item = OsString>) -> u64 {
         }
     }
     h.finish()
+}
+
+/// The identity of the input `spec` names: a URL as it is; for files (a file, a
+/// directory, a glob, a comma list), each file's path, size and the hash of its first and
+/// last 64 KiB. `None` if the files cannot be listed (the input is gone).
+pub(crate) fn input_identity(spec: &Path) -> Option<String> {
+    let text = spec.to_string_lossy();
+    if text.contains("://") {
+        return Some(text.into_owned());
+    }
+    let files = firesteel::core::io::resolve_inputs(spec).ok()?;
+    let mut out = String::new();
+    for f in files {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        file_identity(&f, &mut h);
+        out.push_str(&format!("{} {:016x}\n", f.display(), h.finish()));
+    }
+    Some(out)
 }
 
 /// `--flag=value` as `--flag` and `value`; other arguments as they are.

@@ -438,3 +438,55 @@ fn sigterm_while_writing_leaves_no_output_and_no_temporaries() {
     assert_eq!(entries(dir.path()), ["tmp", "words.txt"]);
     assert_eq!(entries(&scratch), Vec::<String>::new());
 }
+
+#[test]
+fn a_graph_checkpoint_is_resumed_only_whole_and_for_its_own_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("edges.txt");
+    std::fs::copy("../data/followers.txt", &input).unwrap();
+    let ckpt = dir.path().join("ckpt");
+    let (input_arg, ckpt_arg) = (input.to_str().unwrap(), ckpt.to_str().unwrap());
+    let run = || {
+        firesteel(&[
+            "pagerank",
+            "--input",
+            input_arg,
+            "--checkpoint-dir",
+            ckpt_arg,
+            "--iterations",
+            "5",
+            "--partitions",
+            "3",
+        ])
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", stderr(&first));
+    // Unchanged: resumed, with the same ranks.
+    let again = run();
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stderr(&again).contains("resuming from the checkpoint"));
+    assert_eq!(stdout(&again), stdout(&first));
+    // A lost part is an error naming it, not a smaller graph.
+    let part = ckpt.join("edges/part-00001");
+    let saved = std::fs::read(&part).unwrap();
+    std::fs::remove_file(&part).unwrap();
+    let o = run();
+    assert!(!o.status.success() && stdout(&o).is_empty());
+    assert!(
+        stderr(&o).contains("part part-00001 is missing"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(&part, saved).unwrap();
+    // Another input under the same path: the checkpoint is refused, not used.
+    let mut edges = std::fs::read_to_string(&input).unwrap();
+    edges.push_str("1 7\n");
+    std::fs::write(&input, edges).unwrap();
+    let o = run();
+    assert!(!o.status.success() && stdout(&o).is_empty());
+    assert!(
+        stderr(&o).contains("made from another input"),
+        "{}",
+        stderr(&o)
+    );
+}

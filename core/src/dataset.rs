@@ -920,10 +920,16 @@ impl<T: Data> Dataset<T> {
     pub fn checkpoint_to(&self, dir: impl AsRef<Path>) -> Result<Dataset<T>> {
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
+        // A directory that held an older checkpoint is not complete until it is rewritten.
+        let marker = dir.join("_SUCCESS");
+        if marker.exists() {
+            std::fs::remove_file(&marker).map_err(|e| Error::io("removing", &marker, e))?;
+        }
         let d2 = dir.clone();
-        let files = self.run_all(move |tc, it| {
-            let path = d2.join(format!("part-{:05}", tc.partition));
-            let tmp = d2.join(format!(".part-{:05}.attempt-{}", tc.partition, tc.attempt));
+        let parts = self.run_all(move |tc, it| {
+            let name = format!("part-{:05}", tc.partition);
+            let path = d2.join(&name);
+            let tmp = d2.join(format!(".{name}.attempt-{}", tc.attempt));
             let mut bytes = Vec::new();
             for b in it {
                 for r in b? {
@@ -932,15 +938,15 @@ impl<T: Data> Dataset<T> {
             }
             std::fs::write(&tmp, &bytes).map_err(|e| Error::io("writing", &tmp, e))?;
             std::fs::rename(&tmp, &path).map_err(|e| Error::io("renaming", &tmp, e))?;
-            Ok(path)
+            Ok(crate::checkpoint_files::Part::of(name, &bytes))
         })?;
-        let marker = dir.join("_SUCCESS");
-        std::fs::write(&marker, b"").map_err(|e| Error::io("writing", &marker, e))?;
+        crate::checkpoint_files::write_manifest(&dir, &parts)?;
         Ok(Dataset::from_rdd(
             &self.ctx,
             Arc::new(CheckpointRdd {
                 meta: self.meta("checkpoint"),
-                files,
+                files: parts.iter().map(|p| dir.join(&p.name)).collect(),
+                checksums: Some(parts.iter().map(|p| p.crc).collect()),
                 checkpoint_dir: Some(dir),
                 partitioner: self.erased_partitioner(),
                 _t: std::marker::PhantomData,
@@ -1755,14 +1761,25 @@ impl Context {
         op: &'static str,
         checkpoint: bool,
     ) -> Result<Dataset<T>> {
-        let what = if checkpoint {
-            "checkpoint"
-        } else {
-            "object file output"
-        };
+        if checkpoint {
+            let (files, checksums) = crate::checkpoint_files::verified_parts(dir)?
+                .into_iter()
+                .unzip();
+            return Ok(Dataset::from_rdd(
+                self,
+                Arc::new(CheckpointRdd {
+                    meta: RddMeta::new(&self.inner, op),
+                    files,
+                    checksums: Some(checksums),
+                    checkpoint_dir: Some(dir.to_path_buf()),
+                    partitioner: None,
+                    _t: std::marker::PhantomData,
+                }),
+            ));
+        }
         if !dir.join("_SUCCESS").exists() {
             return Err(Error::InvalidArgument(format!(
-                "{} is not a complete {what} (no _SUCCESS)",
+                "{} is not a complete object file output (no _SUCCESS)",
                 dir.display()
             )));
         }
@@ -1781,7 +1798,8 @@ impl Context {
             Arc::new(CheckpointRdd {
                 meta: RddMeta::new(&self.inner, op),
                 files,
-                checkpoint_dir: checkpoint.then(|| dir.to_path_buf()),
+                checksums: None,
+                checkpoint_dir: None,
                 partitioner: None,
                 _t: std::marker::PhantomData,
             }),

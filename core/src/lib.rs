@@ -19,6 +19,8 @@
 //!   in parallel with each line's origin, CSV and JSON lines as typed records (with Spark's
 //!   parse modes), whole files, part-file outputs, and the
 //!   [`DataSource`](io::DataSource) / [`DataSink`](io::DataSink) seam for other systems;
+//! - `checkpoint_files`: the manifest of a checkpoint directory (each part's length and
+//!   CRC-32), verified before the checkpoint is read;
 //! - planning and running: lineage nodes (`rdd`, `batch`, `lineage`), the stage walk
 //!   (`scheduler`), the seam to where tasks run (`backend`), the thread pool that runs them
 //!   ([`executor`]);
@@ -55,6 +57,7 @@ mod accumulator;
 mod approx;
 mod backend;
 mod batch;
+mod checkpoint_files;
 mod cluster;
 mod cogroup;
 mod context;

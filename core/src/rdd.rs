@@ -694,6 +694,8 @@ impl<T: crate::Data, U: crate::Data, V: crate::Data> Rdd<V> for ZipPartitionsRdd
 pub(crate) struct CheckpointRdd<T> {
     pub meta: RddMeta,
     pub files: Vec<std::path::PathBuf>,
+    /// Each part's CRC-32 from a checkpoint's manifest; `None` for an object file.
+    pub checksums: Option<Vec<u32>>,
     /// The checkpoint directory; `None` for an object file.
     pub checkpoint_dir: Option<std::path::PathBuf>,
     pub partitioner: Option<ErasedPartitioner>,
@@ -729,6 +731,9 @@ impl<T: crate::Data> Rdd<T> for CheckpointRdd<T> {
         let path = &self.files[split];
         let bytes =
             std::fs::read(path).map_err(|e| crate::Error::io("reading checkpoint", path, e))?;
+        if let Some(crcs) = &self.checksums {
+            crate::checkpoint_files::check_part(path, &bytes, crcs[split])?;
+        }
         let recs = crate::ser::decode_all::<T>(&bytes).map_err(|e| {
             crate::Error::parse(path, 0, format!("not a file of records of this type: {e}"))
         })?;

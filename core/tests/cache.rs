@@ -269,3 +269,52 @@ fn reliable_checkpoints_know_their_directory() {
     assert!(!obj.is_checkpointed() && obj.checkpoint_file().is_none());
     assert!(!data.is_checkpointed());
 }
+
+#[test]
+fn a_damaged_checkpoint_is_an_error_naming_the_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::local(2).unwrap();
+    let fresh = || {
+        let cp = dir.path().join("cp");
+        let _ = std::fs::remove_dir_all(&cp);
+        let _ = ctx
+            .parallelize((0..1000u32).collect(), 4)
+            .checkpoint_to(&cp)
+            .unwrap();
+        cp
+    };
+    let read = |cp: &std::path::Path| -> Result<Vec<u32>, String> {
+        ctx.read_checkpoint::<u32>(cp)
+            .and_then(|d| d.collect())
+            .map_err(|e| e.to_string())
+    };
+    let cp = fresh();
+    assert_eq!(read(&cp).unwrap(), (0..1000).collect::<Vec<_>>());
+    // A deleted part is missing, not a smaller dataset.
+    std::fs::remove_file(cp.join("part-00002")).unwrap();
+    let e = read(&cp).unwrap_err();
+    assert!(e.contains("part part-00002 is missing"), "{e}");
+    // A truncated part.
+    let cp = fresh();
+    let part = cp.join("part-00001");
+    let bytes = std::fs::read(&part).unwrap();
+    std::fs::write(&part, &bytes[..bytes.len() - 1]).unwrap();
+    let e = read(&cp).unwrap_err();
+    assert!(e.contains("part part-00001 has"), "{e}");
+    // A flipped byte: found by the checksum when the part is read.
+    let mut flipped = bytes.clone();
+    flipped[3] ^= 0x40;
+    std::fs::write(&part, &flipped).unwrap();
+    let e = read(&cp).unwrap_err();
+    assert!(e.contains("part-00001 is corrupt"), "{e}");
+    // A part the manifest does not list.
+    let cp = fresh();
+    std::fs::copy(cp.join("part-00000"), cp.join("part-00004")).unwrap();
+    let e = read(&cp).unwrap_err();
+    assert!(e.contains("part-00004 is not in the manifest"), "{e}");
+    // An empty _SUCCESS (no manifest) is not trusted.
+    std::fs::remove_file(cp.join("part-00004")).unwrap();
+    std::fs::write(cp.join("_SUCCESS"), "").unwrap();
+    let e = read(&cp).unwrap_err();
+    assert!(e.contains("no manifest"), "{e}");
+}
