@@ -19,7 +19,7 @@ use firesteel::mllib::als::{Als, AlsModel, ColdStartStrategy};
 use firesteel::mllib::data;
 use firesteel::mllib::kmeans::{KMeans, KMeansInit};
 use firesteel::mllib::logistic::{Family, LogisticRegression};
-use firesteel::mllib::{Fit, Model, ParamError, ParamGuard};
+use firesteel::mllib::{Fit, MlError, Model, ParamError, ParamGuard};
 use serde_json::{json, Value};
 
 use crate::run_identity;
@@ -582,7 +582,17 @@ pub(crate) fn lr(a: &LrArgs) -> JobResult {
     };
     let load_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let model = params.fit(&blocks)?;
+    let model = params.fit(&blocks).map_err(|e| match e {
+        // The training data no longer know their lines: find the first with that label.
+        MlError::InvalidLabel(l) => match first_line_labelled(&a.input, l) {
+            Some(at) => format!(
+                "{at}: invalid label {l}: logistic regression needs class indices 0, 1, 2, ..."
+            )
+            .into(),
+            None => Box::<dyn StdError + Send + Sync>::from(MlError::InvalidLabel(l)),
+        },
+        e => e.into(),
+    })?;
     let fit_s = start.elapsed().as_secs_f64();
     if let Some(path) = &a.common.output {
         if crate::is_leader(&ctx) {
@@ -608,6 +618,26 @@ pub(crate) fn lr(a: &LrArgs) -> JobResult {
         },
     );
     Ok(())
+}
+
+/// `path:line` of the first line of the text input `spec` whose first token (a LIBSVM or
+/// dense-text label) is `label`; `None` for other inputs or when none is.
+fn first_line_labelled(spec: &Path, label: f64) -> Option<String> {
+    use std::io::BufRead;
+    for file in firesteel::core::io::resolve_inputs(spec).ok()? {
+        let reader = std::io::BufReader::new(firesteel::core::io::open_decoded(&file).ok()?);
+        for (i, line) in reader.split(b'\n').enumerate() {
+            let line = line.ok()?;
+            let first = line
+                .split(|b| b.is_ascii_whitespace())
+                .find(|t| !t.is_empty());
+            let parsed = first.and_then(|t| std::str::from_utf8(t).ok()?.parse::<f64>().ok());
+            if parsed.is_some_and(|v| v == label || (v.is_nan() && label.is_nan())) {
+                return Some(format!("{}:{}", file.display(), i + 1));
+            }
+        }
+    }
+    None
 }
 
 /// ALS flags.

@@ -41,11 +41,11 @@ struct Cli {
 /// Flags every job takes.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct Common {
-    /// Worker threads (default: all cores).
-    #[arg(long)]
+    /// Worker threads (default: all cores; at most 1024).
+    #[arg(long, value_parser = count_in(MAX_THREADS))]
     threads: Option<usize>,
-    /// Partitions of the input (default: 2 per thread).
-    #[arg(long)]
+    /// Partitions of the input (default: 2 per thread; at most 100,000).
+    #[arg(long, value_parser = count_in(MAX_PARTITIONS))]
     partitions: Option<usize>,
     /// Cache memory budget, in bytes or with a suffix: 512m, 2g.
     #[arg(long, value_parser = parse_bytes, default_value = "1g")]
@@ -142,49 +142,50 @@ enum Command {
 enum Generate {
     /// A Graph500 R-MAT edge list (`src dst`).
     Rmat {
-        /// log2 of the vertex count.
-        #[arg(long, default_value_t = 18)]
+        /// log2 of the vertex count (at most 31: the graph jobs read 32-bit vertex ids).
+        #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u32).range(0..=31))]
         scale: u32,
-        /// Edges per vertex.
-        #[arg(long, default_value_t = 16)]
+        /// Edges per vertex (at least 1).
+        #[arg(long, default_value_t = 16, value_parser = count_in(1 << 20))]
         edge_factor: usize,
     },
     /// Gaussian blobs as dense vectors (as `kmeans_data.txt`).
     Blobs {
-        #[arg(long, default_value_t = 500_000)]
+        #[arg(long, default_value_t = 500_000, value_parser = count_in(usize::MAX))]
         points: usize,
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = 16, value_parser = count_in(MAX_DIMS))]
         dims: usize,
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = 16, value_parser = count_in(usize::MAX))]
         k: usize,
     },
     /// Labelled points for logistic regression, in LIBSVM format.
     Logistic {
-        #[arg(long, default_value_t = 200_000)]
+        #[arg(long, default_value_t = 200_000, value_parser = count_in(usize::MAX))]
         points: usize,
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 50, value_parser = count_in(MAX_DIMS))]
         dims: usize,
     },
     /// Low-rank ratings `user,item,rating`.
     Ratings {
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, default_value_t = 10_000, value_parser = count_in(i32::MAX as usize))]
         users: usize,
-        #[arg(long, default_value_t = 5_000)]
+        #[arg(long, default_value_t = 5_000, value_parser = count_in(i32::MAX as usize))]
         items: usize,
-        #[arg(long, default_value_t = 1_000_000)]
+        #[arg(long, default_value_t = 1_000_000, value_parser = count_in(usize::MAX))]
         ratings: usize,
-        #[arg(long, default_value_t = 10)]
+        /// The rank of the factors the ratings are drawn from (at most 4096, as ALS's).
+        #[arg(long, default_value_t = 10, value_parser = count_in(MAX_RANK))]
         rank: usize,
     },
 }
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// Worker threads (default: all cores).
-    #[arg(long)]
+    /// Worker threads (default: all cores; at most 1024).
+    #[arg(long, value_parser = count_in(MAX_THREADS))]
     threads: Option<usize>,
-    /// Partitions of every input.
-    #[arg(long, default_value_t = 8)]
+    /// Partitions of every input (at most 100,000).
+    #[arg(long, default_value_t = 8, value_parser = count_in(MAX_PARTITIONS))]
     partitions: usize,
     /// Iterations of each job.
     #[arg(long, default_value_t = 10)]
@@ -229,6 +230,29 @@ fn run_generate(what: &Generate, seed: u64, output: Option<&Path>) -> firesteel:
         Generate::Ratings { .. } => "ratings.csv".into(),
     };
     let path = output.map_or_else(|| PathBuf::from(default), Path::to_path_buf);
+    // The generators build their data in memory before writing it.
+    let bytes = match *what {
+        Generate::Rmat { scale, edge_factor } => {
+            (edge_factor as f64) * 2f64.powi(scale as i32) * 16.0
+        }
+        Generate::Blobs { points, dims, .. } | Generate::Logistic { points, dims } => {
+            points as f64 * dims as f64 * 8.0
+        }
+        Generate::Ratings {
+            users,
+            items,
+            ratings,
+            rank,
+        } => (users as f64 + items as f64) * rank as f64 * 8.0 + ratings as f64 * 24.0,
+    };
+    if bytes > GENERATE_MEMORY as f64 {
+        return Err(firesteel::Error::InvalidArgument(format!(
+            "generate: these sizes would hold about {:.0} GiB in memory, past the {} GiB a \
+             generator may use",
+            bytes / f64::from(1u32 << 30),
+            GENERATE_MEMORY >> 30
+        )));
+    }
     match *what {
         Generate::Rmat { scale, edge_factor } => generate::rmat(&path, scale, edge_factor, seed)?,
         Generate::Blobs { points, dims, k } => generate::blobs(&path, points, dims, k, seed)?,
@@ -375,6 +399,30 @@ fn run_bench(a: &BenchArgs) -> firesteel::Result<()> {
 
 fn parse_mode(s: &str) -> Result<firesteel::connectors::SaveMode, String> {
     s.parse()
+}
+
+/// The most worker threads a flag may ask for.
+pub(crate) const MAX_THREADS: usize = 1024;
+/// The most partitions a flag may ask for: each partition is a task per stage and a
+/// bucket per shuffle, so counts past this cost far more than they could spread.
+pub(crate) const MAX_PARTITIONS: usize = 100_000;
+/// The most memory `generate` may build its data in.
+const GENERATE_MEMORY: u64 = 8 << 30;
+/// The most dimensions `generate` writes per point.
+const MAX_DIMS: usize = 1 << 20;
+/// The largest factor rank: ALS's limit (see `firesteel::mllib::als`).
+const MAX_RANK: usize = firesteel::mllib::als::MAX_RANK;
+
+/// A parser of a count from 1 to `max`, whose error names the value and the limit.
+pub(crate) fn count_in(
+    max: usize,
+) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |s| match s.trim().parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        Ok(n) if max == usize::MAX => Err(format!("{n} is out of range: it must be at least 1")),
+        Ok(n) => Err(format!("{n} is out of range: it must be from 1 to {max}")),
+        Err(e) => Err(format!("{s:?} is not a count: {e}")),
+    }
 }
 
 pub(crate) fn parse_bytes(s: &str) -> Result<usize, String> {

@@ -725,6 +725,23 @@ fn exists(path: &Path) -> bool {
     path.symlink_metadata().is_ok()
 }
 
+/// An existing output that is neither a regular file nor a directory (a device, a FIFO, a
+/// socket, a symbolic link) is never written over, whatever the mode.
+fn refuse_special(path: &Path) -> Result<(), BoxError> {
+    let kind = path
+        .symlink_metadata()
+        .map_err(|e| format!("output {}: {e}", path.display()))?
+        .file_type();
+    if kind.is_file() || kind.is_dir() {
+        return Ok(());
+    }
+    Err(format!(
+        "output {} exists and is not a regular file or a directory: it is never written over",
+        path.display()
+    )
+    .into())
+}
+
 fn refuse(path: &Path) -> BoxError {
     format!(
         "output {} already exists (--mode error; --mode overwrite replaces it)",
@@ -763,6 +780,7 @@ fn write_with_mode(
             }
         };
     }
+    refuse_special(path)?;
     match mode {
         SaveMode::ErrorIfExists => Err(refuse(path)),
         SaveMode::Ignore => {
@@ -847,6 +865,7 @@ pub(crate) fn write_lines(
                 .map_err(|e| format!("writing {}: {e}", path.display()).into())
         };
     if exists(path) && mode == SaveMode::Append {
+        refuse_special(path)?;
         if path.is_dir() {
             return Err(format!(
                 "cannot append lines to {}: it is a directory",

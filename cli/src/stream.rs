@@ -107,11 +107,11 @@ pub(crate) struct StreamArgs {
     /// Stop after this long (on the system clock).
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
+    /// Worker threads (default: all cores; at most 1024).
+    #[arg(long, value_parser = crate::count_in(crate::MAX_THREADS))]
     threads: Option<usize>,
-    /// Partitions of the counts (default: the threads).
-    #[arg(long)]
+    /// Partitions of the counts (default: the threads; at most 100,000).
+    #[arg(long, value_parser = crate::count_in(crate::MAX_PARTITIONS))]
     partitions: Option<usize>,
     /// Cache memory budget, in bytes or with a suffix: 512m, 2g.
     #[arg(long, value_parser = crate::parse_bytes, default_value = "1g")]

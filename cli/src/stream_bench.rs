@@ -61,8 +61,8 @@ pub(crate) struct StreamBenchArgs {
     /// Seconds of the real-time latency run.
     #[arg(long, default_value_t = 10)]
     latency_seconds: u64,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
+    /// Worker threads (default: all cores; at most 1024).
+    #[arg(long, value_parser = crate::count_in(crate::MAX_THREADS))]
     threads: Option<usize>,
     /// Print one JSON object instead of the table.
     #[arg(long)]

@@ -239,7 +239,7 @@ fn bad_input_is_a_one_line_error() {
                 "--rank",
                 "0",
             ][..],
-            "--rank: rank must be >= 1, got 0",
+            "--rank: rank must be from 1 to 4096, got 0",
         ),
     ] {
         let o = firesteel(args);
@@ -489,4 +489,373 @@ fn a_graph_checkpoint_is_resumed_only_whole_and_for_its_own_input() {
         "{}",
         stderr(&o)
     );
+}
+
+/// The bad-input corpus: every case must fail with status 1 (or clap's 2 for a flag it
+/// refuses), a message starting `error:` that names what is wrong, and no panic or abort.
+/// Files are made in a temporary directory: `{dir}` in an argument stands for it.
+#[cfg(unix)]
+#[test]
+fn bad_input_corpus_fails_cleanly_with_a_named_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("utf8.txt"), b"1 2\n3 \xff\xfe\n").unwrap();
+    std::fs::write(d.join("words.txt"), "1 2\nthree 4\n").unwrap();
+    std::fs::write(d.join("neg.txt"), "1 2\n-3 4\n").unwrap();
+    std::fs::write(d.join("huge.txt"), "1 99999999999999999999\n").unwrap();
+    std::fs::write(d.join("bad.libsvm"), "1 1:0.5 2:x\n").unwrap();
+    std::fs::write(d.join("label.libsvm"), "0.5 1:0.5\n").unwrap();
+    std::fs::write(d.join("ratings.txt"), "0::1::x::0\n").unwrap();
+    std::fs::write(d.join("ragged.txt"), "1.0 2.0\n3.0\n").unwrap();
+    std::fs::write(d.join("nan.txt"), "1.0 NaN\n2.0 3.0\n").unwrap();
+    std::fs::create_dir(d.join("existing")).unwrap();
+    // A FIFO and a symbolic link stand for outputs that are not regular files (never a
+    // real device: a failing case would replace it).
+    assert!(Command::new("mkfifo")
+        .arg(d.join("fifo"))
+        .status()
+        .unwrap()
+        .success());
+    std::os::unix::fs::symlink(d.join("existing"), d.join("link")).unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        // Inputs that are not there, or not what the job reads.
+        (
+            vec!["wordcount", "--input", "/no/such/file"],
+            "/no/such/file",
+        ),
+        (
+            vec!["pagerank", "--input", "/no/such/edges"],
+            "/no/such/edges",
+        ),
+        (vec!["cc", "--input", "{dir}/words.txt"], "words.txt:2"),
+        (vec!["scc", "--input", "{dir}/neg.txt"], "neg.txt:2"),
+        (vec!["triangles", "--input", "{dir}/huge.txt"], "huge.txt:1"),
+        (vec!["pagerank", "--input", "{dir}/utf8.txt"], "utf8.txt:2"),
+        (
+            vec!["kmeans", "--input", "{dir}/ragged.txt", "--k", "2"],
+            "ragged.txt:2",
+        ),
+        (
+            vec!["kmeans", "--input", "{dir}/nan.txt", "--k", "2"],
+            "nan.txt:1",
+        ),
+        (vec!["lr", "--input", "{dir}/bad.libsvm"], "bad.libsvm:1"),
+        (
+            vec!["lr", "--input", "{dir}/label.libsvm"],
+            "label.libsvm:1",
+        ),
+        (vec!["als", "--input", "{dir}/ratings.txt"], "ratings.txt:1"),
+        (vec!["wordcount", "--input", "{dir}/*.nothing"], "nothing"),
+        // Flags out of range.
+        (
+            vec![
+                "wordcount",
+                "--input",
+                "data/sample_text.txt",
+                "--threads",
+                "0",
+            ],
+            "--threads",
+        ),
+        (
+            vec![
+                "wordcount",
+                "--input",
+                "data/sample_text.txt",
+                "--threads",
+                "100000",
+            ],
+            "1024",
+        ),
+        (
+            vec![
+                "wordcount",
+                "--input",
+                "data/sample_text.txt",
+                "--partitions",
+                "0",
+            ],
+            "--partitions",
+        ),
+        (
+            vec![
+                "wordcount",
+                "--input",
+                "data/sample_text.txt",
+                "--partitions",
+                "18446744073709551615",
+            ],
+            "100000",
+        ),
+        (
+            vec![
+                "wordcount",
+                "--input",
+                "data/sample_text.txt",
+                "--memory",
+                "12q",
+            ],
+            "--memory",
+        ),
+        (
+            vec!["kmeans", "--input", "data/kmeans_data.txt", "--k", "0"],
+            "--k",
+        ),
+        (
+            vec![
+                "kmeans",
+                "--input",
+                "data/kmeans_data.txt",
+                "--k",
+                "2",
+                "--tol",
+                "nan",
+            ],
+            "--tol",
+        ),
+        (
+            vec![
+                "kmeans",
+                "--input",
+                "data/kmeans_data.txt",
+                "--k",
+                "2",
+                "--tol",
+                "inf",
+            ],
+            "--tol",
+        ),
+        (
+            vec![
+                "lr",
+                "--input",
+                "data/sample_libsvm_data.txt",
+                "--reg",
+                "inf",
+            ],
+            "--reg",
+        ),
+        (
+            vec![
+                "lr",
+                "--input",
+                "data/sample_libsvm_data.txt",
+                "--reg",
+                "nan",
+            ],
+            "--reg",
+        ),
+        (
+            vec!["lr", "--input", "data/sample_libsvm_data.txt", "--reg=-1"],
+            "--reg",
+        ),
+        (
+            vec![
+                "als",
+                "--input",
+                "data/sample_movielens_ratings.txt",
+                "--rank",
+                "0",
+            ],
+            "--rank",
+        ),
+        (
+            vec![
+                "als",
+                "--input",
+                "data/sample_movielens_ratings.txt",
+                "--rank",
+                "100000",
+            ],
+            "4096",
+        ),
+        (
+            vec![
+                "pagerank",
+                "--input",
+                "data/followers.txt",
+                "--reset-prob",
+                "2",
+            ],
+            "--reset-prob",
+        ),
+        (
+            vec![
+                "pagerank",
+                "--input",
+                "data/followers.txt",
+                "--reset-prob",
+                "nan",
+            ],
+            "--reset-prob",
+        ),
+        (
+            vec![
+                "pagerank",
+                "--input",
+                "data/followers.txt",
+                "--tolerance",
+                "0",
+            ],
+            "--tolerance",
+        ),
+        (
+            vec![
+                "pagerank",
+                "--input",
+                "data/followers.txt",
+                "--iterations",
+                "0",
+            ],
+            "--iterations",
+        ),
+        // Sizes past what can be built.
+        (
+            vec!["generate", "rmat", "--scale", "64", "--output", "{dir}/g"],
+            "--scale",
+        ),
+        (
+            vec!["generate", "rmat", "--scale", "31", "--output", "{dir}/g"],
+            "GiB",
+        ),
+        (
+            vec![
+                "generate",
+                "rmat",
+                "--edge-factor",
+                "0",
+                "--output",
+                "{dir}/g",
+            ],
+            "--edge-factor",
+        ),
+        (
+            vec!["generate", "blobs", "--points", "0", "--output", "{dir}/g"],
+            "--points",
+        ),
+        (
+            vec!["generate", "blobs", "--dims", "0", "--output", "{dir}/g"],
+            "--dims",
+        ),
+        (
+            vec![
+                "generate", "logistic", "--points", "0", "--output", "{dir}/g",
+            ],
+            "--points",
+        ),
+        (
+            vec!["generate", "ratings", "--users", "0", "--output", "{dir}/g"],
+            "--users",
+        ),
+        (
+            vec![
+                "generate",
+                "ratings",
+                "--rank",
+                "1000000000",
+                "--output",
+                "{dir}/g",
+            ],
+            "4096",
+        ),
+        (
+            vec![
+                "generate",
+                "ratings",
+                "--users",
+                "100000000",
+                "--rank",
+                "4000",
+                "--output",
+                "{dir}/g",
+            ],
+            "GiB",
+        ),
+        // Outputs that exist, or are not files.
+        (
+            vec![
+                "pagerank",
+                "--input",
+                "data/followers.txt",
+                "--output",
+                "{dir}/existing",
+            ],
+            "existing",
+        ),
+        (
+            vec![
+                "wordcount",
+                "--input",
+                "data/sample_text.txt",
+                "--output",
+                "{dir}/existing",
+            ],
+            "existing",
+        ),
+        (
+            vec![
+                "kmeans",
+                "--input",
+                "data/kmeans_data.txt",
+                "--k",
+                "2",
+                "--output",
+                "{dir}/fifo",
+                "--mode",
+                "overwrite",
+            ],
+            "not a regular file",
+        ),
+        (
+            vec![
+                "pagerank",
+                "--input",
+                "data/followers.txt",
+                "--output",
+                "{dir}/fifo",
+                "--mode",
+                "append",
+            ],
+            "not a regular file",
+        ),
+        (
+            vec![
+                "wordcount",
+                "--input",
+                "data/sample_text.txt",
+                "--output",
+                "{dir}/link",
+                "--mode",
+                "overwrite",
+            ],
+            "not a regular file",
+        ),
+    ];
+    let dir_text = d.to_str().unwrap();
+    for (args, names) in &cases {
+        let args: Vec<String> = args.iter().map(|a| a.replace("{dir}", dir_text)).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = firesteel(&args);
+        let err = stderr(&o);
+        let code = o.status.code();
+        assert!(
+            matches!(code, Some(1) | Some(2)),
+            "{args:?}: status {:?}\n{err}",
+            o.status
+        );
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(err.contains(names), "{args:?} should name {names:?}: {err}");
+    }
+    // Nothing was written where a case refused to write.
+    assert_eq!(std::fs::read_dir(d.join("existing")).unwrap().count(), 0);
+    let fifo = std::fs::symlink_metadata(d.join("fifo"))
+        .unwrap()
+        .file_type();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&fifo));
+    assert!(std::fs::symlink_metadata(d.join("link"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(!d.join("g").exists());
 }

@@ -24,6 +24,11 @@ use crate::estimator::{Fit, ParamGuard, Predict, Progress, TrainingSummary};
 use crate::persist::Model;
 use crate::util::{gaussian, rng};
 
+/// The largest rank ALS takes. Each least-squares solve builds a `rank × rank` normal
+/// matrix per thread (4096² doubles are 128 MiB) and costs `rank³`, so a larger rank would
+/// exhaust memory or time before it helped; Spark sets no limit and fails on allocation.
+pub const MAX_RANK: usize = 4096;
+
 /// What to do with users or items not seen in training.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ColdStartStrategy {
@@ -857,6 +862,12 @@ mod tests {
     fn each_rule_has_its_error() {
         let p = Als::params;
         assert_eq!(p().rank(0).check(), Err(ParamError::Rank(0)));
+        assert!(p().rank(MAX_RANK).check().is_ok());
+        let past = p().rank(MAX_RANK + 1).check().unwrap_err();
+        assert_eq!(
+            past.to_string(),
+            format!("rank must be from 1 to {MAX_RANK}, got 4097")
+        );
         assert_eq!(p().reg_param(-1.0).check(), Err(ParamError::RegParam(-1.0)));
         assert!(matches!(
             p().reg_param(f64::NAN).check(),

@@ -120,7 +120,7 @@ pub enum ParamError {
     ElasticNetParam(f64),
     /// `threshold` must lie in [0, 1].
     Threshold(f64),
-    /// `rank` must be at least 1 (ALS).
+    /// `rank` must be from 1 to [`MAX_RANK`](crate::als::MAX_RANK) (ALS).
     Rank(usize),
     /// `alpha` must be finite and non-negative (implicit ALS).
     Alpha(f64),
@@ -156,9 +156,9 @@ impl ParamError {
         match self {
             Self::K(_) => "> 1",
             Self::Tol(_) | Self::RegParam(_) | Self::Alpha(_) => "finite and >= 0",
+            Self::Rank(_) => "from 1 to 4096",
             Self::InitSteps(_)
             | Self::AggregationDepth(_)
-            | Self::Rank(_)
             | Self::NumUserBlocks(_)
             | Self::NumItemBlocks(_) => ">= 1",
             Self::ElasticNetParam(_) | Self::Threshold(_) => "in [0, 1]",
@@ -173,9 +173,9 @@ impl ParamError {
         let holds = match self {
             Self::K(k) => k > 1,
             Self::Tol(v) | Self::RegParam(v) | Self::Alpha(v) => v.is_finite() && v >= 0.0,
+            Self::Rank(n) => (1..=crate::als::MAX_RANK).contains(&n),
             Self::InitSteps(n)
             | Self::AggregationDepth(n)
-            | Self::Rank(n)
             | Self::NumUserBlocks(n)
             | Self::NumItemBlocks(n) => n >= 1,
             Self::ElasticNetParam(v) | Self::Threshold(v) => (0.0..=1.0).contains(&v),

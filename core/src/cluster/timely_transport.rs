@@ -296,6 +296,18 @@ fn connect(cfg: &ClusterConfig) -> Result<Vec<Option<TcpStream>>> {
     let n = cfg.peers.len();
     let deadline = Instant::now() + cfg.connect_timeout;
     let own = resolve(&cfg.peers[me])?;
+    if cfg.secret.is_none() {
+        let remote = cfg
+            .peers
+            .iter()
+            .find(|a| resolve(a).is_ok_and(|a| !a.ip().is_loopback()));
+        if let Some(addr) = remote {
+            tracing::warn!(
+                "cluster connections are not authenticated, and peer {addr} is not on \
+                 loopback: set FIRESTEEL_SECRET on every process"
+            );
+        }
+    }
     let listener = TcpListener::bind(own)
         .map_err(|e| cluster_err(format!("rank {me} cannot listen on {own}: {e}")))?;
     listener
