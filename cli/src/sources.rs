@@ -599,7 +599,14 @@ pub(crate) fn read_points(
         Kind::Csv => {
             let (file, header, first) = csv_head(input)?;
             let Some(first) = first else {
-                return Err(format!("{}: no records", file.display()).into());
+                // Say so when the one line there is was taken for the column names.
+                return Err(format!(
+                    "{}: no records below the header line {:?} (a .csv input starts with \
+                     the column names)",
+                    file.display(),
+                    header.join(",")
+                )
+                .into());
             };
             let numeric: Vec<bool> = (0..header.len())
                 .map(|i| {

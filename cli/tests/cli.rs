@@ -508,6 +508,7 @@ fn bad_input_corpus_fails_cleanly_with_a_named_cause() {
     std::fs::write(d.join("ratings.txt"), "0::1::x::0\n").unwrap();
     std::fs::write(d.join("ragged.txt"), "1.0 2.0\n3.0\n").unwrap();
     std::fs::write(d.join("nan.txt"), "1.0 NaN\n2.0 3.0\n").unwrap();
+    std::fs::write(d.join("one.csv"), "1.0,2.0\n").unwrap();
     std::fs::create_dir(d.join("existing")).unwrap();
     // A FIFO and a symbolic link stand for outputs that are not regular files (never a
     // real device: a failing case would replace it).
@@ -540,6 +541,10 @@ fn bad_input_corpus_fails_cleanly_with_a_named_cause() {
             "nan.txt:1",
         ),
         (vec!["lr", "--input", "{dir}/bad.libsvm"], "bad.libsvm:1"),
+        (
+            vec!["kmeans", "--input", "{dir}/one.csv", "--k", "2"],
+            "below the header line",
+        ),
         (
             vec!["lr", "--input", "{dir}/label.libsvm"],
             "label.libsvm:1",
