@@ -148,6 +148,11 @@ pub(crate) struct PageRankArgs {
     /// Dynamic PageRank until ranks change by less than this.
     #[arg(long)]
     tolerance: Option<f64>,
+    /// With --tolerance: stop after this many iterations even if ranks still change (with
+    /// a warning). GraphX sets no limit; a tolerance below what doubles can show would
+    /// never be reached.
+    #[arg(long, default_value_t = 10_000, requires = "tolerance", value_parser = crate::count_in(usize::MAX))]
+    max_iterations: usize,
     /// Probability of a random reset.
     #[arg(long, default_value_t = 0.15)]
     reset_prob: f64,
@@ -250,7 +255,10 @@ fn flag_error(e: GraphError) -> Box<dyn StdError + Send + Sync> {
 pub(crate) fn pagerank(a: &PageRankArgs) -> JobResult {
     let common = &a.graph.common;
     let (config, iterations) = match a.tolerance {
-        Some(tol) => (PageRankConfig::tolerance(tol), 0),
+        Some(tol) => (
+            PageRankConfig::tolerance(tol).max_iterations(a.max_iterations),
+            0,
+        ),
         None => {
             let n = a.iterations.unwrap_or(20);
             (PageRankConfig::iterations(n), n)

@@ -864,3 +864,39 @@ fn bad_input_corpus_fails_cleanly_with_a_named_cause() {
         .is_symlink());
     assert!(!d.join("g").exists());
 }
+
+#[test]
+fn a_tolerance_pagerank_cannot_reach_stops_at_its_iteration_cap() {
+    // No double can show a change of 1e-300 in a rank near 1: without the cap this would
+    // loop for ever (GraphX sets none).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_firesteel"))
+        .args([
+            "pagerank",
+            "--input",
+            "data/followers.txt",
+            "--tolerance",
+            "1e-300",
+        ])
+        .args(["--max-iterations", "30"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed().as_secs() > 60 {
+            child.kill().unwrap();
+            panic!("dynamic PageRank did not stop at its iteration cap");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("stopped after 30 iterations without converging"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stdout(&o).lines().count(), 6, "the six vertices' ranks");
+}

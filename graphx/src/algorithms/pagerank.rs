@@ -65,6 +65,7 @@ pub enum PageRankStop {
 pub struct PageRankConfig {
     reset_prob: f64,
     stop: PageRankStop,
+    max_iter: usize,
 }
 
 impl PageRankConfig {
@@ -74,6 +75,7 @@ impl PageRankConfig {
         PageRankConfig {
             reset_prob: RESET_PROB,
             stop: PageRankStop::Iterations(num_iter),
+            max_iter: usize::MAX,
         }
     }
 
@@ -83,7 +85,28 @@ impl PageRankConfig {
         PageRankConfig {
             reset_prob: RESET_PROB,
             stop: PageRankStop::Tolerance(tol),
+            max_iter: usize::MAX,
         }
+    }
+
+    /// Running until convergence, stop after `max_iter` supersteps even if ranks still
+    /// change by more than `tol` (with a warning that it did not converge). GraphX sets no
+    /// limit (the default here too), so a `tol` below what the ranks' precision can show
+    /// may loop for ever; static PageRank ignores it.
+    ///
+    /// ```
+    /// use firesteel_graphx::algorithms::PageRankConfig;
+    /// use firesteel_graphx::Graph;
+    ///
+    /// let ctx = firesteel_core::Context::local(2).unwrap();
+    /// let g = Graph::from_edge_tuples(&ctx.parallelize(vec![(1, 2), (2, 1)], 2), 0u8, None);
+    /// // A tolerance no double can show still ends, after 50 supersteps.
+    /// let ranks = PageRankConfig::tolerance(1e-300).max_iterations(50).run(&g).unwrap();
+    /// assert_eq!(ranks.vertices().count().unwrap(), 2);
+    /// ```
+    pub fn max_iterations(mut self, max_iter: usize) -> Self {
+        self.max_iter = max_iter;
+        self
     }
 
     /// The probability of a random reset (GraphX's `resetProb`, `1 − damping`).
@@ -146,7 +169,9 @@ impl PageRankConfig {
         self.check()?;
         match self.stop {
             PageRankStop::Iterations(n) => static_rank_pull(g, n, self.reset_prob, src),
-            PageRankStop::Tolerance(tol) => dynamic_rank(g, tol, self.reset_prob, src),
+            PageRankStop::Tolerance(tol) => {
+                dynamic_rank(g, tol, self.reset_prob, self.max_iter, src)
+            }
         }
     }
 
@@ -445,6 +470,7 @@ fn dynamic_rank<VD: Data, ED: Data>(
     g: &Graph<VD, ED>,
     tol: f64,
     reset_prob: f64,
+    max_iter: usize,
     src: Option<VertexId>,
 ) -> Result<Graph<f64, f64>> {
     let personalized = src.is_some();
@@ -460,9 +486,9 @@ fn dynamic_rank<VD: Data, ED: Data>(
     } else {
         reset_prob / (1.0 - reset_prob)
     };
-    let out = pr.pregel(
+    let (out, unfinished) = pr.pregel_run(
         initial,
-        usize::MAX,
+        max_iter,
         EdgeDirection::Out,
         move |_, &(old, last_delta), msg: f64| {
             let new = if personalized && last_delta == f64::NEG_INFINITY {
@@ -481,6 +507,12 @@ fn dynamic_rank<VD: Data, ED: Data>(
         },
         |a, b| a + b,
     )?;
+    if unfinished {
+        tracing::warn!(
+            "PageRank stopped after {max_iter} iterations without converging: some rank \
+             still changes by more than the tolerance {tol:e}"
+        );
+    }
     let rank = out.map_vertices(|_, r| r.0).localize()?;
     normalize(&rank, personalized)
 }

@@ -31,6 +31,28 @@ impl<VD: Data, ED: Data> Graph<VD, ED> {
         send_msg: impl Fn(&mut EdgeContext<'_, VD, ED, A>) + Send + Sync + 'static,
         merge_msg: impl Fn(A, A) -> A + Send + Sync + 'static,
     ) -> Result<Graph<VD, ED>> {
+        self.pregel_run(
+            initial_msg,
+            max_iter,
+            active_direction,
+            vprog,
+            send_msg,
+            merge_msg,
+        )
+        .map(|(g, _)| g)
+    }
+
+    /// [`pregel`](Self::pregel), with whether it stopped at `max_iter` with messages still
+    /// to deliver (`true`) rather than because none were sent.
+    pub(crate) fn pregel_run<A: Data>(
+        &self,
+        initial_msg: A,
+        max_iter: usize,
+        active_direction: EdgeDirection,
+        vprog: impl Fn(VertexId, &VD, A) -> VD + Send + Sync + 'static,
+        send_msg: impl Fn(&mut EdgeContext<'_, VD, ED, A>) + Send + Sync + 'static,
+        merge_msg: impl Fn(A, A) -> A + Send + Sync + 'static,
+    ) -> Result<(Graph<VD, ED>, bool)> {
         let vprog = Arc::new(vprog);
         let send = Arc::new(send_msg);
         let merge = Arc::new(merge_msg);
@@ -90,6 +112,6 @@ impl<VD: Data, ED: Data> Graph<VD, ED> {
                 msgs = msgs.checkpoint()?;
             }
         }
-        Ok(g)
+        Ok((g, active > 0))
     }
 }
