@@ -392,7 +392,26 @@ impl<T: Data> Dataset<T> {
     }
 }
 
+/// An evaluator of the statistics of the partitions done: (confidence, statistics, done,
+/// total).
+type StatsBound = fn(f64, &StatCounter, usize, usize) -> BoundedDouble;
+
 impl Dataset<f64> {
+    /// Runs a [`StatCounter`] per partition in the background and evaluates those done
+    /// within `timeout` with `bound`.
+    fn approximate_stats(
+        &self,
+        timeout: Duration,
+        confidence: f64,
+        bound: StatsBound,
+    ) -> Result<PartialResult<BoundedDouble>> {
+        check_confidence(confidence)?;
+        self.approximate(timeout, stat_counter, move |got| {
+            let s = got.fold(StatCounter::new(), merged);
+            bound(confidence, &s, got.merged, got.parts.len())
+        })
+    }
+
     /// The sum, or an estimate of it if the job has not ended within `timeout`, as
     /// Spark's `sumApprox`.
     ///
@@ -415,11 +434,7 @@ impl Dataset<f64> {
         timeout: Duration,
         confidence: f64,
     ) -> Result<PartialResult<BoundedDouble>> {
-        check_confidence(confidence)?;
-        self.approximate(timeout, stat_counter, move |got| {
-            let s = got.fold(StatCounter::new(), merged);
-            sum_bound(confidence, &s, got.merged, got.parts.len())
-        })
+        self.approximate_stats(timeout, confidence, sum_bound)
     }
 
     /// The mean, or an estimate of it if the job has not ended within `timeout`, as
@@ -442,11 +457,7 @@ impl Dataset<f64> {
         timeout: Duration,
         confidence: f64,
     ) -> Result<PartialResult<BoundedDouble>> {
-        check_confidence(confidence)?;
-        self.approximate(timeout, stat_counter, move |got| {
-            let s = got.fold(StatCounter::new(), merged);
-            mean_bound(confidence, &s, got.merged, got.parts.len())
-        })
+        self.approximate_stats(timeout, confidence, mean_bound)
     }
 }
 
